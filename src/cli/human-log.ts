@@ -1,0 +1,71 @@
+import type { DestinationStream } from 'pino';
+
+const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
+const red = (s: string) => `\x1b[31m${s}\x1b[0m`;
+const green = (s: string) => `\x1b[32m${s}\x1b[0m`;
+const yellow = (s: string) => `\x1b[33m${s}\x1b[0m`;
+
+type Line = Record<string, unknown> & { event?: string; time?: string };
+
+const seconds = (ms: unknown) => `${(Number(ms) / 1000).toFixed(1)} s`;
+
+/** One event as a short line a person can scan; undefined for events not worth a line. */
+export function formatEvent(line: Line, color: boolean): string | undefined {
+  const c = color ? { dim, red, green, yellow } : { dim: String, red: String, green: String, yellow: String };
+  const time = c.dim(String(line.time ?? '').slice(11, 19));
+  const text = (() => {
+    switch (line.event) {
+      case 'manager-started':
+        return `POP watching ${line.root} · pipeline "${line.pipeline}" (${(line.tasks as string[]).join(' → ')}) · concurrency ${line.concurrency}`;
+      case 'seed-claimed':
+        return `seed ${line.seed} → run ${line.run}`;
+      case 'seed-waiting':
+        return c.yellow(`seed ${line.seed}: ${line.message}`);
+      case 'seed-rejected':
+        return c.red(`seed rejected: ${line.message} → ${line.movedTo}`);
+      case 'seed-duplicate':
+        return c.yellow(`seed ${line.seed} was already claimed by run ${line.run}; removed the leftover copy`);
+      case 'run-resumed':
+        return `resuming run ${line.run} (${line.state})`;
+      case 'task-started':
+        return `${line.run} · ${line.task} started (attempt ${line.attempt}, ${line.model})`;
+      case 'task-complete':
+        return `${line.run} · ${line.task} ${c.green('done')} in ${seconds(line.durationMs)}${Number(line.refinements) ? `, ${line.refinements} refinement(s)` : ''}`;
+      case 'task-failed':
+        return c.red(`${line.run} · ${line.task} failed (${line.reason}): ${line.message}`);
+      case 'run-complete':
+        return c.green(`run ${line.run} complete in ${seconds(line.durationMs)} → ${line.dir}`);
+      case 'run-failed':
+        return c.red(`run ${line.run} failed at ${line.task}; it stays in ${line.dir}`);
+      case 'run-interrupted':
+        return c.yellow(`run ${line.run} interrupted at ${line.task}; it continues on the next start`);
+      case 'manager-stopping':
+        return `stopping (${line.signal}); waiting for ${line.running} running run(s)`;
+      case 'manager-stopped':
+        return `stopped: ${line.completed} complete, ${line.failed} failed, ${line.rejected} rejected`;
+      case 'state-unreadable':
+      case 'internal-error':
+        return c.red(String(line.message));
+      default:
+        return undefined;
+    }
+  })();
+  return text === undefined ? undefined : `${time} ${text}`;
+}
+
+/** A pino destination that prints events for a person instead of JSON lines. */
+export function humanDestination(out: NodeJS.WritableStream, color: boolean): DestinationStream {
+  return {
+    write(chunk: string) {
+      for (const raw of chunk.split('\n')) {
+        if (!raw) continue;
+        try {
+          const text = formatEvent(JSON.parse(raw) as Line, color);
+          if (text) out.write(`${text}\n`);
+        } catch {
+          out.write(`${raw}\n`);
+        }
+      }
+    },
+  };
+}

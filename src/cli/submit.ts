@@ -1,0 +1,37 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { MAX_SEED_BYTES } from '../formats/seed.js';
+import { err, ok, type Result } from '../result.js';
+
+/** Read a seed from a file, or standard input for `-`, checking it is a JSON object first. */
+export async function readSeedSource(source: string): Promise<Result<{ name: string; text: string }, string>> {
+  let text: string;
+  try {
+    if (source === '-') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
+    } else {
+      if ((await stat(source)).size > MAX_SEED_BYTES) return err(`${source}: larger than the 10 MB a seed may be`);
+      text = await readFile(source, 'utf8');
+    }
+  } catch (error) {
+    return err(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return err(`${source}: not valid JSON (${(error as Error).message})`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return err(`${source}: a seed must be a JSON object`);
+  return ok({ name: source === '-' ? `stdin-${Date.now()}.json` : basename(source).replace(/(\.json)?$/i, '.json'), text });
+}
+
+/** Drop a seed into pending atomically (temp name, then rename), so a watcher never sees half of it. */
+export async function submitSeed(pendingDir: string, seed: { name: string; text: string }): Promise<string> {
+  const target = join(pendingDir, seed.name);
+  await writeFileAtomic(target, seed.text);
+  return target;
+}

@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+
+export interface SchemaIssue {
+  path: string;
+  message: string;
+}
+
+/** `facts[2].statement` style paths, the way a person would point into the file. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+export function schemaIssues(error: z.ZodError): SchemaIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+/** One line per problem, each with where it is. */
+export function describeZodError(error: z.ZodError): string {
+  return schemaIssues(error)
+    .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
+    .join('; ');
+}

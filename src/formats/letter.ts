@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { MockBehaviourSchema, TaskNameSchema } from './pipeline.js';
+
+/** letter.json: everything the runner child needs to run one attempt of one task. */
+export const LetterSchema = z.object({
+  runId: z.string(),
+  task: TaskNameSchema,
+  module: TaskNameSchema.describe('registry key of the task module'),
+  attempt: z.number().int().min(1),
+  model: z.array(z.string()).min(1).describe('model specs to try, in order'),
+  config: z.record(z.string(), z.unknown()),
+  inputs: z.record(z.string(), z.string()).describe('earlier task name → its output.json, relative to the run folder'),
+  timeoutMs: z.number().int().positive(),
+  maxRefinements: z.number().int().min(0),
+  mock: MockBehaviourSchema.optional(),
+  createdAt: z.string(),
+});
+export type Letter = z.output<typeof LetterSchema>;

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** Task names become folder names, so they are restricted to a safe, portable alphabet. */
+export const TaskNameSchema = z
+  .string()
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, {
+    message: 'a task name is lowercase letters, digits, "-" and "_", starting with a letter or digit (it becomes a folder name)',
+  });
+
+/** `provider:model`, or an alias from `models`. */
+export const ModelSpecSchema = z.string().min(1);
+export const ModelRefSchema = z.union([ModelSpecSchema, z.array(ModelSpecSchema).min(1)]);
+
+/** Makes the offline mock answer badly for the first N calls of a task, to show the refinement loop. */
+export const MockBehaviourSchema = z.strictObject({
+  failFirst: z.number().int().min(0).describe('how many calls answer badly before a good answer'),
+  failure: z
+    .enum(['broken-json', 'invalid-value'])
+    .default('broken-json')
+    .describe('broken-json: a reply cut off mid-JSON; invalid-value: JSON that breaks the output schema'),
+});
+
+const taskSettings = {
+  model: ModelRefSchema.optional().describe('model spec, alias, or fallback list'),
+  timeoutMs: z.number().int().positive().optional().describe('kill the task process after this long'),
+  maxRefinements: z.number().int().min(0).optional().describe('re-prompts allowed after a failed validation'),
+  memoryMb: z.number().int().min(32).optional().describe('heap limit of the task process'),
+  mock: MockBehaviourSchema.optional(),
+};
+
+export const TaskEntryObjectSchema = z.strictObject({
+  name: TaskNameSchema.describe('the step name; also its folder under tasks/'),
+  task: TaskNameSchema.optional().describe('registry key of the module to run (defaults to name)'),
+  config: z.record(z.string(), z.unknown()).optional().describe('free-form settings handed to the task'),
+  ...taskSettings,
+});
+
+export const TaskEntrySchema = z.union([TaskNameSchema, TaskEntryObjectSchema]);
+
+export const ProviderSchema = z.strictObject({
+  type: z.enum(['openai', 'anthropic', 'mock']),
+  baseURL: z.string().url().optional(),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('environment variable holding the key'),
+  maxRetries: z.number().int().min(0).optional(),
+  timeoutMs: z.number().int().positive().optional().describe('per-request time limit'),
+});
+
+export const PriceSchema = z.strictObject({
+  inputPerMillion: z.number().min(0).describe('USD per million input tokens'),
+  outputPerMillion: z.number().min(0).describe('USD per million output tokens'),
+});
+
+export const PipelineSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    tasks: z.array(TaskEntrySchema).min(1),
+    models: z.record(z.string(), ModelRefSchema).optional(),
+    providers: z.record(z.string(), ProviderSchema).optional(),
+    defaults: z.strictObject(taskSettings).optional(),
+    prices: z.record(z.string(), PriceSchema).optional(),
+  })
+  .superRefine((pipeline, ctx) => {
+    const seen = new Set<string>();
+    pipeline.tasks.forEach((entry, index) => {
+      const name = typeof entry === 'string' ? entry : entry.name;
+      if (seen.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['tasks', index], message: `task "${name}" appears twice; give the second a different name` });
+      }
+      seen.add(name);
+    });
+  });
+
+export type Pipeline = z.output<typeof PipelineSchema>;
+export type TaskEntryObject = z.output<typeof TaskEntryObjectSchema>;
+export type MockBehaviour = z.output<typeof MockBehaviourSchema>;
+export type ProviderConfig = z.output<typeof ProviderSchema>;
+export type Price = z.output<typeof PriceSchema>;

@@ -1,0 +1,61 @@
+import type { MockBehaviour, Pipeline } from './pipeline.js';
+
+export const DEFAULT_MODEL = 'mock:default';
+export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_MAX_REFINEMENTS = 2;
+export const DEFAULT_MEMORY_MB = 1024;
+export const BUILT_IN_PROVIDERS = ['openai', 'anthropic', 'mock'] as const;
+
+/** A pipeline step with every default applied: what the manager schedules and letters carry. */
+export interface ResolvedTask {
+  name: string;
+  module: string;
+  models: string[];
+  timeoutMs: number;
+  maxRefinements: number;
+  memoryMb: number;
+  config: Record<string, unknown>;
+  mock: MockBehaviour | undefined;
+}
+
+const MAX_ALIAS_DEPTH = 4;
+
+/**
+ * Expand a model reference into the specs to try in order: aliases from `models` (which may name
+ * specs, lists, or other aliases) and plain `provider:model` specs.
+ */
+export function expandModel(pipeline: Pipeline, ref: string | string[] | undefined): string[] {
+  const models = pipeline.models ?? {};
+  const expand = (item: string, depth: number): string[] => {
+    const alias = models[item];
+    if (alias === undefined || depth > MAX_ALIAS_DEPTH) return [item];
+    return (Array.isArray(alias) ? alias : [alias]).flatMap((inner) => expand(inner, depth + 1));
+  };
+  const start = ref ?? pipeline.defaults?.model ?? ('default' in models ? 'default' : DEFAULT_MODEL);
+  return [...new Set((Array.isArray(start) ? start : [start]).flatMap((item) => expand(item, 0)))];
+}
+
+export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
+  const defaults = pipeline.defaults ?? {};
+  return pipeline.tasks.map((entry) => {
+    const step = typeof entry === 'string' ? { name: entry } : entry;
+    return {
+      name: step.name,
+      module: ('task' in step && step.task) || step.name,
+      models: expandModel(pipeline, 'model' in step ? step.model : undefined),
+      timeoutMs: ('timeoutMs' in step && step.timeoutMs) || defaults.timeoutMs || DEFAULT_TIMEOUT_MS,
+      maxRefinements:
+        ('maxRefinements' in step ? step.maxRefinements : undefined) ?? defaults.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+      memoryMb: ('memoryMb' in step && step.memoryMb) || defaults.memoryMb || DEFAULT_MEMORY_MB,
+      config: ('config' in step && step.config) || {},
+      mock: ('mock' in step ? step.mock : undefined) ?? defaults.mock,
+    };
+  });
+}
+
+/** `provider:model` → its parts; the provider is everything before the first colon. */
+export function splitModelSpec(spec: string): { provider: string; model: string } | undefined {
+  const colon = spec.indexOf(':');
+  if (colon <= 0 || colon === spec.length - 1) return undefined;
+  return { provider: spec.slice(0, colon), model: spec.slice(colon + 1) };
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** Why a task attempt failed; stored verbatim in tasks-status.json. */
+export const TaskFailureReasonSchema = z.enum([
+  'task-threw', // a stage function threw
+  'refinements-exhausted', // the reply never passed validation
+  'exit-non-zero', // the process exited (process.exit, crash) before finishing
+  'exited-without-output', // exit 0 but no output.json was reported
+  'killed', // ended by a signal we did not send for a timeout
+  'timeout', // ran past timeoutMs
+  'out-of-memory', // the heap limit was reached
+  'spawn-error', // the process could not start
+  'invalid-task', // the registry entry is missing or not a task
+  'provider-failed', // every model of the task failed
+  'interrupted', // the manager stopped it while shutting down
+]);
+export type TaskFailureReason = z.output<typeof TaskFailureReasonSchema>;
+
+export const TaskFailureSchema = z.object({
+  reason: TaskFailureReasonSchema,
+  message: z.string(),
+  stage: z.string().optional(),
+  stack: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  signal: z.string().optional(),
+  issues: z.array(z.string()).optional(),
+  artifact: z.string().optional().describe('the file to open first, relative to the run folder'),
+  stderrTail: z.string().optional(),
+});
+export type TaskFailure = z.output<typeof TaskFailureSchema>;

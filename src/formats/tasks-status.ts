@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { UsageSchema } from './usage.js';
+import { TaskFailureSchema } from './task-failure.js';
+
+export const RunStateSchema = z.enum(['queued', 'running', 'failed', 'complete']);
+export const TaskStateSchema = z.enum(['pending', 'running', 'failed', 'complete']);
+
+export const TaskStatusSchema = z.object({
+  state: TaskStateSchema,
+  attempts: z.number().int().min(0),
+  refinements: z.number().int().min(0),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().min(0).optional(),
+  model: z.string().optional().describe('the model that produced the output'),
+  usage: UsageSchema,
+  costUsd: z.number().min(0).optional(),
+  error: TaskFailureSchema.optional(),
+});
+
+/** tasks-status.json: the manager's record of a run; only the manager writes it. */
+export const RunStatusSchema = z.object({
+  id: z.string(),
+  pipeline: z.string(),
+  state: RunStateSchema,
+  source: z.object({
+    file: z.string(),
+    sha256: z.string(),
+    mtimeMs: z.number().optional().describe('of the pending file; tells a crash-left copy from a new drop'),
+  }),
+  createdAt: z.string(),
+  startedAt: z.string().optional().describe('when the first task started'),
+  updatedAt: z.string(),
+  current: z.string().nullable(),
+  tasks: z.record(z.string(), TaskStatusSchema),
+  error: TaskFailureSchema.extend({ task: z.string() }).optional(),
+});
+
+export type RunState = z.output<typeof RunStateSchema>;
+export type TaskState = z.output<typeof TaskStateSchema>;
+export type TaskStatus = z.output<typeof TaskStatusSchema>;
+export type RunStatus = z.output<typeof RunStatusSchema>;

@@ -1,0 +1,16 @@
+/** The package API for task modules: `import { defineTask, z } from 'pop'`. */
+export { z } from 'zod';
+export { defineTask } from './runner/task-api.js';
+export type {
+  TaskDefinition,
+  TaskContext,
+  CritiqueContext,
+  Message,
+  PromptResult,
+  Ingested,
+  InferenceResult,
+  ValidationIssue,
+  QualityResult,
+} from './runner/task-api.js';
+export { estimateTokens, truncateToTokens, chunkByTokens } from './runner/tokens.js';
+export { extractJson } from './runner/extract-json.js';

@@ -1,0 +1,34 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Paths pino blanks out wherever they appear in a log object: keys and credentials never reach a log. */
+export const REDACT_PATHS = [
+  'apiKey',
+  '*.apiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers.cookie',
+  '*.headers.cookie',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+];
+
+export function createLogger(destination: DestinationStream, base: Record<string, unknown> = {}, level = 'info'): Logger {
+  return pino(
+    {
+      base,
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** A log file written synchronously: few lines per run, and nothing is lost if the process dies. */
+export function fileLogger(path: string, base: Record<string, unknown> = {}): { log: Logger; close: () => void } {
+  const destination = pino.destination({ dest: path, sync: true, mkdir: true });
+  return { log: createLogger(destination, base), close: () => destination.end() };
+}

@@ -1,0 +1,55 @@
+import { mkdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { WorkspacePaths } from '../workspace.js';
+import { runPaths } from '../workspace.js';
+import type { ResolvedTask } from '../formats/resolve-pipeline.js';
+import type { RunStatus } from '../formats/tasks-status.js';
+import { newRunId } from './run-id.js';
+import { initialStatus, saveStatus } from './run-status.js';
+
+/** Claims in progress are built under this prefix inside pipeline-current/, then renamed into place. */
+export const CLAIM_PREFIX = '.claim-';
+
+export interface PipelineSnapshot {
+  name: string;
+  /** pipeline.json exactly as read, copied into each run. */
+  text: string;
+  tasks: ResolvedTask[];
+}
+
+/**
+ * Turn a checked pending seed into a run: build the folder in a temp name, rename it into
+ * pipeline-current/<id>, and only then remove the pending file. A crash at any point leaves either
+ * the seed still pending (temp folder cleaned at start) or the run in place (duplicate pending seed
+ * removed at start by its sha256).
+ */
+export async function claimSeed(
+  paths: WorkspacePaths,
+  seedFile: string,
+  seed: { bytes: Buffer; sha256: string; size: number; mtimeMs: number },
+  pipeline: PipelineSnapshot,
+): Promise<{ id: string; runDir: string; status: RunStatus }> {
+  const name = basename(seedFile);
+  const id = newRunId(name);
+  const temp = join(paths.current, `${CLAIM_PREFIX}${id}`);
+  const runDir = join(paths.current, id);
+  const files = runPaths(temp);
+  try {
+    await mkdir(files.tasks, { recursive: true });
+    await Promise.all([writeFile(files.seed, seed.bytes), writeFile(files.pipeline, pipeline.text)]);
+    const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
+    await saveStatus(temp, status);
+    await rename(temp, runDir);
+    await removeIfUnchanged(seedFile, seed);
+    return { id, runDir, status };
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A seed rewritten while it was being claimed is new content: leave it to be claimed again. */
+async function removeIfUnchanged(file: string, seed: { size: number; mtimeMs: number }): Promise<void> {
+  const now = await stat(file).catch(() => undefined);
+  if (now && now.size === seed.size && now.mtimeMs === seed.mtimeMs) await unlink(file);
+}

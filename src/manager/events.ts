@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import type { SeedRejectionReason } from '../formats/seed-rejection.js';
+import type { TaskFailureReason } from '../formats/task-failure.js';
+import type { Usage } from '../formats/usage.js';
+
+/** Everything the manager reports, as typed events: each becomes one greppable log line. */
+export type ManagerEvent =
+  | { event: 'manager-started'; root: string; pipeline: string; tasks: string[]; concurrency: number; once: boolean }
+  | { event: 'manager-stopping'; signal: string; running: number }
+  | { event: 'manager-stopped'; completed: number; failed: number; rejected: number }
+  | { event: 'seed-waiting'; seed: string; message: string }
+  | { event: 'seed-claimed'; seed: string; run: string }
+  | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
+  | { event: 'seed-duplicate'; seed: string; run: string }
+  | { event: 'run-resumed'; run: string; state: string }
+  | { event: 'run-started'; run: string; tasks: number }
+  | { event: 'task-started'; run: string; task: string; attempt: number; model: string }
+  | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
+  | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
+  | { event: 'task-recovered'; run: string; task: string }
+  | { event: 'task-failed'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string; artifact?: string }
+  | { event: 'run-complete'; run: string; durationMs: number; dir: string }
+  | { event: 'run-failed'; run: string; task: string; reason: string; message: string; dir: string }
+  | { event: 'run-interrupted'; run: string; task: string }
+  | { event: 'state-unreadable'; path: string; message: string }
+  | { event: 'internal-error'; message: string; stack?: string };
+
+const WARN = new Set(['seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate']);
+const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error']);
+
+export type EmitEvent = (event: ManagerEvent) => void;
+
+/** Log an event at the level its kind deserves; progress stages are debug-level noise. */
+export function logEvent(log: Logger, event: ManagerEvent): void {
+  const { event: name, ...fields } = event;
+  const line = { event: name, ...fields };
+  if (ERROR.has(name)) log.error(line);
+  else if (WARN.has(name)) log.warn(line);
+  else if (name === 'task-stage') log.debug(line);
+  else log.info(line);
+}

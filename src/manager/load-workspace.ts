@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { PipelineSchema, type Pipeline } from '../formats/pipeline.js';
+import { resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
+import { schemaIssues } from '../formats/describe-error.js';
+import { loadRegistry, type Registry } from '../registry/load-registry.js';
+import { providerConfigFor } from '../providers/index.js';
+import { err, ok, type Result } from '../result.js';
+import type { WorkspacePaths } from '../workspace.js';
+
+export interface LoadedWorkspace {
+  pipeline: Pipeline;
+  pipelineText: string;
+  tasks: ResolvedTask[];
+  registry: Registry;
+}
+
+/** Pure checks of a parsed pipeline against the registry: every problem, each naming its place. */
+export function pipelineProblems(pipeline: Pipeline, registry: Registry, file: string): string[] {
+  const problems: string[] = [];
+  const registered = [...registry.tasks.keys()];
+  resolveTasks(pipeline).forEach((task, index) => {
+    if (!registry.tasks.has(task.module)) {
+      problems.push(`${file}: tasks[${index}] "${task.module}" is not a registered task (registered in ${registry.file}: ${registered.join(', ') || 'none'})`);
+    }
+    for (const spec of task.models) {
+      const parts = splitModelSpec(spec);
+      if (!parts) problems.push(`${file}: tasks[${index}] "${task.name}": model "${spec}" is neither an alias in "models" nor of the form provider:model`);
+      else if (!providerConfigFor(parts.provider, pipeline.providers)) {
+        problems.push(`${file}: tasks[${index}] "${task.name}": provider "${parts.provider}" of "${spec}" is not declared in "providers" (built in: openai, anthropic, mock)`);
+      }
+    }
+  });
+  return problems;
+}
+
+/** Read and check pipeline.json and the task registry, as the manager needs them to start. */
+export async function loadWorkspace(paths: WorkspacePaths): Promise<Result<LoadedWorkspace, string[]>> {
+  const file = paths.pipelineFile;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return err([`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)}); is --root the workspace folder?`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return err([`${file}: not valid JSON (${(error as Error).message})`]);
+  }
+  const parsed = PipelineSchema.safeParse(data);
+  if (!parsed.success) {
+    return err(schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
+  }
+  const registry = await loadRegistry(paths.registryFile);
+  if (!registry.ok) return err([registry.error.message]);
+  const problems = pipelineProblems(parsed.data, registry.value, file);
+  if (problems.length) return err(problems);
+  return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value });
+}

@@ -1,0 +1,34 @@
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendLine } from '../fs/append-line.js';
+import type { RunStatus } from '../formats/tasks-status.js';
+import type { WorkspacePaths } from '../workspace.js';
+import { buildRunRecord } from './run-record.js';
+import { saveStatus } from './run-status.js';
+
+/**
+ * Finish a run whose tasks are all complete: mark it complete, append its runs.jsonl line, then
+ * move the folder to pipeline-complete/. In that order a crash leaves a complete run in
+ * pipeline-current/, which start-up finishes, appending the line only if it is not there yet.
+ */
+export async function promoteRun(
+  paths: WorkspacePaths,
+  runDir: string,
+  status: RunStatus,
+  options: { alreadyRecorded?: (id: string) => Promise<boolean> } = {},
+): Promise<string> {
+  const completedAt = status.state === 'complete' ? status.updatedAt : new Date().toISOString();
+  if (status.state !== 'complete') {
+    status.state = 'complete';
+    status.current = null;
+    await saveStatus(runDir, status);
+  }
+  if (!(await options.alreadyRecorded?.(status.id))) {
+    const record = await buildRunRecord(runDir, status, completedAt);
+    await mkdir(paths.complete, { recursive: true });
+    await appendLine(paths.runsJsonl, JSON.stringify(record));
+  }
+  const target = join(paths.complete, status.id);
+  await rename(runDir, target);
+  return target;
+}

@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import type { z } from 'zod';
+import type { WorkspacePaths } from '../workspace.js';
+import { messageOf } from '../result.js';
+import type { EmitEvent } from './events.js';
+import { inspectSeed, type SeedCheck } from './inspect-seed.js';
+import { rejectSeed } from './reject-seed.js';
+
+/** How long an unparseable seed may sit unchanged before it is judged broken rather than half-written. */
+export const DEFAULT_SETTLE_MS = 1500;
+
+export interface SeedIntakeOptions {
+  paths: WorkspacePaths;
+  seedSchema: z.ZodType | undefined;
+  settleMs: number;
+  emit: EmitEvent;
+  /** Create the run for a seed that is ready; returns the run id. */
+  claim: (file: string, seed: Extract<SeedCheck, { kind: 'ready' }>) => Promise<string>;
+}
+
+/**
+ * Turns pending files into runs, one file at a time and in the order they were offered.
+ *
+ *   offered ──▶ inspect ──ready──▶ claimed (run created, file removed)
+ *                  │  └──bad────▶ rejected (moved aside with .error.json)
+ *                  └──not JSON yet──▶ waiting ──changed──▶ inspect
+ *                                        └──unchanged for settleMs──▶ inspect, then rejected if still bad
+ *
+ * No fixed delay is added for good seeds: a file that parses is claimed at once.
+ */
+export class SeedIntake {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  private readonly settled = new Set<string>();
+  private draining = false;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  claimed = 0;
+  rejected = 0;
+
+  constructor(private readonly options: SeedIntakeOptions) {}
+
+  /** A file was added or changed in pipeline-pending/. */
+  offer(name: string): void {
+    if (this.stopped || this.queued.has(name)) return;
+    clearTimeout(this.waiting.get(name));
+    this.waiting.delete(name);
+    this.settled.delete(name);
+    this.queued.add(name);
+    this.queue.push(name);
+    void this.drain();
+  }
+
+  /** Stop taking files; files not yet claimed stay in pending for the next start. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    this.settle();
+  }
+
+  /** Resolves when every offered file has been claimed or rejected. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return !this.draining && this.queue.length === 0 && this.waiting.size === 0;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const name = this.queue.shift() as string;
+        this.queued.delete(name);
+        await this.take(name, this.settled.delete(name)).catch((error) => this.options.emit({ event: 'internal-error', message: `taking ${name}: ${messageOf(error)}` }));
+      }
+    } finally {
+      this.draining = false;
+      this.settle();
+    }
+  }
+
+  private async take(name: string, settled: boolean): Promise<void> {
+    const { paths, emit } = this.options;
+    const file = join(paths.pending, name);
+    const check = await inspectSeed(file, this.options.seedSchema);
+    switch (check.kind) {
+      case 'gone':
+        return;
+      case 'ready': {
+        const run = await this.options.claim(file, check);
+        this.claimed++;
+        emit({ event: 'seed-claimed', seed: name, run });
+        return;
+      }
+      case 'not-yet':
+        if (!settled) {
+          emit({ event: 'seed-waiting', seed: name, message: `${check.message}; waiting for it to be finished` });
+          this.waiting.set(name, setTimeout(() => this.settleFile(name), this.options.settleMs));
+          return;
+        }
+        return this.reject(file, name, check);
+      case 'reject':
+        return this.reject(file, name, check);
+    }
+  }
+
+  /** The file did not change for settleMs: judge it as it is, in turn with the others. */
+  private settleFile(name: string): void {
+    this.waiting.delete(name);
+    if (this.stopped || this.queued.has(name)) return;
+    this.settled.add(name);
+    this.queued.add(name);
+    this.queue.push(name);
+    void this.drain();
+  }
+
+  private async reject(file: string, name: string, problem: { reason: Extract<SeedCheck, { kind: 'reject' }>['reason'] | 'not-json' | 'empty'; message: string; where?: string }): Promise<void> {
+    const rejection = await rejectSeed(this.options.paths, file, { reason: problem.reason, message: problem.message, ...(problem.where ? { where: problem.where } : {}) });
+    this.rejected++;
+    this.options.emit({ event: 'seed-rejected', seed: name, reason: rejection.reason, message: rejection.message, movedTo: rejection.movedTo });
+  }
+
+  private settle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

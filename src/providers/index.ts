@@ -1,0 +1,58 @@
+import type { ProviderConfig } from '../formats/pipeline.js';
+import { splitModelSpec } from '../formats/resolve-pipeline.js';
+import { ProviderError, type Provider } from './types.js';
+
+/** The provider type and settings behind a spec's prefix: declared in pipeline.json, or built in. */
+export function providerConfigFor(name: string, declared: Record<string, ProviderConfig> | undefined): ProviderConfig | undefined {
+  const config = declared?.[name];
+  if (config) return config;
+  if (name === 'openai' || name === 'anthropic' || name === 'mock') return { type: name };
+  return undefined;
+}
+
+/** The environment variable a provider's key is read from. */
+export function apiKeyEnvFor(config: ProviderConfig): string | undefined {
+  if (config.apiKeyEnv) return config.apiKeyEnv;
+  if (config.type === 'openai') return config.baseURL ? undefined : 'OPENAI_API_KEY';
+  if (config.type === 'anthropic') return 'ANTHROPIC_API_KEY';
+  return undefined;
+}
+
+/**
+ * Build the provider for a `provider:model` spec. SDKs are imported only when a task uses them,
+ * so a mock task's process never loads them.
+ */
+export async function createProvider(
+  spec: string,
+  declared: Record<string, ProviderConfig> | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ provider: Provider; name: string; model: string }> {
+  const parts = splitModelSpec(spec);
+  if (!parts) {
+    throw new ProviderError({ reason: 'unknown-provider', provider: spec, model: spec, message: `model "${spec}" is not of the form provider:model` });
+  }
+  const config = providerConfigFor(parts.provider, declared);
+  if (!config) {
+    throw new ProviderError({
+      reason: 'unknown-provider',
+      provider: parts.provider,
+      model: parts.model,
+      message: `provider "${parts.provider}" of model "${spec}" is not declared in pipeline.json "providers" (built in: openai, anthropic, mock)`,
+    });
+  }
+  const named = { name: parts.provider, config, env };
+  switch (config.type) {
+    case 'mock': {
+      const { MockProvider } = await import('./mock.js');
+      return { provider: new MockProvider(), model: parts.model, name: parts.provider };
+    }
+    case 'openai': {
+      const { OpenAIProvider } = await import('./openai.js');
+      return { provider: new OpenAIProvider(named), model: parts.model, name: parts.provider };
+    }
+    case 'anthropic': {
+      const { AnthropicProvider } = await import('./anthropic.js');
+      return { provider: new AnthropicProvider(named), model: parts.model, name: parts.provider };
+    }
+  }
+}

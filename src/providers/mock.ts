@@ -1,0 +1,50 @@
+import type { Completion, CompletionRequest, Provider } from './types.js';
+import { PhrasePicker, randomFrom, wordsOf } from './prompt-words.js';
+import { valueForSchema } from './mock-value.js';
+import { estimateTokens } from '../runner/tokens.js';
+
+/**
+ * The built-in offline model. Deterministic: the same messages give the same reply. With a schema
+ * it answers with JSON that fits it, its strings quoted from the last user message; without one, a
+ * few sentences quoted from it. `mock.failFirst` makes the first calls answer badly.
+ */
+export class MockProvider implements Provider {
+  async complete(request: CompletionRequest): Promise<Completion> {
+    const conversation = JSON.stringify(request.messages);
+    const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
+    // Quote the first user message (the task's own prompt), not the feedback of a refinement.
+    const source = request.messages.find((message) => message.role === 'user') ?? lastUser;
+    const words = new PhrasePicker(wordsOf(source?.content ?? ''), randomFrom(conversation));
+    const failing = request.mock !== undefined && request.call <= request.mock.failFirst;
+
+    let text: string;
+    if (request.schema) {
+      const value = valueForSchema(request.schema, words);
+      if (failing && request.mock?.failure === 'invalid-value') text = JSON.stringify(breakValue(value), null, 2);
+      else if (failing) text = cutOff(JSON.stringify(value, null, 2));
+      else text = JSON.stringify(value, null, 2);
+    } else {
+      text = failing ? '' : [words.phrase(6, 14), words.phrase(6, 14), words.phrase(6, 14)].map((s) => `${s}.`).join(' ');
+    }
+    return {
+      text,
+      model: `mock:${request.model}`,
+      usage: { inputTokens: estimateTokens(conversation), outputTokens: estimateTokens(text) },
+      latencyMs: 0,
+      finishReason: failing ? 'mock-failure' : 'stop',
+    };
+  }
+}
+
+/** A reply cut off mid-JSON, as a model hitting its token limit sends. */
+function cutOff(json: string): string {
+  return json.slice(0, Math.max(1, Math.floor(json.length * 0.6)));
+}
+
+/** Well-formed JSON that breaks the schema: every field renamed, so required ones are missing. */
+function breakValue(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [`${key}_`, inner]));
+  }
+  return { unexpected: value };
+}

@@ -1,0 +1,45 @@
+import type { Message } from '../runner/task-api.js';
+import type { MockBehaviour } from '../formats/pipeline.js';
+
+export interface CompletionRequest {
+  /** The model name without its provider prefix. */
+  model: string;
+  messages: Message[];
+  /** JSON Schema of the expected reply, when the task has an output schema. */
+  schema?: Record<string, unknown> | undefined;
+  schemaName?: string | undefined;
+  /** 1 for the first call of a task attempt, 2 after the first refinement, ... */
+  call: number;
+  signal: AbortSignal;
+  mock?: MockBehaviour | undefined;
+}
+
+export interface Completion {
+  text: string;
+  model: string;
+  usage: { inputTokens: number; outputTokens: number };
+  latencyMs: number;
+  finishReason?: string | undefined;
+}
+
+export type ProviderFailureReason = 'auth' | 'rate-limited' | 'bad-request' | 'server-error' | 'timeout' | 'connection' | 'aborted' | 'bad-response' | 'missing-key' | 'unknown-provider';
+
+export interface ProviderFailure {
+  reason: ProviderFailureReason;
+  provider: string;
+  model: string;
+  message: string;
+  status?: number | undefined;
+}
+
+export interface Provider {
+  complete(request: CompletionRequest): Promise<Completion>;
+}
+
+/** Thrown by providers for expected failures; inference turns it into a value with a reason. */
+export class ProviderError extends Error {
+  constructor(readonly failure: ProviderFailure) {
+    super(failure.message);
+    this.name = 'ProviderError';
+  }
+}

@@ -1,0 +1,82 @@
+import { access } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import type { z } from 'zod';
+import { err, ok, type Result } from '../result.js';
+import type { TaskDefinition } from '../runner/task-api.js';
+
+export interface Registry {
+  file: string;
+  tasks: Map<string, TaskDefinition>;
+  seedSchema: z.ZodType | undefined;
+}
+
+export interface RegistryError {
+  reason: 'registry-missing' | 'registry-failed-to-load' | 'registry-invalid';
+  file: string;
+  message: string;
+  problems: string[];
+}
+
+const STAGE_FUNCTIONS = ['ingest', 'preprocess', 'prompt', 'infer', 'parse', 'validate', 'critique', 'finalize'] as const;
+
+const isZodSchema = (value: unknown): value is z.ZodType =>
+  typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
+
+/** What is wrong with one registry entry, or nothing. Accepts a defineTask object or a module namespace. */
+export function taskProblems(name: string, entry: unknown): { task?: TaskDefinition; problems: string[] } {
+  const candidate =
+    entry && typeof entry === 'object' && 'default' in entry && !('prompt' in entry) ? (entry as { default: unknown }).default : entry;
+  if (!candidate || typeof candidate !== 'object') {
+    return { problems: [`task "${name}" is ${candidate === undefined ? 'undefined (does its module export a default defineTask({...})?)' : `a ${typeof candidate}, not a task`}`] };
+  }
+  const problems: string[] = [];
+  const record = candidate as Record<string, unknown>;
+  if (typeof record.prompt !== 'function') problems.push(`task "${name}" has no prompt function`);
+  for (const stage of STAGE_FUNCTIONS) {
+    if (record[stage] !== undefined && typeof record[stage] !== 'function') problems.push(`task "${name}": ${stage} must be a function`);
+  }
+  if (record.output !== undefined && !isZodSchema(record.output)) problems.push(`task "${name}": output must be a zod schema`);
+  return problems.length ? { problems } : { task: candidate as TaskDefinition, problems };
+}
+
+/**
+ * Import pipeline-tasks/index.js (`export default { taskName: task, ... }`, optional
+ * `export const seedSchema`). `fresh` bypasses the module cache, so an edited task is picked up.
+ */
+export async function loadRegistry(file: string, options: { fresh?: boolean } = {}): Promise<Result<Registry, RegistryError>> {
+  try {
+    await access(file);
+  } catch {
+    return err({ reason: 'registry-missing', file, message: `${file}: the task registry is missing`, problems: [] });
+  }
+  let namespace: Record<string, unknown>;
+  try {
+    const url = pathToFileURL(file);
+    if (options.fresh) url.search = `?t=${Date.now()}`;
+    namespace = (await import(url.href)) as Record<string, unknown>;
+  } catch (error) {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: [] });
+  }
+  const exported = namespace.default;
+  if (!exported || typeof exported !== 'object') {
+    return err({ reason: 'registry-invalid', file, message: `${file}: must \`export default { taskName: task, ... }\``, problems: [] });
+  }
+  const tasks = new Map<string, TaskDefinition>();
+  const problems: string[] = [];
+  for (const [name, entry] of Object.entries(exported)) {
+    const checked = taskProblems(name, entry);
+    if (checked.task) tasks.set(name, checked.task);
+    problems.push(...checked.problems);
+  }
+  const seedSchema = namespace.seedSchema;
+  if (seedSchema !== undefined && !isZodSchema(seedSchema)) problems.push('seedSchema must be a zod schema');
+  if (problems.length) {
+    return err({ reason: 'registry-invalid', file, message: `${file}: ${problems.join('; ')}`, problems });
+  }
+  return ok({ file, tasks, seedSchema: seedSchema as z.ZodType | undefined });
+}
+
+function firstLines(text: string, count: number): string {
+  return text.split('\n').slice(0, count).join('\n');
+}

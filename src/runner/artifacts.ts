@@ -1,0 +1,58 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../fs/atomic-write.js';
+
+/** The artifacts of one model call: response, parsed, validation, critique. */
+const PER_CALL = ['04-response', '05-parsed', '06-validation', '07-critique'];
+
+/**
+ * Names and writes a task's artifacts. Nothing is overwritten: a second call writes
+ * `04-response.2.json`, and a retried process attempt numbers on from what earlier attempts left.
+ */
+export class ArtifactWriter {
+  private constructor(
+    readonly dir: string,
+    private readonly taken: Set<string>,
+    private lastCall: number,
+  ) {}
+
+  static async open(dir: string): Promise<ArtifactWriter> {
+    const names = new Set(await readdir(dir).catch(() => [] as string[]));
+    let lastCall = 0;
+    for (const name of names) {
+      const match = /^(\d\d-[a-z]+)(?:\.(\d+))?\.json$/.exec(name);
+      if (match && PER_CALL.includes(match[1]!)) lastCall = Math.max(lastCall, Number(match[2] ?? 1));
+    }
+    return new ArtifactWriter(dir, names, lastCall);
+  }
+
+  /** The number of the next model call; per-call artifacts carry it. */
+  nextCall(): number {
+    return ++this.lastCall;
+  }
+
+  /** `base.ext` if free, else `base.2.ext`, `base.3.ext`, ... */
+  freeName(base: string, ext: string): string {
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? `${base}.${ext}` : `${base}.${n}.${ext}`;
+      if (!this.taken.has(name)) return name;
+    }
+  }
+
+  callName(base: string, call: number, ext = 'json'): string {
+    return call === 1 ? `${base}.${ext}` : `${base}.${call}.${ext}`;
+  }
+
+  async write(name: string, content: string | unknown): Promise<string> {
+    this.taken.add(name);
+    const path = join(this.dir, name);
+    await writeFile(path, typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`);
+    return name;
+  }
+
+  /** output.json is state the manager relies on, so it is written atomically and fsynced. */
+  async writeOutput(value: unknown): Promise<void> {
+    this.taken.add('output.json');
+    await writeJsonAtomic(join(this.dir, 'output.json'), value);
+  }
+}

@@ -1,0 +1,63 @@
+import type { ProviderConfig } from '../formats/pipeline.js';
+import type { MockBehaviour } from '../formats/pipeline.js';
+import { createProvider } from '../providers/index.js';
+import { ProviderError, type ProviderFailure } from '../providers/types.js';
+import type { InferenceResult, Message } from './task-api.js';
+import type { Logger } from 'pino';
+
+export interface InferenceSetup {
+  models: string[];
+  providers: Record<string, ProviderConfig> | undefined;
+  schema: Record<string, unknown> | undefined;
+  schemaName: string;
+  mock: MockBehaviour | undefined;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Every model of the list failed; carries each one's failure. */
+export class AllModelsFailedError extends Error {
+  constructor(readonly failures: ProviderFailure[]) {
+    super(failures.map((f) => `${f.provider}:${f.model}: ${f.message}`).join('; '));
+    this.name = 'AllModelsFailedError';
+  }
+}
+
+/**
+ * One model call with fallbacks: each spec in order, the next one tried when a provider fails
+ * after its own retries. The result says which model answered and why the others were skipped.
+ */
+export async function callModels(setup: InferenceSetup, messages: Message[], call: number): Promise<InferenceResult> {
+  const failures: ProviderFailure[] = [];
+  for (const spec of setup.models) {
+    try {
+      const { provider, model, name } = await createProvider(spec, setup.providers);
+      setup.log.info({ event: 'model-call', model: spec, call }, 'calling model');
+      const started = performance.now();
+      const completion = await provider.complete({
+        model,
+        messages,
+        schema: setup.schema,
+        schemaName: setup.schemaName,
+        call,
+        signal: setup.signal,
+        mock: setup.mock,
+      });
+      const latencyMs = Math.round(performance.now() - started);
+      setup.log.info({ event: 'model-replied', model: `${name}:${model}`, call, latencyMs, usage: completion.usage }, 'model replied');
+      return {
+        text: completion.text,
+        model: `${name}:${completion.model.startsWith(`${name}:`) ? completion.model.slice(name.length + 1) : completion.model}`,
+        usage: completion.usage,
+        latencyMs,
+        skipped: failures.map((f) => ({ model: `${f.provider}:${f.model}`, reason: f.reason, message: f.message })),
+      };
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      failures.push(error.failure);
+      setup.log.warn({ event: 'model-failed', model: spec, call, reason: error.failure.reason, status: error.failure.status, message: error.failure.message }, 'model failed');
+      if (error.failure.reason === 'aborted') break;
+    }
+  }
+  throw new AllModelsFailedError(failures);
+}

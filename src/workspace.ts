@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+
+/** Where everything lives in a workspace (the folder holding pipeline.json and the pipeline-* folders). */
+export function workspacePaths(root: string) {
+  const complete = join(root, 'pipeline-complete');
+  const pending = join(root, 'pipeline-pending');
+  return {
+    root,
+    pipelineFile: join(root, 'pipeline.json'),
+    registryFile: join(root, 'pipeline-tasks', 'index.js'),
+    envFile: join(root, '.env'),
+    pending,
+    rejected: join(pending, 'rejected'),
+    current: join(root, 'pipeline-current'),
+    complete,
+    runsJsonl: join(complete, 'runs.jsonl'),
+  };
+}
+export type WorkspacePaths = ReturnType<typeof workspacePaths>;
+
+/** The files of one run folder, wherever the folder currently is. */
+export function runPaths(runDir: string) {
+  return {
+    dir: runDir,
+    seed: join(runDir, 'seed.json'),
+    pipeline: join(runDir, 'pipeline.json'),
+    status: join(runDir, 'tasks-status.json'),
+    log: join(runDir, 'run.log'),
+    tasks: join(runDir, 'tasks'),
+  };
+}
+
+export function taskPaths(runDir: string, task: string) {
+  const dir = join(runDir, 'tasks', task);
+  return {
+    dir,
+    letter: join(dir, 'letter.json'),
+    output: join(dir, 'output.json'),
+    log: join(dir, 'task.log'),
+    console: join(dir, 'console.log'),
+  };
+}
+
+/** A task's output.json relative to the run folder, as letters record it. */
+export const relativeOutputPath = (task: string) => `tasks/${task}/output.json`;
