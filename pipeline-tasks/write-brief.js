@@ -2,6 +2,9 @@ import { defineTask } from 'pop';
 
 /** @typedef {{ title: string, sections: Array<{ heading: string, points: string[] }> }} Outline */
 
+/** `a point` → `A point.`: the outline read as sentences. */
+const endSentence = (/** @type {string} */ text) => `${text.charAt(0).toUpperCase()}${text.slice(1).replace(/[\s.,;:]*$/, '')}.`;
+
 const countWords = (/** @type {string} */ text) => (text.match(/\S+/g) ?? []).length;
 
 // A text task: no output schema, so the reply is taken as it is and checked for length.
@@ -15,7 +18,7 @@ export default defineTask({
       system:
         `Write a brief titled "${outline.title}" for ${String(seed.audience ?? 'a general reader')}, ` +
         `at most ${maxWords} words of plain prose, following the outline. No headings, no lists.`,
-      user: outline.sections.map((section) => `${section.heading}: ${section.points.join('; ')}`).join('\n'),
+      user: outline.sections.map((section) => `${section.heading}: ${section.points.map(endSentence).join(' ')}`).join('\n'),
     };
   },
 

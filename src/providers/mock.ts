@@ -1,20 +1,23 @@
 import type { Completion, CompletionRequest, Provider } from './types.js';
-import { PhrasePicker, randomFrom, wordsOf } from './prompt-words.js';
+import { PhrasePicker, randomFrom } from './prompt-words.js';
 import { valueForSchema } from './mock-value.js';
 import { estimateTokens } from '../runner/tokens.js';
 
 /**
  * The built-in offline model. Deterministic: the same messages give the same reply. With a schema
- * it answers with JSON that fits it, its strings quoted from the last user message; without one, a
- * few sentences quoted from it. `mock.failFirst` makes the first calls answer badly.
+ * it answers with JSON that fits it, its strings quoted from the first user message; without one,
+ * a paragraph of sentences quoted from it. `mock.failFirst` makes the first calls answer badly.
  */
+const MIN_SUMMARY_WORDS = 40;
+const MAX_SUMMARY_SENTENCES = 6;
+
 export class MockProvider implements Provider {
   async complete(request: CompletionRequest): Promise<Completion> {
     const conversation = JSON.stringify(request.messages);
     const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
     // Quote the first user message (the task's own prompt), not the feedback of a refinement.
     const source = request.messages.find((message) => message.role === 'user') ?? lastUser;
-    const words = new PhrasePicker(wordsOf(source?.content ?? ''), randomFrom(conversation));
+    const words = new PhrasePicker(source?.content ?? '', randomFrom(conversation));
     const failing = request.mock !== undefined && request.call <= request.mock.failFirst;
 
     let text: string;
@@ -24,7 +27,7 @@ export class MockProvider implements Provider {
       else if (failing) text = cutOff(JSON.stringify(value, null, 2));
       else text = JSON.stringify(value, null, 2);
     } else {
-      text = failing ? '' : [words.phrase(6, 14), words.phrase(6, 14), words.phrase(6, 14)].map((s) => `${s}.`).join(' ');
+      text = failing ? '' : summaryOf(words);
     }
     return {
       text,
@@ -34,6 +37,18 @@ export class MockProvider implements Provider {
       finishReason: failing ? 'mock-failure' : 'stop',
     };
   }
+}
+
+/** A plain-text reply: whole sentences of the prompt, about a paragraph's worth. */
+function summaryOf(words: PhrasePicker): string {
+  const sentences: string[] = [];
+  let count = 0;
+  while (sentences.length < MAX_SUMMARY_SENTENCES && (count < MIN_SUMMARY_WORDS || sentences.length < 2)) {
+    const sentence = words.sentence();
+    sentences.push(sentence);
+    count += sentence.split(/\s+/).length;
+  }
+  return sentences.join(' ');
 }
 
 /** A reply cut off mid-JSON, as a model hitting its token limit sends. */

@@ -19,13 +19,35 @@ export function wordsOf(text: string): string[] {
     .filter((word) => /[\p{L}\p{N}]/u.test(word) && !word.includes('{') && !word.includes('}'));
 }
 
+/** The sentences of a text, whitespace folded. */
+export function sentencesOf(text: string): string[] {
+  return (text.replace(/\s+/g, ' ').match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []).map((s) => s.trim()).filter((s) => s.split(' ').length >= 4);
+}
+
 /** Quotes contiguous runs of the prompt's words, never the same run twice while others remain. */
 export class PhrasePicker {
   private readonly used = new Set<string>();
+  private readonly words: string[];
+  private readonly sentences: string[];
   constructor(
-    private readonly words: string[],
+    text: string,
     private readonly random: () => number,
-  ) {}
+  ) {
+    this.words = wordsOf(text);
+    this.sentences = sentencesOf(text);
+  }
+
+  /** A whole sentence of the prompt, or a phrase when it has none. */
+  sentence(): string {
+    if (this.sentences.length === 0) return `${capitalize(this.phrase(6, 14))}.`;
+    let text = '';
+    for (let tries = 0; tries < 8; tries++) {
+      text = this.sentences[Math.floor(this.random() * this.sentences.length)]!;
+      if (!this.used.has(text.toLowerCase())) break;
+    }
+    this.used.add(text.toLowerCase());
+    return text;
+  }
 
   phrase(minWords: number, maxWords: number): string {
     if (this.words.length === 0) return 'mock';
@@ -33,7 +55,7 @@ export class PhrasePicker {
     let text = '';
     for (let tries = 0; tries < 8; tries++) {
       const start = Math.floor(this.random() * (this.words.length - span + 1));
-      text = this.words.slice(start, start + span).join(' ');
+      text = this.words.slice(start, start + span).join(' ').replace(/[.,;:!?]+$/, '');
       if (!this.used.has(text.toLowerCase())) break;
     }
     this.used.add(text.toLowerCase());
@@ -44,3 +66,5 @@ export class PhrasePicker {
     return min + Math.floor(this.random() * (max - min + 1));
   }
 }
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
