@@ -14,6 +14,12 @@ export function workspacePaths(root: string) {
     current: join(root, 'pipeline-current'),
     complete,
     runsJsonl: join(complete, 'runs.jsonl'),
+    /** Held by the one manager working on this workspace. */
+    managerLock: join(root, 'pipeline-current', '.manager.lock'),
+    /** Per-run locks, outside the run folders so they never travel with a promoted run. */
+    locks: join(root, 'pipeline-current', '.locks'),
+    /** Hand-off from `resume` and `rerun` to a running manager. */
+    requests: join(root, 'pipeline-current', '.requests'),
   };
 }
 export type WorkspacePaths = ReturnType<typeof workspacePaths>;
@@ -43,3 +49,5 @@ export function taskPaths(runDir: string, task: string) {
 
 /** A task's output.json relative to the run folder, as letters record it. */
 export const relativeOutputPath = (task: string) => `tasks/${task}/output.json`;
+
+export const runLockPath = (paths: WorkspacePaths, id: string) => join(paths.locks, `${id}.lock`);

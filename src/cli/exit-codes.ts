@@ -1,10 +1,14 @@
 /** Exit codes, as documented in the README. */
 export const EXIT = {
   ok: 0,
-  /** `start --once`: at least one run failed. */
+  /** `start --once`, `resume`, `rerun`: a run failed; `validate`: problems found. */
   runsFailed: 1,
   /** Bad flags, or a workspace that cannot start (pipeline.json, registry). */
   usage: 2,
+  /** No run with that id. */
+  notFound: 3,
+  /** Another process is working on that run. */
+  busy: 4,
   /** A bug in POP itself. */
   internal: 70,
 } as const;

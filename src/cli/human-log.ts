@@ -43,6 +43,11 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return `stopping (${line.signal}); waiting for ${line.running} running run(s)`;
       case 'manager-stopped':
         return `stopped: ${line.completed} complete, ${line.failed} failed, ${line.rejected} rejected`;
+      case 'run-busy':
+        return c.yellow(`run ${line.run} is busy: pid ${line.pid} (${line.command}) is working on it`);
+      case 'run-requested':
+        return `run ${line.run} handed over to continue${line.pipeline === 'current' ? ' with the current pipeline.json' : ''}`;
+      case 'request-invalid':
       case 'state-unreadable':
       case 'internal-error':
         return c.red(String(line.message));
@@ -54,17 +59,20 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
 }
 
 /** A pino destination that prints events for a person instead of JSON lines. */
-export function humanDestination(out: NodeJS.WritableStream, color: boolean): DestinationStream {
+export function humanDestination(print: (line: string) => void, color: boolean): DestinationStream {
   return {
     write(chunk: string) {
       for (const raw of chunk.split('\n')) {
         if (!raw) continue;
+        let line: Line | undefined;
         try {
-          const text = formatEvent(JSON.parse(raw) as Line, color);
-          if (text) out.write(`${text}\n`);
+          line = JSON.parse(raw) as Line;
         } catch {
-          out.write(`${raw}\n`);
+          print(raw);
+          continue;
         }
+        const text = formatEvent(line, color);
+        if (text) print(text);
       }
     },
   };

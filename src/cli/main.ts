@@ -1,33 +1,56 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import pino from 'pino';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import pino, { type Logger } from 'pino';
 import { createLogger } from '../log.js';
+import type { ManagerEvent } from '../manager/events.js';
 import { runManager, DEFAULT_CONCURRENCY } from '../manager/manager.js';
-import { workspacePaths } from '../workspace.js';
+import { workspacePaths, type WorkspacePaths } from '../workspace.js';
 import { humanDestination } from './human-log.js';
+import { LiveProgress } from './live-progress.js';
+import { loadWorkspaceEnv } from './load-env.js';
 import { readSeedSource, submitSeed } from './submit.js';
 import { writeSchemas } from './write-schemas.js';
 import { EXIT } from './exit-codes.js';
+import { statusCommand } from './commands/status.js';
+import { runsCommand } from './commands/runs.js';
+import { rerunCommand, resumeCommand } from './commands/resume.js';
+import { validateCommand } from './commands/validate.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
 };
+const wholeNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number (0 for all)');
+  return n;
+};
 
 const rootOption = () => new Option('--root <dir>', 'workspace folder holding pipeline.json and the pipeline-* folders').default('.');
 
-function managerLogger(json: boolean) {
-  if (!json && process.stdout.isTTY) return createLogger(humanDestination(process.stdout, true));
-  return createLogger(pino.destination({ dest: 1, sync: true }));
+function workspace(root: string): WorkspacePaths {
+  const paths = workspacePaths(resolve(root));
+  loadWorkspaceEnv(paths);
+  return paths;
+}
+
+/** Human lines with a live block on a terminal; pino JSON lines otherwise (or with --json). */
+function progressOutput(json: boolean): { log: Logger; onEvent?: (event: ManagerEvent) => void; stop: () => void } {
+  if (!json && process.stdout.isTTY) {
+    const live = new LiveProgress(process.stdout);
+    return { log: createLogger(humanDestination((line) => live.print(line), true)), onEvent: (event) => live.onEvent(event), stop: () => live.stop() };
+  }
+  return { log: createLogger(pino.destination({ dest: 1, sync: true })), stop: () => {} };
 }
 
 export function buildProgram(): Command {
   const program = new Command('pop')
     .description('POP, the Prompt-Orchestration Pipeline: drop a seed in pipeline-pending/, get a finished run in pipeline-complete/.')
     .showHelpAfterError()
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    .exitOverride();
 
   program
     .command('start', { isDefault: true })
@@ -37,15 +60,16 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'runs at once', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean }) => {
-      const log = managerLogger(options.json === true);
-      const result = await runManager({ root: resolve(options.root), once: options.once === true, concurrency: options.concurrency, log });
+      const paths = workspace(options.root);
+      const output = progressOutput(options.json === true);
+      const result = await runManager({ root: paths.root, once: options.once === true, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      output.stop();
       if (!result.ok) {
         for (const problem of result.problems) process.stderr.write(`pop: ${problem}\n`);
         process.exitCode = EXIT.usage;
         return;
       }
       if (options.once) {
-        const paths = workspacePaths(resolve(options.root));
         process.stderr.write(
           `pop: ${result.completed} run(s) complete, ${result.failed} failed, ${result.rejected} seed(s) rejected` +
             (result.completed ? ` · results in ${paths.complete} (index: ${paths.runsJsonl})` : '') +
@@ -77,6 +101,73 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('status')
+    .description('current runs and the last completed ones; with an id, that run task by task')
+    .argument('[id]', 'run id (or a unique part of it)')
+    .addOption(rootOption())
+    .option('--json', 'machine-readable output')
+    .action(async (id: string | undefined, options: { root: string; json?: boolean }) => {
+      process.exitCode = await statusCommand(workspacePaths(resolve(options.root)), id, options.json === true);
+    });
+
+  program
+    .command('runs')
+    .description('completed runs from runs.jsonl, newest first')
+    .addOption(rootOption())
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .option('--since <date>', 'completed on or after this date (2026-11-24 or an ISO time)')
+    .option('--until <date>', 'completed before the end of this date')
+    .option('--limit <n>', 'at most this many (0 for all)', wholeNumber, 20)
+    .option('--json', 'machine-readable output')
+    .action(async (options: { root: string; pipeline?: string; since?: string; until?: string; limit: number; json?: boolean }) => {
+      process.exitCode = await runsCommand(workspacePaths(resolve(options.root)), {
+        ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+        ...(options.since ? { since: options.since } : {}),
+        ...(options.until ? { until: options.until } : {}),
+        limit: options.limit,
+        json: options.json === true,
+      });
+    });
+
+  program
+    .command('resume')
+    .description('continue a failed or interrupted run from its first task not complete')
+    .argument('<id>', 'run id (or a unique part of it)')
+    .addOption(rootOption())
+    .option('--pipeline', "take the workspace's current pipeline.json instead of the run's snapshot")
+    .option('--wait', 'when a manager is running, wait for the run to finish')
+    .option('--json', 'log JSON lines even on a terminal')
+    .action(async (id: string, options: { root: string; pipeline?: boolean; wait?: boolean; json?: boolean }) => {
+      const output = progressOutput(options.json === true);
+      process.exitCode = await resumeCommand(workspace(options.root), id, { pipeline: options.pipeline === true, wait: options.wait === true, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      output.stop();
+    });
+
+  program
+    .command('rerun')
+    .description('copy a run to a new id and run <task> and those after again with the current task code')
+    .argument('<id>', 'run id (or a unique part of it)')
+    .requiredOption('--from <task>', 'the first task to run again')
+    .addOption(rootOption())
+    .option('--pipeline', "take the workspace's current pipeline.json instead of the run's snapshot")
+    .option('--wait', 'when a manager is running, wait for the run to finish')
+    .option('--json', 'log JSON lines even on a terminal')
+    .action(async (id: string, options: { root: string; from: string; pipeline?: boolean; wait?: boolean; json?: boolean }) => {
+      const output = progressOutput(options.json === true);
+      process.exitCode = await rerunCommand(workspace(options.root), id, options.from, { pipeline: options.pipeline === true, wait: options.wait === true, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      output.stop();
+    });
+
+  program
+    .command('validate')
+    .description('check pipeline.json, the task registry, every task module, models and keys')
+    .addOption(rootOption())
+    .option('--json', 'machine-readable output')
+    .action(async (options: { root: string; json?: boolean }) => {
+      process.exitCode = await validateCommand(workspace(options.root), options.json === true);
+    });
+
+  program
     .command('schemas')
     .description('write the JSON Schema of every file format')
     .argument('[dir]', 'folder to write them to', 'docs/schemas')
@@ -91,6 +182,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
     process.stderr.write(`pop: internal error (this is a bug): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = EXIT.internal;
   }

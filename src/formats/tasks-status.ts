@@ -33,6 +33,7 @@ export const RunStatusSchema = z.object({
   updatedAt: z.string(),
   current: z.string().nullable(),
   tasks: z.record(z.string(), TaskStatusSchema),
+  rerunOf: z.object({ run: z.string(), from: z.string() }).optional().describe('the run this one was copied from by rerun --from'),
   error: TaskFailureSchema.extend({ task: z.string() }).optional(),
 });
 

@@ -22,10 +22,13 @@ export type ManagerEvent =
   | { event: 'run-complete'; run: string; durationMs: number; dir: string }
   | { event: 'run-failed'; run: string; task: string; reason: string; message: string; dir: string }
   | { event: 'run-interrupted'; run: string; task: string }
+  | { event: 'run-busy'; run: string; pid: number; command: string }
+  | { event: 'run-requested'; run: string; pipeline: 'snapshot' | 'current' }
+  | { event: 'request-invalid'; path: string; message: string }
   | { event: 'state-unreadable'; path: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string };
 
-const WARN = new Set(['seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate']);
+const WARN = new Set(['seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

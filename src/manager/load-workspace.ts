@@ -6,6 +6,7 @@ import { loadRegistry, type Registry } from '../registry/load-registry.js';
 import { providerConfigFor } from '../providers/index.js';
 import { err, ok, type Result } from '../result.js';
 import type { WorkspacePaths } from '../workspace.js';
+import { keyProblems } from './check-keys.js';
 
 export interface LoadedWorkspace {
   pipeline: Pipeline;
@@ -54,7 +55,7 @@ export async function loadWorkspace(paths: WorkspacePaths): Promise<Result<Loade
   }
   const registry = await loadRegistry(paths.registryFile);
   if (!registry.ok) return err([registry.error.message]);
-  const problems = pipelineProblems(parsed.data, registry.value, file);
+  const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);
   return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value });
 }

@@ -1,19 +1,19 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
-import { workspacePaths, runPaths, type WorkspacePaths } from '../workspace.js';
-import { messageOf } from '../result.js';
-import { fileLogger } from '../log.js';
+import { workspacePaths, type WorkspacePaths } from '../workspace.js';
+import { acquireLock } from '../fs/lock-file.js';
 import { logEvent, type ManagerEvent } from './events.js';
 import { loadWorkspace } from './load-workspace.js';
 import { claimSeed } from './claim-seed.js';
-import { executeRun, type RunOutcome } from './execute-run.js';
-import { runsJsonlHas, scanCurrentRuns, type CurrentRun } from './reconcile.js';
+import { executeRunLocked, type LockedRunOptions } from './run-locked.js';
+import { scanCurrentRuns, type CurrentRun } from './reconcile.js';
 import { Scheduler } from './scheduler.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './seed-intake.js';
-import type { RunStatus } from '../formats/tasks-status.js';
 import { inspectSeed } from './inspect-seed.js';
+import { prepareResume } from './prepare-resume.js';
+import { takeRunRequest } from './requests.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** On SIGINT/SIGTERM, running tasks get this long to finish before they are stopped. */
@@ -26,6 +26,8 @@ export interface ManagerOptions {
   settleMs?: number;
   graceMs?: number;
   log: Logger;
+  /** Extra consumer of events (the live progress display). */
+  onEvent?: (event: ManagerEvent) => void;
 }
 
 export type ManagerResult =
@@ -34,7 +36,8 @@ export type ManagerResult =
 
 /**
  * The outer layer: claims seeds, runs their tasks (each in a child process), promotes finished
- * runs. The only writer of tasks-status.json, runs.jsonl and the moves between folders.
+ * runs. The only writer of tasks-status.json, runs.jsonl and the moves between folders; one
+ * manager per workspace, held by pipeline-current/.manager.lock.
  */
 export async function runManager(options: ManagerOptions): Promise<ManagerResult> {
   const paths = workspacePaths(options.root);
@@ -42,86 +45,105 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   if (!loaded.ok) return { ok: false, problems: loaded.error };
   const { pipeline, pipelineText, tasks, registry } = loaded.value;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  await Promise.all([paths.pending, paths.current, paths.complete].map((dir) => mkdir(dir, { recursive: true })));
+  await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
-  const stopController = new AbortController();
-  const counts = { completed: 0, failed: 0, interrupted: 0 };
-  const statuses = new Map<string, { runDir: string; status: RunStatus }>();
-  const runLogs = new Map<string, ReturnType<typeof fileLogger>>();
-  const emit = (event: ManagerEvent) => {
-    logEvent(options.log, event);
-    const run = 'run' in event ? runLogs.get(event.run) : undefined;
-    if (run) logEvent(run.log, event);
-  };
-  emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
+  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start');
+  if (!managerLock.ok) {
+    return { ok: false, problems: [`another manager (pid ${managerLock.error.pid}, "${managerLock.error.command}") is already working on ${paths.root}`] };
+  }
 
-  const runOne = async (id: string): Promise<void> => {
-    const entry = statuses.get(id);
-    if (!entry) return;
-    const runLog = fileLogger(runPaths(entry.runDir).log, { run: id });
-    runLogs.set(id, runLog);
-    let outcome: RunOutcome;
-    try {
-      outcome = await executeRun({ paths, runDir: entry.runDir, status: entry.status, emit, cancelSignal: stopController.signal, alreadyRecorded: (runId) => runsJsonlHas(paths.runsJsonl, runId) });
-    } catch (error) {
-      emit({ event: 'internal-error', message: `run ${id}: ${messageOf(error)}`, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
-      outcome = 'failed';
-    } finally {
-      runLogs.delete(id);
-      runLog.close();
-      statuses.delete(id);
+  try {
+    const stopController = new AbortController();
+    const counts = { completed: 0, failed: 0, interrupted: 0 };
+    type QueuedRun = Pick<LockedRunOptions, 'runDir' | 'id' | 'status' | 'prepare'>;
+    const queuedRuns = new Map<string, QueuedRun>();
+    const emit = (event: ManagerEvent) => {
+      logEvent(options.log, event);
+      options.onEvent?.(event);
+    };
+    emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
+
+    const scheduler = new Scheduler<string>(concurrency, async (id) => {
+      const entry = queuedRuns.get(id);
+      queuedRuns.delete(id);
+      if (!entry) return;
+      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, command: 'start' });
+      if (outcome === 'complete') counts.completed++;
+      else if (outcome === 'failed') counts.failed++;
+      else if (outcome === 'interrupted') counts.interrupted++;
+      else if (typeof outcome === 'object') emit({ event: 'request-invalid', path: entry.runDir, message: outcome.refused });
+    });
+    const enqueue = (run: QueuedRun) => {
+      if (queuedRuns.has(run.id)) return;
+      queuedRuns.set(run.id, run);
+      scheduler.enqueue(run.id);
+    };
+
+    // Continue what a previous manager left: runs queued, running, or complete but not yet moved.
+    const current = await scanCurrentRuns(paths, emit);
+    for (const run of current) {
+      if (run.status.state === 'failed') continue;
+      emit({ event: 'run-resumed', run: run.status.id, state: run.status.state });
+      enqueue({ runDir: run.runDir, id: run.status.id, status: run.status });
     }
-    counts[outcome === 'complete' ? 'completed' : outcome === 'failed' ? 'failed' : 'interrupted']++;
-  };
-  const scheduler = new Scheduler<string>(concurrency, runOne);
 
-  // Continue what a previous manager left: runs queued, running, or complete but not yet moved.
-  const current = await scanCurrentRuns(paths, emit);
-  for (const run of current) {
-    if (run.status.state === 'failed') continue;
-    statuses.set(run.status.id, run);
-    emit({ event: 'run-resumed', run: run.status.id, state: run.status.state });
-    scheduler.enqueue(run.status.id);
-  }
+    const intake = new SeedIntake({
+      paths,
+      seedSchema: registry.seedSchema,
+      settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+      emit,
+      claim: async (file, seed) => {
+        const claimed = await claimSeed(paths, file, seed, { name: pipeline.name, text: pipelineText, tasks });
+        enqueue({ runDir: claimed.runDir, id: claimed.id, status: claimed.status });
+        return claimed.id;
+      },
+    });
+    await removeCrashDuplicates(paths, current, emit);
 
-  const intake = new SeedIntake({
-    paths,
-    seedSchema: registry.seedSchema,
-    settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
-    emit,
-    claim: async (file, seed) => {
-      const claimed = await claimSeed(paths, file, seed, { name: pipeline.name, text: pipelineText, tasks });
-      statuses.set(claimed.id, { runDir: claimed.runDir, status: claimed.status });
-      scheduler.enqueue(claimed.id);
-      return claimed.id;
-    },
-  });
-  await removeCrashDuplicates(paths, current, emit);
+    /** `resume` and `rerun` hand runs over as request files. */
+    const handleRequest = async (path: string) => {
+      const taken = await takeRunRequest(path);
+      if (!taken) return;
+      if (!taken.ok) return emit({ event: 'request-invalid', path, message: taken.error });
+      const request = taken.value;
+      const runDir = join(paths.current, request.run);
+      emit({ event: 'run-requested', run: request.run, pipeline: request.pipeline });
+      enqueue({
+        runDir,
+        id: request.run,
+        prepare: (status) => prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
+      });
+    };
+    for (const name of await readdir(paths.requests)) if (name.endsWith('.json')) await handleRequest(join(paths.requests, name));
 
-  let watcher: FSWatcher | undefined;
-  if (options.once) {
-    for (const name of await pendingSeedNames(paths)) intake.offer(name);
-    await intake.idle();
-    await scheduler.idle();
+    if (options.once) {
+      for (const name of await pendingSeedNames(paths)) intake.offer(name);
+      await intake.idle();
+      await scheduler.idle();
+      return { ok: true, ...counts, rejected: intake.rejected };
+    }
+
+    const watchers = [
+      watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
+      watchFolder(paths.requests, (name) => name.endsWith('.json') && !name.startsWith('.'), (name) => void handleRequest(join(paths.requests, name))),
+    ];
+    await waitForStopSignal(async (signal) => {
+      emit({ event: 'manager-stopping', signal, running: scheduler.running });
+      await Promise.all(watchers.map((watcher) => watcher.close()));
+      intake.stop();
+      scheduler.pause();
+      const grace = setTimeout(() => stopController.abort(new Error('grace period over')), options.graceMs ?? DEFAULT_GRACE_MS);
+      await scheduler.idle();
+      clearTimeout(grace);
+    });
+    emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
     return { ok: true, ...counts, rejected: intake.rejected };
+  } finally {
+    await managerLock.value.release();
   }
-
-  watcher = watchPending(paths, (name) => intake.offer(name));
-  await waitForStopSignal(async (signal) => {
-    emit({ event: 'manager-stopping', signal, running: scheduler.running });
-    await watcher?.close();
-    intake.stop();
-    scheduler.pause();
-    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
-    await scheduler.idle();
-    clearTimeout(grace);
-  });
-  emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
-  return { ok: true, ...counts, rejected: intake.rejected };
 }
 
-/** Seeds already in pending/, oldest first, so a backlog is taken in arrival order. */
+/** Seeds already in pending/, by name, so a backlog is taken in a stable order. */
 async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
   const entries = await readdir(paths.pending, { withFileTypes: true });
   return entries.filter((entry) => isSeedName(entry.name)).map((entry) => entry.name).sort();
@@ -130,16 +152,17 @@ async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
 const isSeedName = (name: string) => name.toLowerCase().endsWith('.json') && !name.startsWith('.');
 
 /**
- * Watch pending/ for seeds. No awaitWriteFinish: it would add a fixed wait to every seed, and a
- * file still being written simply fails to parse and is looked at again on its next change.
+ * Watch one folder (not its subfolders) for files. No awaitWriteFinish: it would add a fixed wait
+ * to every seed, and a file still being written simply fails to parse and is looked at again on
+ * its next change.
  */
-function watchPending(paths: WorkspacePaths, offer: (name: string) => void): FSWatcher {
-  const watcher = watch(paths.pending, { depth: 0, ignoreInitial: false, persistent: true });
-  const onFile = (path: string) => {
-    const name = path.slice(paths.pending.length + 1);
-    if (!name.includes('/') && isSeedName(name)) offer(name);
+function watchFolder(dir: string, accept: (name: string) => boolean, onFile: (name: string) => void): FSWatcher {
+  const watcher = watch(dir, { depth: 0, ignoreInitial: false, persistent: true });
+  const handle = (path: string) => {
+    const name = basename(path);
+    if (join(dir, name) === path && accept(name)) onFile(name);
   };
-  watcher.on('add', onFile).on('change', onFile);
+  watcher.on('add', handle).on('change', handle);
   return watcher;
 }
 

@@ -16,19 +16,20 @@ export interface CurrentRun {
 
 /**
  * What start-up finds in pipeline-current/: runs to continue, and half-built claims and temp files
- * left by a crash, which are removed (their seeds are still pending). Completed runs are not read.
+ * left by a crash, which are removed (their seeds are still pending) unless `readOnly` (for
+ * `status`, which must not touch a running manager's files). Completed runs are not read.
  */
-export async function scanCurrentRuns(paths: WorkspacePaths, emit: EmitEvent): Promise<CurrentRun[]> {
+export async function scanCurrentRuns(paths: WorkspacePaths, emit: EmitEvent, options: { readOnly?: boolean } = {}): Promise<CurrentRun[]> {
   const entries = await readdir(paths.current, { withFileTypes: true }).catch(() => []);
   const runs: CurrentRun[] = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(paths.current, entry.name);
     if (entry.name.startsWith(CLAIM_PREFIX) || (entry.name.startsWith('.') && entry.name.endsWith(TEMP_SUFFIX))) {
-      await rm(path, { recursive: true, force: true });
+      if (!options.readOnly) await rm(path, { recursive: true, force: true });
       continue;
     }
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    await removeTempFiles(path);
+    if (!options.readOnly) await removeTempFiles(path);
     const status = await readJsonFile(runPaths(path).status, RunStatusSchema);
     if (!status.ok) {
       emit({ event: 'state-unreadable', path: status.error.path, message: status.error.message });

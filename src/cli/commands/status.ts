@@ -1,0 +1,91 @@
+import { relative } from 'node:path';
+import { readJsonFile } from '../../fs/read-json.js';
+import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
+import { describeFindError, findRun } from '../../manager/find-run.js';
+import { scanCurrentRuns } from '../../manager/reconcile.js';
+import { runPaths, type WorkspacePaths } from '../../workspace.js';
+import { EXIT } from '../exit-codes.js';
+import { lastRuns } from '../runs-file.js';
+import { formatAge, formatCost, formatDuration, table } from '../table.js';
+
+const LAST_COMPLETED = 5;
+
+export async function statusCommand(paths: WorkspacePaths, id: string | undefined, json: boolean): Promise<number> {
+  return id === undefined ? overview(paths, json) : oneRun(paths, id, json);
+}
+
+async function overview(paths: WorkspacePaths, json: boolean): Promise<number> {
+  const current = (await scanCurrentRuns(paths, () => {}, { readOnly: true })).map((run) => run.status);
+  const completed = await lastRuns(paths.runsJsonl, LAST_COMPLETED);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ current, completed }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (current.length === 0) process.stdout.write('No runs in pipeline-current/.\n');
+  else {
+    const rows = [['RUN', 'STATE', 'TASK', 'DONE', 'AGE']];
+    for (const status of current) {
+      const tasks = Object.values(status.tasks);
+      const done = tasks.filter((task) => task.state === 'complete').length;
+      rows.push([status.id, status.state, status.current ?? '-', `${done}/${tasks.length}`, formatAge(status.createdAt)]);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+  }
+  if (completed.length > 0) {
+    const rows = [['COMPLETED', 'PIPELINE', 'DURATION', 'CALLS', 'COST', 'AT']];
+    for (const run of completed) rows.push([run.id, run.pipeline, formatDuration(run.durationMs), String(run.totals.calls), formatCost(run.totals.costUsd), run.completedAt.replace('T', ' ').slice(0, 19)]);
+    process.stdout.write(`\n${table(rows)}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function oneRun(paths: WorkspacePaths, id: string, json: boolean): Promise<number> {
+  const found = await findRun(paths, id);
+  if (!found.ok) {
+    process.stderr.write(`pop: ${describeFindError(found.error)}\n`);
+    return EXIT.notFound;
+  }
+  const run = found.value;
+  const read = await readJsonFile(runPaths(run.dir).status, RunStatusSchema);
+  if (!read.ok) {
+    process.stderr.write(`pop: ${read.error.message}\n`);
+    return EXIT.runsFailed;
+  }
+  const status = read.value;
+  const folder = relative(paths.root, run.dir) || run.dir;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...status, folder }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(describeRun(status, folder));
+  return EXIT.ok;
+}
+
+export function describeRun(status: RunStatus, folder: string): string {
+  const lines = [
+    `run       ${status.id}`,
+    `state     ${status.state}${status.current && status.state !== 'complete' ? ` (at ${status.current})` : ''}`,
+    `pipeline  ${status.pipeline}`,
+    `seed      ${status.source.file}`,
+    `folder    ${folder}`,
+    `created   ${status.createdAt}`,
+    ...(status.rerunOf ? [`rerun of  ${status.rerunOf.run} from ${status.rerunOf.from}`] : []),
+    '',
+  ];
+  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']];
+  for (const [name, task] of Object.entries(status.tasks)) {
+    rows.push([name, task.state, String(task.attempts), String(task.refinements), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
+  }
+  lines.push(table(rows));
+  for (const [name, task] of Object.entries(status.tasks)) {
+    if (task.state !== 'failed' || !task.error) continue;
+    const error = task.error;
+    lines.push('', `${name} failed (${error.reason}${error.stage ? ` in ${error.stage}` : ''}):`, `  ${error.message}`);
+    for (const issue of error.issues ?? []) lines.push(`  - ${issue}`);
+    if (error.artifact) lines.push(`  open: ${folder}/${error.artifact}`);
+    if (error.stack) lines.push(...error.stack.split('\n').slice(0, 6).map((line) => `  ${line}`));
+    else if (error.stderrTail) lines.push(...error.stderrTail.split('\n').slice(-6).map((line) => `  ${line}`));
+    lines.push(`  logs: ${folder}/tasks/${name}/task.log, ${folder}/tasks/${name}/console.log`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,80 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PipelineSchema, type Pipeline } from '../../formats/pipeline.js';
+import { schemaIssues } from '../../formats/describe-error.js';
+import { resolveTasks } from '../../formats/resolve-pipeline.js';
+import { keyProblems } from '../../manager/check-keys.js';
+import { pipelineProblems } from '../../manager/load-workspace.js';
+import { loadRegistry, taskProblems } from '../../registry/load-registry.js';
+import type { WorkspacePaths } from '../../workspace.js';
+import { EXIT } from '../exit-codes.js';
+
+/**
+ * `validate`: pipeline.json, the registry, every task module, the model specs and the keys they
+ * need. Lists every problem with its file, not just the first.
+ */
+export async function validateCommand(paths: WorkspacePaths, json: boolean): Promise<number> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const pipeline = await readPipeline(paths.pipelineFile, problems);
+  const registry = await loadRegistry(paths.registryFile);
+  if (!registry.ok) {
+    problems.push(...(registry.error.problems.length ? registry.error.problems.map((p) => `${paths.registryFile}: ${p}`) : [registry.error.message]));
+    if (registry.error.reason === 'registry-failed-to-load') problems.push(...(await moduleProblems(paths.registryFile)));
+  }
+  if (pipeline && registry.ok) {
+    problems.push(...pipelineProblems(pipeline, registry.value, paths.pipelineFile));
+    const keys = keyProblems(pipeline, process.env, paths.pipelineFile);
+    problems.push(...keys.errors);
+    warnings.push(...keys.warnings);
+  }
+
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: problems.length === 0, problems, warnings }, null, 2)}\n`);
+  } else {
+    for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
+    for (const problem of problems) process.stdout.write(`problem: ${problem}\n`);
+    if (problems.length === 0 && pipeline && registry.ok) {
+      const tasks = resolveTasks(pipeline);
+      process.stdout.write(
+        `ok: pipeline "${pipeline.name}" with ${tasks.length} task(s): ${tasks.map((task) => `${task.name} (${task.models.join(' → ')})`).join(', ')}; ` +
+          `${registry.value.tasks.size} task(s) registered in ${paths.registryFile}${registry.value.seedSchema ? ', with a seedSchema' : ''}\n`,
+      );
+    } else if (problems.length > 0) {
+      process.stdout.write(`${problems.length} problem(s)\n`);
+    }
+  }
+  return problems.length === 0 ? EXIT.ok : EXIT.runsFailed;
+}
+
+async function readPipeline(file: string, problems: string[]): Promise<Pipeline | undefined> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    problems.push(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(error as Error).message})`}`);
+    return undefined;
+  }
+  const parsed = PipelineSchema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  problems.push(...schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
+  return undefined;
+}
+
+/** When the registry cannot load, import each task module on its own to say which one is broken. */
+async function moduleProblems(registryFile: string): Promise<string[]> {
+  const dir = dirname(registryFile);
+  const problems: string[] = [];
+  for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
+    const file = join(dir, name);
+    try {
+      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
+      else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
+    } catch (error) {
+      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return problems;
+}

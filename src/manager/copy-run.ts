@@ -1,0 +1,64 @@
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PipelineSchema } from '../formats/pipeline.js';
+import { resolveTasks } from '../formats/resolve-pipeline.js';
+import type { RunStatus } from '../formats/tasks-status.js';
+import { err, ok, type Result } from '../result.js';
+import { runPaths, taskPaths, type WorkspacePaths } from '../workspace.js';
+import { CLAIM_PREFIX } from './claim-seed.js';
+import { newRunId } from './run-id.js';
+import { initialStatus, saveStatus } from './run-status.js';
+
+/**
+ * `rerun --from <task>`: copy a run to a new id, keeping the tasks before `<task>` byte for byte
+ * (no model call is made for them again) and leaving `<task>` and those after to run. The original
+ * run is not touched. Built in a temp folder and renamed into place, like a claim.
+ */
+export async function copyRunForRerun(
+  paths: WorkspacePaths,
+  source: { dir: string; status: RunStatus },
+  from: string,
+  pipelineText: string | undefined,
+): Promise<Result<{ id: string; runDir: string; status: RunStatus }, string>> {
+  const sourceFiles = runPaths(source.dir);
+  const text = pipelineText ?? (await readFile(sourceFiles.pipeline, 'utf8'));
+  const parsed = PipelineSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) return err(`the pipeline for the rerun is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  const tasks = resolveTasks(parsed.data);
+  const index = tasks.findIndex((task) => task.name === from);
+  if (index < 0) return err(`no task "${from}" in the run's pipeline; its tasks: ${tasks.map((task) => task.name).join(', ')}`);
+  const kept = tasks.slice(0, index);
+  for (const task of kept) {
+    if (source.status.tasks[task.name]?.state !== 'complete') {
+      return err(`task "${task.name}" of run ${source.status.id} is not complete, so the rerun cannot start at "${from}"; start at "${task.name}" or earlier`);
+    }
+  }
+
+  const id = newRunId(source.status.source.file);
+  const temp = join(paths.current, `${CLAIM_PREFIX}${id}`);
+  const runDir = join(paths.current, id);
+  const files = runPaths(temp);
+  try {
+    await mkdir(files.tasks, { recursive: true });
+    await cp(sourceFiles.seed, files.seed);
+    await writeFile(files.pipeline, text);
+    for (const task of kept) await cp(taskPaths(source.dir, task.name).dir, taskPaths(temp, task.name).dir, { recursive: true, preserveTimestamps: true });
+    const status = initialStatus({
+      id,
+      pipeline: parsed.data.name,
+      file: source.status.source.file,
+      sha256: source.status.source.sha256,
+      mtimeMs: 0,
+      tasks,
+      now: new Date().toISOString(),
+    });
+    for (const task of kept) status.tasks[task.name] = structuredClone(source.status.tasks[task.name]!);
+    status.rerunOf = { run: source.status.id, from };
+    await saveStatus(temp, status);
+    await rename(temp, runDir);
+    return ok({ id, runDir, status });
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,66 @@
+import { mkdir } from 'node:fs/promises';
+import { acquireLock } from '../fs/lock-file.js';
+import { readJsonFile } from '../fs/read-json.js';
+import { RunStatusSchema, type RunStatus } from '../formats/tasks-status.js';
+import { fileLogger } from '../log.js';
+import { messageOf, type Result } from '../result.js';
+import { runLockPath, runPaths, type WorkspacePaths } from '../workspace.js';
+import { logEvent, type EmitEvent } from './events.js';
+import { executeRun, type RunOutcome } from './execute-run.js';
+import { runsJsonlHas } from './reconcile.js';
+import { saveStatus } from './run-status.js';
+
+export interface LockedRunOptions {
+  paths: WorkspacePaths;
+  runDir: string;
+  id: string;
+  /** The status as the caller has it; read from disk under the lock when absent. */
+  status?: RunStatus | undefined;
+  /** A change to make to the run before it continues (resume), under the lock. */
+  prepare?: ((status: RunStatus) => Promise<Result<RunStatus, string>>) | undefined;
+  emit: EmitEvent;
+  cancelSignal: AbortSignal;
+  command: string;
+}
+
+export type LockedRunOutcome = RunOutcome | 'busy' | { refused: string };
+
+/**
+ * Execute a run while holding its lock, so no two processes ever work on one run; its events
+ * also go to the run's own run.log. 'busy' when another live process holds the lock.
+ */
+export async function executeRunLocked(options: LockedRunOptions): Promise<LockedRunOutcome> {
+  const { paths, runDir, id } = options;
+  await mkdir(paths.locks, { recursive: true });
+  const lock = await acquireLock(runLockPath(paths, id), options.command);
+  if (!lock.ok) {
+    options.emit({ event: 'run-busy', run: id, pid: lock.error.pid, command: lock.error.command });
+    return 'busy';
+  }
+  const runLog = fileLogger(runPaths(runDir).log, { run: id });
+  const emit: EmitEvent = (event) => {
+    options.emit(event);
+    logEvent(runLog.log, event);
+  };
+  try {
+    let status = options.status;
+    if (!status || options.prepare) {
+      const read = await readJsonFile(runPaths(runDir).status, RunStatusSchema);
+      if (!read.ok) return { refused: read.error.message };
+      status = read.value;
+    }
+    if (options.prepare) {
+      const prepared = await options.prepare(status);
+      if (!prepared.ok) return { refused: prepared.error };
+      status = prepared.value;
+      await saveStatus(runDir, status);
+    }
+    return await executeRun({ paths, runDir, status, emit, cancelSignal: options.cancelSignal, alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run) });
+  } catch (error) {
+    emit({ event: 'internal-error', message: `run ${id}: ${messageOf(error)}`, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+    return 'failed';
+  } finally {
+    runLog.close();
+    await lock.value.release();
+  }
+}
