@@ -17,6 +17,8 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
     switch (line.event) {
       case 'manager-started':
         return `POP watching ${line.root} · pipeline "${line.pipeline}" (${(line.tasks as string[]).join(' → ')}) · concurrency ${line.concurrency}`;
+      case 'manager-ready':
+        return line.pending === 'watching' ? `ready: drop seeds into pipeline-pending/ (Ctrl-C stops)` : undefined;
       case 'seed-claimed':
         return `seed ${line.seed} → run ${line.run}`;
       case 'seed-waiting':

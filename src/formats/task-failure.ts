@@ -11,6 +11,7 @@ export const TaskFailureReasonSchema = z.enum([
   'out-of-memory', // the heap limit was reached
   'spawn-error', // the process could not start
   'invalid-task', // the registry entry is missing or not a task
+  'bad-input', // an earlier task's output.json is missing or invalid
   'provider-failed', // every model of the task failed
   'interrupted', // the manager stopped it while shutting down
 ]);

@@ -6,6 +6,7 @@ import type { Usage } from '../formats/usage.js';
 /** Everything the manager reports, as typed events: each becomes one greppable log line. */
 export type ManagerEvent =
   | { event: 'manager-started'; root: string; pipeline: string; tasks: string[]; concurrency: number; once: boolean }
+  | { event: 'manager-ready'; resumed: number; pending: 'watching' | 'once' }
   | { event: 'manager-stopping'; signal: string; running: number }
   | { event: 'manager-stopped'; completed: number; failed: number; rejected: number }
   | { event: 'seed-waiting'; seed: string; message: string }

@@ -7,7 +7,7 @@ import { PipelineSchema } from '../formats/pipeline.js';
 import { resolveTasks, type ResolvedTask } from '../formats/resolve-pipeline.js';
 import type { RunStatus, TaskStatus } from '../formats/tasks-status.js';
 import type { TaskFailure } from '../formats/task-failure.js';
-import { addUsage, emptyUsage } from '../formats/usage.js';
+import { addUsage, emptyUsage } from '../util/usage.js';
 import { addCost } from '../runner/cost.js';
 import { relativeOutputPath, runPaths, taskPaths, type WorkspacePaths } from '../workspace.js';
 import type { EmitEvent } from './events.js';
@@ -66,6 +66,12 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
   const run = status.id;
   const files = taskPaths(runDir, task.name);
   await mkdir(files.dir, { recursive: true });
+
+  // The runner trusts what it is handed, so earlier outputs are checked here, once.
+  for (const done of earlier) {
+    const output = await readJsonFile(taskPaths(runDir, done.name).output, OutputSchema);
+    if (!output.ok) return failRun(options, task.name, { reason: 'bad-input', message: `the output of earlier task "${done.name}" is unusable: ${output.error.message}` });
+  }
 
   const attempt = state.attempts + 1;
   const letter: Letter = {

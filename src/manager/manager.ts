@@ -117,6 +117,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json')) await handleRequest(join(paths.requests, name));
 
     if (options.once) {
+      emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'once' });
       for (const name of await pendingSeedNames(paths)) intake.offer(name);
       await intake.idle();
       await scheduler.idle();
@@ -127,6 +128,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
       watchFolder(paths.requests, (name) => name.endsWith('.json') && !name.startsWith('.'), (name) => void handleRequest(join(paths.requests, name))),
     ];
+    await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+    emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
     await waitForStopSignal(async (signal) => {
       emit({ event: 'manager-stopping', signal, running: scheduler.running });
       await Promise.all(watchers.map((watcher) => watcher.close()));

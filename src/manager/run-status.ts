@@ -1,6 +1,6 @@
 import { writeJsonAtomic } from '../fs/atomic-write.js';
 import type { RunStatus, TaskStatus } from '../formats/tasks-status.js';
-import { emptyUsage } from '../formats/usage.js';
+import { emptyUsage } from '../util/usage.js';
 import type { ResolvedTask } from '../formats/resolve-pipeline.js';
 import { runPaths } from '../workspace.js';
 

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { RunnerMessageSchema, type RunnerMessage } from '../formats/ipc.js';
 import type { TaskFailure } from '../formats/task-failure.js';
-import { emptyUsage, type Usage } from '../formats/usage.js';
+import { emptyUsage } from '../util/usage.js';
+import type { Usage } from '../formats/usage.js';
 import { err, ok, type Result } from '../result.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('../runner/child.js', import.meta.url));

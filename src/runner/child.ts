@@ -1,21 +1,31 @@
 /**
  * The runner: a fresh Node process per task attempt. `node child.js <workspace> <letter.json>`.
  * It writes only inside its task folder, reports progress over IPC, and exits 0 only after
- * output.json is on disk.
+ * output.json is on disk. The files it reads (letter, seed, pipeline snapshot, earlier outputs)
+ * were checked against their schemas by the manager before it was started, so it does not load
+ * zod to check them again: module loading is most of a task process's start-up cost.
  */
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { readJsonFile } from '../fs/read-json.js';
-import { LetterSchema, type Letter } from '../formats/letter.js';
-import { OutputSchema } from '../formats/output.js';
-import { PipelineSchema } from '../formats/pipeline.js';
-import { SeedSchema } from '../formats/seed.js';
+import type { Letter } from '../formats/letter.js';
+import type { Output } from '../formats/output.js';
+import type { Pipeline } from '../formats/pipeline.js';
 import type { RunnerMessage } from '../formats/ipc.js';
 import type { TaskFailure } from '../formats/task-failure.js';
-import { emptyUsage } from '../formats/usage.js';
+import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
 import { runPaths, workspacePaths } from '../workspace.js';
 import { fileLogger } from '../log.js';
 import { runTask } from './run-task.js';
+
+/** A file the manager has already checked against its schema. */
+async function readJson<T>(path: string): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: JSON.parse(await readFile(path, 'utf8')) as T };
+  } catch (error) {
+    return { ok: false, error: `${path}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
 
 function send(message: RunnerMessage): Promise<void> {
   return new Promise((done) => {
@@ -37,30 +47,29 @@ async function main(): Promise<never> {
   const taskDir = dirname(letterPath);
   const runDir = resolve(taskDir, '..', '..');
 
-  const letterRead = await readJsonFile(letterPath, LetterSchema);
-  if (!letterRead.ok) return fail({ reason: 'spawn-error', message: letterRead.error.message });
-  const letter: Letter = letterRead.value;
+  const letter = await readJson<Letter>(letterPath);
+  if (!letter.ok) return fail({ reason: 'spawn-error', message: letter.error });
 
   const registry = await loadRegistry(workspacePaths(resolve(workspace)).registryFile);
   if (!registry.ok) return fail({ reason: 'invalid-task', message: registry.error.message });
-  const definition = registry.value.tasks.get(letter.module);
+  const definition = registry.value.tasks.get(letter.value.module);
   if (!definition) {
-    return fail({ reason: 'invalid-task', message: `task "${letter.module}" is not in ${registry.value.file} (registered: ${[...registry.value.tasks.keys()].join(', ')})` });
+    return fail({ reason: 'invalid-task', message: `task "${letter.value.module}" is not in ${registry.value.file} (registered: ${[...registry.value.tasks.keys()].join(', ')})` });
   }
 
   const paths = runPaths(runDir);
-  const [seed, pipeline] = await Promise.all([readJsonFile(paths.seed, SeedSchema), readJsonFile(paths.pipeline, PipelineSchema)]);
-  if (!seed.ok) return fail({ reason: 'spawn-error', message: seed.error.message });
-  if (!pipeline.ok) return fail({ reason: 'spawn-error', message: pipeline.error.message });
+  const [seed, pipeline] = await Promise.all([readJson<Record<string, unknown>>(paths.seed), readJson<Pipeline>(paths.pipeline)]);
+  if (!seed.ok) return fail({ reason: 'spawn-error', message: seed.error });
+  if (!pipeline.ok) return fail({ reason: 'spawn-error', message: pipeline.error });
 
   const inputs: Record<string, unknown> = {};
-  for (const [name, relative] of Object.entries(letter.inputs)) {
-    const output = await readJsonFile(join(runDir, relative), OutputSchema);
-    if (!output.ok) return fail({ reason: 'spawn-error', message: `input of task "${name}": ${output.error.message}` });
+  for (const [name, relative] of Object.entries(letter.value.inputs)) {
+    const output = await readJson<Output>(join(runDir, relative));
+    if (!output.ok) return fail({ reason: 'spawn-error', message: `input of task "${name}": ${output.error}` });
     inputs[name] = output.value.value;
   }
 
-  const { log, close } = fileLogger(join(taskDir, 'task.log'), { run: letter.runId, task: letter.task, attempt: letter.attempt });
+  const { log, close } = fileLogger(join(taskDir, 'task.log'), { run: letter.value.runId, task: letter.value.task, attempt: letter.value.attempt });
   const abort = new AbortController();
   process.once('SIGTERM', () => {
     log.warn({ event: 'task-interrupted', signal: 'SIGTERM' }, 'stopping');
@@ -68,7 +77,7 @@ async function main(): Promise<never> {
   });
 
   const result = await runTask({
-    letter,
+    letter: letter.value,
     taskDir,
     definition,
     seed: seed.value,

@@ -4,8 +4,8 @@ import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
 import type { Price, ProviderConfig } from '../formats/pipeline.js';
 import type { TaskFailure } from '../formats/task-failure.js';
-import { addUsage, emptyUsage, type Usage } from '../formats/usage.js';
-import { jsonSchemaOf } from '../formats/all-schemas.js';
+import { addUsage, emptyUsage } from '../util/usage.js';
+import type { Usage } from '../formats/usage.js';
 import { ArtifactWriter } from './artifacts.js';
 import { AllModelsFailedError, callModels } from './inference.js';
 import { renderPromptMarkdown, toMessages } from './messages.js';
@@ -51,7 +51,8 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   const { letter, definition: task, log } = setup;
   const artifacts = await ArtifactWriter.open(setup.taskDir);
   const schema = task.output as z.ZodType | undefined;
-  const outputJsonSchema = schema ? jsonSchemaOf(schema) : undefined;
+  // zod's JSON Schema export is loaded only by tasks that have a schema (and so load zod anyway).
+  const outputJsonSchema = schema ? (await import('../formats/all-schemas.js')).jsonSchemaOf(schema) : undefined;
   let usage = emptyUsage();
   let costUsd: number | undefined;
   let refinements = 0;

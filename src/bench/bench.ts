@@ -1,0 +1,189 @@
+// `npm run bench [-- --quick]`: POP's own cost, each figure beside a baseline measured the same way
+// on the same machine a moment before. Prints a table and writes bench/results.json.
+import { execa } from 'execa';
+import { watch } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon } from './daemon.js';
+import { median, percentile, round } from './stats.js';
+import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace } from './workspace.js';
+
+interface Row {
+  figure: string;
+  value: number;
+  baseline: number | null;
+  unit: string;
+  ratio: number | null;
+  target: string;
+  pass: boolean;
+}
+type Target = { kind: 'ratio' | 'absolute'; max: number };
+interface RunLine {
+  id: string;
+  seed: string;
+  durationMs: number;
+  tasks: unknown[];
+}
+
+const quick = process.argv.includes('--quick');
+const SIZES = quick
+  ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000 }
+  : { spawns: 30, perTaskRuns: 30, pickups: 30, throughputSeeds: 1000, queuedSeeds: 1000, completedRuns: 10000 };
+const MANAGER = join(REPO, 'orchestrator', 'manager.js');
+const rows: Row[] = [];
+const workspaces: string[] = [];
+
+function record(figure: string, value: number, baseline: number | undefined, unit: string, target: Target): void {
+  const ratio = baseline === undefined ? undefined : value / baseline;
+  const pass = target.kind === 'ratio' ? ratio !== undefined && ratio <= target.max : value <= target.max;
+  rows.push({ figure, value: round(value), baseline: baseline === undefined ? null : round(baseline), unit, ratio: ratio === undefined ? null : round(ratio, 2), target: `${target.kind === 'ratio' ? '≤' : '≤ '}${target.max}${target.kind === 'ratio' ? '×' : ` ${unit}`}`, pass });
+  process.stderr.write(`  ${figure}: ${round(value)} ${unit}${baseline === undefined || ratio === undefined ? '' : ` (baseline ${round(baseline)} ${unit}, ${round(ratio, 2)}×)`} ${pass ? 'pass' : 'FAIL'}\n`);
+}
+
+async function workspace() {
+  const root = await makeWorkspace();
+  workspaces.push(root);
+  return root;
+}
+
+/** Wall time of `count` bare `node -e 0` spawns through execa, `concurrency` at a time. */
+async function bareSpawns(count: number, concurrency: number): Promise<{ wallMs: number; times: number[] }> {
+  const times: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        const t0 = performance.now();
+        await execa(process.execPath, ['-e', '0']);
+        times.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { wallMs: performance.now() - started, times };
+}
+
+async function runsJsonl(root: string): Promise<RunLine[]> {
+  const text = await readFile(join(root, 'pipeline-complete', 'runs.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunLine);
+}
+
+async function perTaskCost() {
+  process.stderr.write('per-task cost…\n');
+  const bare = await bareSpawns(SIZES.spawns, 1);
+  const root = await workspace();
+  for (let i = 0; i < SIZES.perTaskRuns; i++) await dropSeed(root, `seed-${String(i).padStart(4, '0')}.json`, i);
+  await execa(process.execPath, [MANAGER, 'start', '--once', '--json', '--concurrency', '1', '--root', root]);
+  const perTask = (await runsJsonl(root)).map((run) => run.durationMs / run.tasks.length);
+  record('per-task cost, median (3-task mock pipeline)', median(perTask), median(bare.times), 'ms', { kind: 'ratio', max: 1.3 });
+  record('per-task cost, p95', percentile(perTask, 95), percentile(bare.times, 95), 'ms', { kind: 'ratio', max: 1.3 });
+}
+
+async function pickupLatency() {
+  process.stderr.write('pick-up latency…\n');
+  const root = await workspace();
+  // Baseline: how long the file system takes to tell a watcher about the same rename.
+  const watchLatencies: number[] = [];
+  const probeDir = join(root, 'pipeline-current');
+  for (let i = 0; i < SIZES.pickups; i++) {
+    const seen = new Promise<number>((resolve) => {
+      const watcher = watch(probeDir, () => {
+        watcher.close();
+        resolve(performance.now());
+      });
+    });
+    await writeFile(join(root, `.probe-${i}`), '{}');
+    const t0 = performance.now();
+    await rename(join(root, `.probe-${i}`), join(probeDir, `probe-${i}.json`));
+    watchLatencies.push((await seen) - t0);
+    await rm(join(probeDir, `probe-${i}.json`));
+  }
+  const daemon = startDaemon(root);
+  await daemon.next((event) => event.event === 'manager-ready');
+  const latencies: number[] = [];
+  for (let i = 0; i < SIZES.pickups; i++) {
+    const name = `pickup-${i}.json`;
+    const claimed = daemon.next((event) => event.event === 'seed-claimed' && event.seed === name);
+    const done = daemon.next((event) => event.event === 'run-complete');
+    const t0 = performance.now();
+    await dropSeed(root, name, i);
+    latencies.push((await claimed).at - t0);
+    await done;
+  }
+  await daemon.stop();
+  record('pick-up latency p50 (seed renamed in → run folder created)', median(latencies), median(watchLatencies), 'ms', { kind: 'absolute', max: 100 });
+  record('pick-up latency p95', percentile(latencies, 95), percentile(watchLatencies, 95), 'ms', { kind: 'absolute', max: 100 });
+}
+
+async function throughput() {
+  process.stderr.write(`throughput (${SIZES.throughputSeeds} seeds × 3 tasks)…\n`);
+  const bare = await bareSpawns(SIZES.throughputSeeds * 3, 2);
+  const root = await workspace();
+  for (let i = 0; i < SIZES.throughputSeeds; i++) await dropSeed(root, `seed-${String(i).padStart(5, '0')}.json`, i);
+  const t0 = performance.now();
+  await execa(process.execPath, [MANAGER, 'start', '--once', '--json', '--concurrency', '2', '--root', root], { buffer: false, stdout: 'ignore' });
+  const wallMs = performance.now() - t0;
+  const runs = await runsJsonl(root);
+  const ids = new Set(runs.map((run) => run.id));
+  const folders = (await readdir(join(root, 'pipeline-complete'))).filter((name) => name !== 'runs.jsonl');
+  const seeds = new Set(runs.map((run) => run.seed));
+  record(`throughput wall time, ${SIZES.throughputSeeds} seeds × 3 tasks, concurrency 2`, wallMs / 1000, bare.wallMs / 1000, 's', { kind: 'ratio', max: 1.3 });
+  record('runs completed', seeds.size, SIZES.throughputSeeds, 'runs', { kind: 'ratio', max: 1 });
+  rows.at(-1)!.pass = seeds.size === SIZES.throughputSeeds && folders.length === SIZES.throughputSeeds;
+  record('runs duplicated', runs.length - ids.size + (runs.length - seeds.size), undefined, 'runs', { kind: 'absolute', max: 0 });
+}
+
+async function managerFootprint() {
+  process.stderr.write(`manager memory and start-up (${SIZES.queuedSeeds} queued, ${SIZES.completedRuns} completed)…\n`);
+  const startup = async (completed: number) => {
+    const root = await workspace();
+    if (completed) await fakeCompletedRuns(root, completed);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const daemon = startDaemon(root);
+      times.push((await daemon.next((event) => event.event === 'manager-ready')).at - daemon.started);
+      await daemon.stop();
+    }
+    return { root, ms: median(times) };
+  };
+  const empty = await startup(0);
+  const full = await startup(SIZES.completedRuns);
+  record(`manager start-up with ${SIZES.completedRuns} completed runs`, full.ms, empty.ms, 'ms', { kind: 'ratio', max: 1.3 });
+
+  for (let i = 0; i < SIZES.queuedSeeds; i++) await dropSeed(full.root, `queued-${String(i).padStart(5, '0')}.json`, i);
+  const daemon = startDaemon(full.root);
+  let claimed = 0;
+  while (claimed < SIZES.queuedSeeds) {
+    await daemon.next((event) => event.event === 'seed-claimed', 600_000);
+    claimed++;
+  }
+  const status = await readFile(`/proc/${daemon.child.pid}/status`, 'utf8').catch(() => '');
+  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  await daemon.stop();
+  record(`manager peak RSS, ${SIZES.queuedSeeds} seeds queued + ${SIZES.completedRuns} completed runs`, peakKb / 1024, undefined, 'MB', { kind: 'absolute', max: 120 });
+}
+
+async function main() {
+  const started = Date.now();
+  try {
+    await perTaskCost();
+    await pickupLatency();
+    await throughput();
+    await managerFootprint();
+  } finally {
+    await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
+  }
+  const header = ['figure', 'POP', 'baseline', 'ratio', 'target', 'result'];
+  const cells = rows.map((row) => [row.figure, `${row.value} ${row.unit}`, row.baseline === null ? '-' : `${row.baseline} ${row.unit}`, row.ratio === null ? '-' : `${row.ratio}×`, row.target, row.pass ? 'pass' : 'FAIL']);
+  const widths = header.map((cell, i) => Math.max(cell.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${cells.map(line).join('\n')}\n`);
+  const machine = { node: process.version, cpus: cpus().length, platform: process.platform };
+  await mkdir(join(REPO, 'bench'), { recursive: true });
+  await writeFile(join(REPO, 'bench', 'results.json'), `${JSON.stringify({ quick, machine, durationS: round((Date.now() - started) / 1000), rows }, null, 2)}\n`);
+  process.stdout.write(`\nwritten: bench/results.json (${round((Date.now() - started) / 1000)} s)\n`);
+}
+
+await main();

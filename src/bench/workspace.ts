@@ -1,0 +1,48 @@
+// Temp workspaces for the benchmark: a trivial 3-task mock pipeline, seeds, fake completed runs.
+import { mkdir, mkdtemp, rename, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from dist/bench/. */
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+// Trivial tasks: no schema, no imports; a plain object is a valid task.
+const TRIVIAL_TASK = `/** @type {import('pop').TaskDefinition} */
+export default { prompt: ({ seed }) => 'Say something about ' + String(seed.n) + '. It is a number. Numbers are fine.' };
+`;
+
+export async function makeWorkspace(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'pop-bench-'));
+  await mkdir(join(root, 'pipeline-tasks'), { recursive: true });
+  await mkdir(join(root, 'node_modules'), { recursive: true });
+  await symlink(REPO, join(root, 'node_modules', 'pop'));
+  for (const dir of ['pipeline-pending', 'pipeline-current', 'pipeline-complete']) await mkdir(join(root, dir));
+  await writeFile(join(root, 'pipeline.json'), JSON.stringify({ name: 'bench', tasks: ['one', 'two', 'three'] }));
+  for (const name of ['one', 'two', 'three']) await writeFile(join(root, 'pipeline-tasks', `${name}.js`), TRIVIAL_TASK);
+  await writeFile(
+    join(root, 'pipeline-tasks', 'index.js'),
+    "import one from './one.js';\nimport two from './two.js';\nimport three from './three.js';\nexport default { one, two, three };\n",
+  );
+  return root;
+}
+
+/** Drop a seed the way `submit` does: whole file under a hidden name, then rename. */
+export async function dropSeed(root: string, name: string, n: number): Promise<void> {
+  const temp = join(root, 'pipeline-pending', `.${name}.tmp`);
+  await writeFile(temp, JSON.stringify({ n }));
+  await rename(temp, join(root, 'pipeline-pending', name));
+}
+
+/** Completed runs as a long-lived workspace has them: a folder each and a runs.jsonl line each. */
+export async function fakeCompletedRuns(root: string, count: number): Promise<void> {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `20260101-000000-old-${String(i).padStart(6, '0')}`;
+    const dir = join(root, 'pipeline-complete', id);
+    await mkdir(join(dir, 'tasks'), { recursive: true });
+    await writeFile(join(dir, 'tasks-status.json'), JSON.stringify({ id, state: 'complete' }));
+    lines.push(JSON.stringify({ id, pipeline: 'bench', seed: `old-${i}.json`, startedAt: '2026-01-01T00:00:00.000Z', completedAt: '2026-01-01T00:00:01.000Z', durationMs: 1000, tasks: [], totals: { calls: 0, inputTokens: 0, outputTokens: 0 }, sha256: { seed: 'x', pipeline: 'y' } }));
+  }
+  await writeFile(join(root, 'pipeline-complete', 'runs.jsonl'), `${lines.join('\n')}\n`);
+}
