@@ -19,6 +19,10 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return `POP watching ${line.root} · pipeline "${line.pipeline}" (${(line.tasks as string[]).join(' → ')}) · concurrency ${line.concurrency}`;
       case 'manager-ready':
         return line.pending === 'watching' ? `ready: drop seeds into pipeline-pending/ (Ctrl-C stops)` : undefined;
+      case 'pipeline-reloaded':
+        return `pipeline.json changed: new seeds run "${line.pipeline}" (${(line.tasks as string[]).join(' → ')}); running runs keep theirs`;
+      case 'pipeline-invalid':
+        return c.red(`pipeline.json changed but cannot be used; new seeds keep the previous one:\n  ${(line.problems as string[]).join('\n  ')}`);
       case 'seed-claimed':
         return `seed ${line.seed} → run ${line.run}`;
       case 'seed-waiting':
@@ -33,6 +37,8 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return `${line.run} · ${line.task} started (attempt ${line.attempt}, ${line.model})`;
       case 'task-complete':
         return `${line.run} · ${line.task} ${c.green('done')} in ${seconds(line.durationMs)}${Number(line.refinements) ? `, ${line.refinements} refinement(s)` : ''}`;
+      case 'task-retrying':
+        return c.yellow(`${line.run} · ${line.task} attempt ${line.attempt} ${line.reason}: ${line.message}; trying again`);
       case 'task-failed':
         return c.red(`${line.run} · ${line.task} failed (${line.reason}): ${line.message}`);
       case 'run-complete':

@@ -12,6 +12,7 @@ export const TaskFailureReasonSchema = z.enum([
   'spawn-error', // the process could not start
   'invalid-task', // the registry entry is missing or not a task
   'bad-input', // an earlier task's output.json is missing or invalid
+  'state-unreadable', // tasks-status.json was torn or unparseable at start-up
   'provider-failed', // every model of the task failed
   'interrupted', // the manager stopped it while shutting down
 ]);

@@ -6,6 +6,7 @@ import type { ResolvedTask } from '../formats/resolve-pipeline.js';
 import type { RunStatus } from '../formats/tasks-status.js';
 import { newRunId } from './run-id.js';
 import { initialStatus, saveStatus } from './run-status.js';
+import { crashPoint } from './crash-point.js';
 
 /** Claims in progress are built under this prefix inside pipeline-current/, then renamed into place. */
 export const CLAIM_PREFIX = '.claim-';
@@ -40,6 +41,7 @@ export async function claimSeed(
     const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
     await saveStatus(temp, status);
     await rename(temp, runDir);
+    crashPoint('after-claim-rename');
     await removeIfUnchanged(seedFile, seed);
     return { id, runDir, status };
   } catch (error) {

@@ -9,6 +9,8 @@ export type ManagerEvent =
   | { event: 'manager-ready'; resumed: number; pending: 'watching' | 'once' }
   | { event: 'manager-stopping'; signal: string; running: number }
   | { event: 'manager-stopped'; completed: number; failed: number; rejected: number }
+  | { event: 'pipeline-reloaded'; pipeline: string; tasks: string[] }
+  | { event: 'pipeline-invalid'; problems: string[] }
   | { event: 'seed-waiting'; seed: string; message: string }
   | { event: 'seed-claimed'; seed: string; run: string }
   | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
@@ -19,6 +21,7 @@ export type ManagerEvent =
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
   | { event: 'task-recovered'; run: string; task: string }
+  | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }
   | { event: 'task-failed'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string; artifact?: string }
   | { event: 'run-complete'; run: string; durationMs: number; dir: string }
   | { event: 'run-failed'; run: string; task: string; reason: string; message: string; dir: string }
@@ -29,8 +32,8 @@ export type ManagerEvent =
   | { event: 'state-unreadable'; path: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string };
 
-const WARN = new Set(['seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'request-invalid']);
-const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error']);
+const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'request-invalid']);
+const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;
 

@@ -14,8 +14,16 @@ import type { EmitEvent } from './events.js';
 import { promoteRun } from './promote-run.js';
 import { saveStatus } from './run-status.js';
 import { runTaskProcess } from './task-process.js';
+import { crashPoint } from './crash-point.js';
 
 export type RunOutcome = 'complete' | 'failed' | 'interrupted';
+
+/**
+ * A task process killed from outside (a signal we did not send) or that could not start is not
+ * the task's fault: it is tried again, up to this many attempts in all, before the run fails.
+ */
+export const MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3;
+const OUTSIDE_FAILURES = new Set(['killed', 'spawn-error']);
 
 export interface ExecuteRunOptions {
   paths: WorkspacePaths;
@@ -51,7 +59,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       emit({ event: 'task-recovered', run, task: task.name });
       continue;
     }
-    const outcome = await runOneTask(options, task, tasks.slice(0, index), state);
+    let outcome = await runOneTask(options, task, tasks.slice(0, index), state);
+    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state);
     if (outcome !== 'complete') return outcome;
   }
 
@@ -61,7 +70,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   return 'complete';
 }
 
-async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus): Promise<RunOutcome> {
+async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus): Promise<RunOutcome | 'retry'> {
   const { runDir, status, emit } = options;
   const run = status.id;
   const files = taskPaths(runDir, task.name);
@@ -110,6 +119,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     },
   });
 
+  if (result.ok) crashPoint('after-task-output');
   const endedAt = new Date();
   const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
   if (result.ok) {
@@ -134,6 +144,11 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
   }
   state.state = 'failed';
   state.error = failure.error;
+  if (OUTSIDE_FAILURES.has(failure.error.reason) && attempt < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
+    await saveStatus(runDir, status);
+    emit({ event: 'task-retrying', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message });
+    return 'retry';
+  }
   emit({ event: 'task-failed', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message, ...(failure.error.artifact ? { artifact: failure.error.artifact } : {}) });
   return failRun(options, task.name, failure.error);
 }

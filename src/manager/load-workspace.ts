@@ -35,7 +35,7 @@ export function pipelineProblems(pipeline: Pipeline, registry: Registry, file: s
 }
 
 /** Read and check pipeline.json and the task registry, as the manager needs them to start. */
-export async function loadWorkspace(paths: WorkspacePaths): Promise<Result<LoadedWorkspace, string[]>> {
+export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegistry?: boolean } = {}): Promise<Result<LoadedWorkspace, string[]>> {
   const file = paths.pipelineFile;
   let text: string;
   try {
@@ -53,7 +53,7 @@ export async function loadWorkspace(paths: WorkspacePaths): Promise<Result<Loade
   if (!parsed.success) {
     return err(schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   }
-  const registry = await loadRegistry(paths.registryFile);
+  const registry = await loadRegistry(paths.registryFile, { fresh: options.freshRegistry === true });
   if (!registry.ok) return err([registry.error.message]);
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);

@@ -1,4 +1,4 @@
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
@@ -43,7 +43,9 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   const paths = workspacePaths(options.root);
   const loaded = await loadWorkspace(paths);
   if (!loaded.ok) return { ok: false, problems: loaded.error };
-  const { pipeline, pipelineText, tasks, registry } = loaded.value;
+  // Replaced when pipeline.json changes and still checks out; runs keep the snapshot they started with.
+  let active = loaded.value;
+  const { pipeline, tasks } = active;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
@@ -89,11 +91,11 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
 
     const intake = new SeedIntake({
       paths,
-      seedSchema: registry.seedSchema,
+      seedSchema: () => active.registry.seedSchema,
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
       emit,
       claim: async (file, seed) => {
-        const claimed = await claimSeed(paths, file, seed, { name: pipeline.name, text: pipelineText, tasks });
+        const claimed = await claimSeed(paths, file, seed, { name: active.pipeline.name, text: active.pipelineText, tasks: active.tasks });
         enqueue({ runDir: claimed.runDir, id: claimed.id, status: claimed.status });
         return claimed.id;
       },
@@ -114,9 +116,16 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         prepare: (status) => prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
       });
     };
-    for (const name of await readdir(paths.requests)) if (name.endsWith('.json')) await handleRequest(join(paths.requests, name));
+    const reloadPipeline = async () => {
+      const next = await loadWorkspace(paths, { freshRegistry: true });
+      if (!next.ok) return emit({ event: 'pipeline-invalid', problems: next.error });
+      if (next.value.pipelineText === active.pipelineText) return;
+      active = next.value;
+      emit({ event: 'pipeline-reloaded', pipeline: active.pipeline.name, tasks: active.tasks.map((task) => task.name) });
+    };
 
     if (options.once) {
+      for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
       emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'once' });
       for (const name of await pendingSeedNames(paths)) intake.offer(name);
       await intake.idle();
@@ -126,9 +135,12 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
 
     const watchers = [
       watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
+      watchFolder(paths.root, (name) => name === 'pipeline.json', () => void reloadPipeline()),
       watchFolder(paths.requests, (name) => name.endsWith('.json') && !name.startsWith('.'), (name) => void handleRequest(join(paths.requests, name))),
     ];
     await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+    for (const name of await pendingSeedNames(paths)) intake.offer(name);
+    for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
     await waitForStopSignal(async (signal) => {
       emit({ event: 'manager-stopping', signal, running: scheduler.running });
@@ -146,10 +158,11 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   }
 }
 
-/** Seeds already in pending/, by name, so a backlog is taken in a stable order. */
+/** Seeds already in pending/, oldest first: a backlog is taken in the order it arrived. */
 async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
-  const entries = await readdir(paths.pending, { withFileTypes: true });
-  return entries.filter((entry) => isSeedName(entry.name)).map((entry) => entry.name).sort();
+  const names = (await readdir(paths.pending)).filter(isSeedName);
+  const arrived = await Promise.all(names.map(async (name) => ({ name, at: (await lstat(join(paths.pending, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  return arrived.sort((a, b) => a.at - b.at || a.name.localeCompare(b.name)).map((seed) => seed.name);
 }
 
 const isSeedName = (name: string) => name.toLowerCase().endsWith('.json') && !name.startsWith('.');
@@ -160,12 +173,14 @@ const isSeedName = (name: string) => name.toLowerCase().endsWith('.json') && !na
  * its next change.
  */
 function watchFolder(dir: string, accept: (name: string) => boolean, onFile: (name: string) => void): FSWatcher {
-  const watcher = watch(dir, { depth: 0, ignoreInitial: false, persistent: true });
+  // Files there before the watch are offered by the caller, oldest first.
+  const watcher = watch(dir, { depth: 0, ignoreInitial: true, persistent: true, followSymlinks: false });
   const handle = (path: string) => {
     const name = basename(path);
     if (join(dir, name) === path && accept(name)) onFile(name);
   };
-  watcher.on('add', handle).on('change', handle);
+  // addDir too: a folder named like a seed is offered, and rejected with a clear error.
+  watcher.on('add', handle).on('change', handle).on('addDir', handle);
   return watcher;
 }
 

@@ -5,6 +5,7 @@ import type { RunStatus } from '../formats/tasks-status.js';
 import type { WorkspacePaths } from '../workspace.js';
 import { buildRunRecord } from './run-record.js';
 import { saveStatus } from './run-status.js';
+import { crashPoint } from './crash-point.js';
 
 /**
  * Finish a run whose tasks are all complete: mark it complete, append its runs.jsonl line, then
@@ -27,6 +28,7 @@ export async function promoteRun(
     const record = await buildRunRecord(runDir, status, completedAt);
     await mkdir(paths.complete, { recursive: true });
     await appendLine(paths.runsJsonl, JSON.stringify(record));
+    crashPoint('after-runs-append');
   }
   const target = join(paths.complete, status.id);
   await rename(runDir, target);

@@ -8,6 +8,7 @@ import { RunStatusSchema, type RunStatus } from '../formats/tasks-status.js';
 import { runPaths, type WorkspacePaths } from '../workspace.js';
 import { CLAIM_PREFIX } from './claim-seed.js';
 import type { EmitEvent } from './events.js';
+import { rebuildTornStatus } from './rebuild-status.js';
 
 export interface CurrentRun {
   runDir: string;
@@ -33,6 +34,7 @@ export async function scanCurrentRuns(paths: WorkspacePaths, emit: EmitEvent, op
     const status = await readJsonFile(runPaths(path).status, RunStatusSchema);
     if (!status.ok) {
       emit({ event: 'state-unreadable', path: status.error.path, message: status.error.message });
+      if (!options.readOnly) runs.push({ runDir: path, status: await rebuildTornStatus(path, status.error.message) });
       continue;
     }
     runs.push({ runDir: path, status: status.value });

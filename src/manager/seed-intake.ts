@@ -11,7 +11,8 @@ export const DEFAULT_SETTLE_MS = 1500;
 
 export interface SeedIntakeOptions {
   paths: WorkspacePaths;
-  seedSchema: z.ZodType | undefined;
+  /** The registry's seedSchema as it is now (it changes when pipeline.json is reloaded). */
+  seedSchema: () => z.ZodType | undefined;
   settleMs: number;
   emit: EmitEvent;
   /** Create the run for a seed that is ready; returns the run id. */
@@ -90,7 +91,7 @@ export class SeedIntake {
   private async take(name: string, settled: boolean): Promise<void> {
     const { paths, emit } = this.options;
     const file = join(paths.pending, name);
-    const check = await inspectSeed(file, this.options.seedSchema);
+    const check = await inspectSeed(file, this.options.seedSchema());
     switch (check.kind) {
       case 'gone':
         return;

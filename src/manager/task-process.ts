@@ -45,6 +45,8 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     forceKillAfterDelay: KILL_GRACE_MS,
     cancelSignal: options.cancelSignal,
     reject: false,
+    // Its own process group, so whatever the task starts can be stopped with it (below).
+    detached: true,
   });
   subprocess.on('message', (raw: unknown) => {
     const parsed = RunnerMessageSchema.safeParse(raw);
@@ -53,6 +55,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     options.onMessage(parsed.data);
   });
   const result = await subprocess;
+  killGroup(subprocess.pid);
 
   if (final?.type === 'done' && result.exitCode === 0) return ok(final);
   const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements } : { usage: emptyUsage(), refinements: 0 };
@@ -77,6 +80,16 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     return err({ ...partial, error: { reason: 'exited-without-output', message: 'the task process exited with code 0 before writing output.json (did the task call process.exit?)', exitCode: 0, ...withTail } });
   }
   return err({ ...partial, error: { reason: 'spawn-error', message: `the task process could not run: ${result.message}`, ...withTail } });
+}
+
+/** Subprocesses a task started must not outlive it: end the whole group, whatever is left of it. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left in the group.
+  }
 }
 
 /** The end of what the task printed: where a crash's stack trace is. */

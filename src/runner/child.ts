@@ -110,6 +110,9 @@ const crash = (error: unknown) => {
   };
   void fail(failure);
 };
+// A manager killed outright closes the IPC channel: stop, so a restarted manager's new attempt
+// never races an orphan of the old one.
+process.on('disconnect', () => process.exit(2));
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 

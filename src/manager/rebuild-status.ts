@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { readFile, rename } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { readJsonFile } from '../fs/read-json.js';
+import { OutputSchema } from '../formats/output.js';
+import { PipelineSchema } from '../formats/pipeline.js';
+import { resolveTasks } from '../formats/resolve-pipeline.js';
+import type { RunStatus } from '../formats/tasks-status.js';
+import { emptyUsage } from '../util/usage.js';
+import { runPaths, taskPaths } from '../workspace.js';
+import { saveStatus } from './run-status.js';
+
+/**
+ * A tasks-status.json found torn or unparseable at start-up: keep the bad file beside it
+ * (`.torn`), rebuild a status from what the folder holds (tasks with a valid output.json count as
+ * complete), and mark the run failed with the reason, so it is seen and can be resumed.
+ */
+export async function rebuildTornStatus(runDir: string, problem: string): Promise<RunStatus> {
+  const files = runPaths(runDir);
+  await rename(files.status, `${files.status}.torn`).catch(() => {});
+  const snapshot = await readJsonFile(files.pipeline, PipelineSchema);
+  const tasks = snapshot.ok ? resolveTasks(snapshot.value) : [];
+  const seed = await readFile(files.seed).catch(() => Buffer.alloc(0));
+  const now = new Date().toISOString();
+  const status: RunStatus = {
+    id: basename(runDir),
+    pipeline: snapshot.ok ? snapshot.value.name : 'unknown',
+    state: 'failed',
+    source: { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
+    createdAt: now,
+    updatedAt: now,
+    current: null,
+    tasks: {},
+  };
+  for (const task of tasks) {
+    const output = await readJsonFile(taskPaths(runDir, task.name).output, OutputSchema);
+    status.tasks[task.name] = output.ok
+      ? { state: 'complete', attempts: 1, refinements: output.value.refinements, usage: output.value.usage, endedAt: output.value.finishedAt }
+      : { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() };
+  }
+  const stoppedAt = tasks.find((task) => status.tasks[task.name]?.state !== 'complete')?.name ?? '-';
+  status.current = stoppedAt;
+  status.error = {
+    task: stoppedAt,
+    reason: 'state-unreadable',
+    message: `${problem}; the status was rebuilt from the run folder (the bad file is kept as tasks-status.json.torn): resume the run to continue`,
+  };
+  await saveStatus(runDir, status);
+  return status;
+}
