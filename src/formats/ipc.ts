@@ -15,3 +15,7 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('failed'), error: TaskFailureSchema, usage: UsageSchema, refinements: z.number().int() }),
 ]);
 export type RunnerMessage = z.output<typeof RunnerMessageSchema>;
+
+/** What the manager sends a standby runner: the letter of the task it is to run. */
+export const ManagerMessageSchema = z.object({ type: z.literal('run'), letter: z.string() });
+export type ManagerMessage = z.output<typeof ManagerMessageSchema>;

@@ -1,4 +1,5 @@
-import { mkdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { WorkspacePaths } from '../workspace.js';
 import { runPaths } from '../workspace.js';
@@ -50,8 +51,14 @@ export async function claimSeed(
   }
 }
 
-/** A seed rewritten while it was being claimed is new content: leave it to be claimed again. */
-async function removeIfUnchanged(file: string, seed: { size: number; mtimeMs: number }): Promise<void> {
+/**
+ * Remove the claimed seed, unless it was rewritten meanwhile with new content: that is a new seed,
+ * left to be claimed again. Same size and mtime, or else the same bytes, mean it is the one claimed.
+ */
+async function removeIfUnchanged(file: string, seed: { size: number; mtimeMs: number; sha256: string }): Promise<void> {
   const now = await stat(file).catch(() => undefined);
-  if (now && now.size === seed.size && now.mtimeMs === seed.mtimeMs) await unlink(file);
+  if (!now) return;
+  if (now.size === seed.size && now.mtimeMs === seed.mtimeMs) return unlink(file);
+  const bytes = await readFile(file).catch(() => undefined);
+  if (bytes && createHash('sha256').update(bytes).digest('hex') === seed.sha256) await unlink(file);
 }

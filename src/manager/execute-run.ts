@@ -15,6 +15,7 @@ import { promoteRun } from './promote-run.js';
 import { saveStatus } from './run-status.js';
 import { runTaskProcess } from './task-process.js';
 import { crashPoint } from './crash-point.js';
+import type { StandbyPool } from './standby-pool.js';
 
 export type RunOutcome = 'complete' | 'failed' | 'interrupted';
 
@@ -33,6 +34,7 @@ export interface ExecuteRunOptions {
   /** Aborted when the manager stops: running tasks are ended and the run stays resumable. */
   cancelSignal: AbortSignal;
   alreadyRecorded?: (id: string) => Promise<boolean>;
+  standbys?: StandbyPool | undefined;
 }
 
 /**
@@ -114,6 +116,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     timeoutMs: task.timeoutMs,
     memoryMb: task.memoryMb,
     cancelSignal: options.cancelSignal,
+    standbys: options.standbys,
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
     },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import type { z } from 'zod';
 import { MAX_SEED_BYTES } from '../formats/seed.js';
 import type { SeedRejectionReason } from '../formats/seed-rejection.js';
@@ -26,14 +26,24 @@ export async function inspectSeed(path: string, seedSchema: z.ZodType | undefine
     return { kind: 'reject', reason: 'too-large', message: `is ${stats.size} bytes; a seed may be at most ${MAX_SEED_BYTES} bytes (10 MB)` };
   }
   let bytes: Buffer;
+  let after;
   try {
-    bytes = await readFile(path);
+    // One handle, and its size and mtime taken after the read: they describe exactly these bytes.
+    const handle = await open(path, 'r');
+    try {
+      bytes = await handle.readFile();
+      after = await handle.stat();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'gone' };
     return { kind: 'reject', reason: 'unreadable', message: `cannot be read (${code ?? String(error)})` };
   }
-  const base = { size: bytes.length, mtimeMs: stats.mtimeMs };
+  const base = { size: bytes.length, mtimeMs: after.mtimeMs };
+  // Written to while read: look again when its writer is done.
+  if (after.size !== bytes.length) return { kind: 'not-yet', reason: 'not-json', message: 'is still being written', ...base };
   const text = bytes.toString('utf8');
   if (text.trim() === '') return { kind: 'not-yet', reason: 'empty', message: 'is empty', ...base };
   let data: unknown;

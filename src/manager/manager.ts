@@ -10,6 +10,8 @@ import { claimSeed } from './claim-seed.js';
 import { executeRunLocked, type LockedRunOptions } from './run-locked.js';
 import { scanCurrentRuns, type CurrentRun } from './reconcile.js';
 import { Scheduler } from './scheduler.js';
+import { StandbyPool } from './standby-pool.js';
+import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './seed-intake.js';
 import { inspectSeed } from './inspect-seed.js';
 import { prepareResume } from './prepare-resume.js';
@@ -65,11 +67,13 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
 
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency, paths.standby);
+    await standbys.start();
     const scheduler = new Scheduler<string>(concurrency, async (id) => {
       const entry = queuedRuns.get(id);
       queuedRuns.delete(id);
       if (!entry) return;
-      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, command: 'start' });
+      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, command: 'start', standbys });
       if (outcome === 'complete') counts.completed++;
       else if (outcome === 'failed') counts.failed++;
       else if (outcome === 'interrupted') counts.interrupted++;
@@ -130,6 +134,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       for (const name of await pendingSeedNames(paths)) intake.offer(name);
       await intake.idle();
       await scheduler.idle();
+      await standbys.close();
       return { ok: true, ...counts, rejected: intake.rejected };
     }
 
@@ -150,6 +155,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       const grace = setTimeout(() => stopController.abort(new Error('grace period over')), options.graceMs ?? DEFAULT_GRACE_MS);
       await scheduler.idle();
       clearTimeout(grace);
+      await standbys.close();
     });
     emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
     return { ok: true, ...counts, rejected: intake.rejected };
@@ -202,15 +208,23 @@ async function removeCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], 
   }
 }
 
+/**
+ * `on`, not `once`: other listeners (execa's cleanup) re-send a signal when they find themselves
+ * alone, which would kill the manager in the middle of its graceful stop.
+ */
 function waitForStopSignal(onStop: (signal: string) => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
-      void onStop(signal).finally(resolve);
+      void onStop(signal).finally(() => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+        resolve();
+      });
     };
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
   });
 }

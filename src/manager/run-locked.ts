@@ -9,6 +9,7 @@ import { logEvent, type EmitEvent } from './events.js';
 import { executeRun, type RunOutcome } from './execute-run.js';
 import { runsJsonlHas } from './reconcile.js';
 import { saveStatus } from './run-status.js';
+import type { StandbyPool } from './standby-pool.js';
 
 export interface LockedRunOptions {
   paths: WorkspacePaths;
@@ -21,6 +22,7 @@ export interface LockedRunOptions {
   emit: EmitEvent;
   cancelSignal: AbortSignal;
   command: string;
+  standbys?: StandbyPool | undefined;
 }
 
 export type LockedRunOutcome = RunOutcome | 'busy' | { refused: string };
@@ -55,7 +57,7 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
       status = prepared.value;
       await saveStatus(runDir, status);
     }
-    return await executeRun({ paths, runDir, status, emit, cancelSignal: options.cancelSignal, alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run) });
+    return await executeRun({ paths, runDir, status, emit, cancelSignal: options.cancelSignal, standbys: options.standbys, alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run) });
   } catch (error) {
     emit({ event: 'internal-error', message: `run ${id}: ${messageOf(error)}`, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
     return 'failed';

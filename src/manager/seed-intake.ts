@@ -96,6 +96,9 @@ export class SeedIntake {
       case 'gone':
         return;
       case 'ready': {
+        // A change seen while it was inspected may have left a settle timer: the file is taken now.
+        clearTimeout(this.waiting.get(name));
+        this.waiting.delete(name);
         const run = await this.options.claim(file, check);
         this.claimed++;
         emit({ event: 'seed-claimed', seed: name, run });

@@ -1,16 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
-import { RunnerMessageSchema, type RunnerMessage } from '../formats/ipc.js';
+import { appendFile, readFile, rm } from 'node:fs/promises';
+import { RunnerMessageSchema, type ManagerMessage, type RunnerMessage } from '../formats/ipc.js';
+import { killGroup, spawnRunner } from './runner-process.js';
+import type { StandbyPool } from './standby-pool.js';
 import type { TaskFailure } from '../formats/task-failure.js';
 import { emptyUsage } from '../util/usage.js';
 import type { Usage } from '../formats/usage.js';
 import { err, ok, type Result } from '../result.js';
 
-const CHILD_ENTRY = fileURLToPath(new URL('../runner/child.js', import.meta.url));
-
-/** After SIGTERM, a task gets this long to stop on its own before SIGKILL: enough to flush its logs. */
-const KILL_GRACE_MS = 2000;
 const STDERR_TAIL_BYTES = 2000;
 
 export type TaskDone = Extract<RunnerMessage, { type: 'done' }>;
@@ -24,48 +20,52 @@ export interface TaskProcessOptions {
   memoryMb: number;
   cancelSignal: AbortSignal;
   onMessage: (message: RunnerMessage) => void;
+  standbys?: StandbyPool | undefined;
 }
 
 /**
- * Run one task attempt in its own Node process and say how it ended. Whatever the task does —
- * throw, exit, hang, run out of memory — it ends here as a value; nothing reaches the manager.
+ * Run one task attempt in its own Node process (a warm standby when one is free) and say how it
+ * ended. Whatever the task does — throw, exit, hang, run out of memory — it ends here as a value.
  */
 export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<TaskDone, TaskProcessFailure>> {
+  const standby = options.standbys?.take(options.memoryMb);
+  const runner = standby ?? spawnRunner({ workspace: options.workspace, memoryMb: options.memoryMb, outputPath: options.consolePath, letterPath: options.letterPath });
+  const { subprocess } = runner;
+  if (standby) subprocess.send({ type: 'run', letter: options.letterPath } satisfies ManagerMessage);
+
   let final: RunnerMessage | undefined;
-  const subprocess = execa(process.execPath, [`--max-old-space-size=${options.memoryMb}`, CHILD_ENTRY, options.workspace, options.letterPath], {
-    cwd: options.workspace,
-    ipc: true,
-    serialization: 'json',
-    buffer: false,
-    stdin: 'ignore',
-    // Whatever the task prints goes to its console.log, where a crash's stack trace can be read.
-    stdout: { file: options.consolePath, append: true },
-    stderr: { file: options.consolePath, append: true },
-    timeout: options.timeoutMs,
-    forceKillAfterDelay: KILL_GRACE_MS,
-    cancelSignal: options.cancelSignal,
-    reject: false,
-    // Its own process group, so whatever the task starts can be stopped with it (below).
-    detached: true,
-  });
   subprocess.on('message', (raw: unknown) => {
     const parsed = RunnerMessageSchema.safeParse(raw);
     if (!parsed.success) return;
     if (parsed.data.type !== 'stage') final = parsed.data;
     options.onMessage(parsed.data);
   });
+
+  // The time limit runs from the hand-over; stopping is execa's cancelSignal in both cases.
+  let ended: 'timeout' | 'interrupted' | undefined;
+  const stop = (why: 'timeout' | 'interrupted') => {
+    ended ??= why;
+    runner.stop.abort();
+  };
+  const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
+  const onCancel = () => stop('interrupted');
+  if (options.cancelSignal.aborted) onCancel();
+  else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
   const result = await subprocess;
+  clearTimeout(timer);
+  options.cancelSignal.removeEventListener('abort', onCancel);
   killGroup(subprocess.pid);
+  if (standby) await moveOutput(standby.outputPath, options.consolePath);
 
   if (final?.type === 'done' && result.exitCode === 0) return ok(final);
   const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements } : { usage: emptyUsage(), refinements: 0 };
   const stderrTail = await tail(options.consolePath);
   const withTail = stderrTail ? { stderrTail } : {};
 
-  if (result.timedOut) {
+  if (ended === 'timeout') {
     return err({ ...partial, error: { reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped`, ...withTail } });
   }
-  if (result.isCanceled) return err({ ...partial, error: { reason: 'interrupted', message: 'the task was stopped because the manager is shutting down', ...withTail } });
+  if (ended === 'interrupted') return err({ ...partial, error: { reason: 'interrupted', message: 'the task was stopped because the manager is shutting down', ...withTail } });
   if (final?.type === 'failed') return err({ ...partial, error: final.error });
   if (/heap out of memory|Allocation failed/i.test(stderrTail)) {
     return err({ ...partial, error: { reason: 'out-of-memory', message: `the task ran out of memory (heap limit ${options.memoryMb} MB)`, ...withTail } });
@@ -82,14 +82,11 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
   return err({ ...partial, error: { reason: 'spawn-error', message: `the task process could not run: ${result.message}`, ...withTail } });
 }
 
-/** Subprocesses a task started must not outlive it: end the whole group, whatever is left of it. */
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: nothing left in the group.
-  }
+/** A standby wrote to its own file until it had a task: that output belongs to the task now. */
+async function moveOutput(from: string, to: string): Promise<void> {
+  const text = await readFile(from).catch(() => Buffer.alloc(0));
+  await appendFile(to, text);
+  await rm(from, { force: true });
 }
 
 /** The end of what the task printed: where a crash's stack trace is. */

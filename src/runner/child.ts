@@ -10,13 +10,25 @@ import { dirname, join, resolve } from 'node:path';
 import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
 import type { Pipeline } from '../formats/pipeline.js';
-import type { RunnerMessage } from '../formats/ipc.js';
+import type { ManagerMessage, RunnerMessage } from '../formats/ipc.js';
 import type { TaskFailure } from '../formats/task-failure.js';
 import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
 import { runPaths, workspacePaths } from '../workspace.js';
 import { fileLogger } from '../log.js';
 import { runTask } from './run-task.js';
+
+/**
+ * A standby has started Node and loaded the runner before it has a task; this is where it waits.
+ * The mock provider is loaded meanwhile too: it is small and most tasks in development use it.
+ */
+async function letterFromManager(): Promise<string> {
+  const message = new Promise<string>((resolve) => {
+    process.once('message', (raw) => resolve((raw as ManagerMessage).letter));
+  });
+  await import('../providers/mock.js');
+  return message;
+}
 
 /** A file the manager has already checked against its schema. */
 async function readJson<T>(path: string): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
@@ -41,8 +53,9 @@ async function fail(error: TaskFailure): Promise<never> {
 }
 
 async function main(): Promise<never> {
-  const [workspace, letterArg] = process.argv.slice(2);
-  if (!workspace || !letterArg) return fail({ reason: 'spawn-error', message: 'usage: child.js <workspace> <letter.json>' });
+  const [workspace, letterOrStandby] = process.argv.slice(2);
+  if (!workspace || !letterOrStandby) return fail({ reason: 'spawn-error', message: 'usage: child.js <workspace> <letter.json | --standby>' });
+  const letterArg = letterOrStandby === '--standby' ? await letterFromManager() : letterOrStandby;
   const letterPath = resolve(letterArg);
   const taskDir = dirname(letterPath);
   const runDir = resolve(taskDir, '..', '..');
