@@ -12,5 +12,6 @@ export type {
   ValidationIssue,
   QualityResult,
 } from './runner/task-api.js';
+export type { TaskLogger } from './runner/task-log.js';
 export { estimateTokens, truncateToTokens, chunkByTokens } from './runner/tokens.js';
 export { extractJson } from './runner/extract-json.js';

@@ -4,14 +4,28 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export const REDACT_PATHS = [
   'apiKey',
   '*.apiKey',
+  'api_key',
+  '*.api_key',
+  'authToken',
+  '*.authToken',
   'authorization',
   '*.authorization',
+  'Authorization',
+  '*.Authorization',
+  'cookie',
+  '*.cookie',
   'headers.authorization',
   '*.headers.authorization',
+  'headers.Authorization',
+  '*.headers.Authorization',
   'headers.cookie',
   '*.headers.cookie',
+  'headers["set-cookie"]',
+  '*.headers["set-cookie"]',
   'headers["x-api-key"]',
   '*.headers["x-api-key"]',
+  'headers["api-key"]',
+  '*.headers["api-key"]',
 ];
 
 export function createLogger(destination: DestinationStream, base: Record<string, unknown> = {}, level = 'info'): Logger {

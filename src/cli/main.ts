@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { createLogger } from '../log.js';
@@ -77,7 +77,7 @@ export function buildProgram(): Command {
             '\n',
         );
       }
-      process.exitCode = result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+      process.exitCode = options.once && result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
     });
 
   program
@@ -95,8 +95,7 @@ export function buildProgram(): Command {
           process.exitCode = EXIT.usage;
           continue;
         }
-        await submitSeed(paths.pending, seed.value);
-        process.stdout.write(`${seed.value.name}\n`);
+        process.stdout.write(`${basename(await submitSeed(paths.pending, seed.value))}\n`);
       }
     });
 
@@ -170,9 +169,10 @@ export function buildProgram(): Command {
   program
     .command('schemas')
     .description('write the JSON Schema of every file format')
-    .argument('[dir]', 'folder to write them to', 'docs/schemas')
-    .action(async (dir: string) => {
-      for (const path of await writeSchemas(resolve(dir))) process.stdout.write(`${path}\n`);
+    .argument('[dir]', 'folder to write them to, inside the workspace unless absolute', 'docs/schemas')
+    .addOption(rootOption())
+    .action(async (dir: string, options: { root: string }) => {
+      for (const path of await writeSchemas(resolve(options.root, dir))) process.stdout.write(`${path}\n`);
     });
 
   return program;

@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { link, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
 import { MAX_SEED_BYTES } from '../formats/seed.js';
 import { err, ok, type Result } from '../result.js';
 
@@ -29,9 +29,26 @@ export async function readSeedSource(source: string): Promise<Result<{ name: str
   return ok({ name: source === '-' ? `stdin-${Date.now()}.json` : basename(source).replace(/(\.json)?$/i, '.json'), text });
 }
 
-/** Drop a seed into pending atomically (temp name, then rename), so a watcher never sees half of it. */
+/**
+ * Drop a seed into pending atomically, so a watcher never sees half of it: written under a temp
+ * name, then hard-linked into place, which never replaces a seed already waiting there under the
+ * same name (the new one gets `name.2.json`, ...). Returns where it went.
+ */
 export async function submitSeed(pendingDir: string, seed: { name: string; text: string }): Promise<string> {
-  const target = join(pendingDir, seed.name);
-  await writeFileAtomic(target, seed.text);
-  return target;
+  const temp = tempPathFor(join(pendingDir, seed.name));
+  await writeFileAtomic(temp, seed.text);
+  const stem = seed.name.replace(/\.json$/i, '');
+  try {
+    for (let n = 1; ; n++) {
+      const target = join(pendingDir, n === 1 ? seed.name : `${stem}.${n}.json`);
+      try {
+        await link(temp, target);
+        return target;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
 }

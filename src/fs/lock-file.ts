@@ -1,4 +1,5 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, readFile, unlink } from 'node:fs/promises';
+import { tempPathFor, writeFileAtomic } from './atomic-write.js';
 import { LockSchema, type Lock } from '../formats/lock.js';
 import { err, ok, type Result } from '../result.js';
 
@@ -17,19 +18,23 @@ export interface HeldLock {
 }
 
 /**
- * Take a lock file with O_EXCL, so of two processes racing exactly one wins. A lock whose holder
+ * Take a lock file so that of two processes racing exactly one wins. A lock whose holder
  * is gone (killed, crashed) is stale and taken over.
  */
 export async function acquireLock(path: string, command: string): Promise<Result<HeldLock, Lock>> {
   for (let tries = 0; tries < 3; tries++) {
+    // Written whole under a temp name and hard-linked into place: the lock never exists half
+    // written (a reader would take it for stale), and the link fails if it is already held.
+    const lock: Lock = { pid: process.pid, command, acquiredAt: new Date().toISOString() };
+    const temp = tempPathFor(path);
+    await writeFileAtomic(temp, JSON.stringify(lock));
     try {
-      const handle = await open(path, 'wx');
-      const lock: Lock = { pid: process.pid, command, acquiredAt: new Date().toISOString() };
-      await handle.writeFile(JSON.stringify(lock));
-      await handle.close();
+      await link(temp, path);
       return ok({ path, release: () => unlink(path).catch(() => {}) });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(temp).catch(() => {});
     }
     const holder = await readLock(path);
     if (holder && holder.pid !== process.pid && isAlive(holder.pid)) return err(holder);

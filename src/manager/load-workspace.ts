@@ -17,12 +17,20 @@ export interface LoadedWorkspace {
 
 /** Pure checks of a parsed pipeline against the registry: every problem, each naming its place. */
 export function pipelineProblems(pipeline: Pipeline, registry: Registry, file: string): string[] {
-  const problems: string[] = [];
   const registered = [...registry.tasks.keys()];
+  const problems: string[] = [];
   resolveTasks(pipeline).forEach((task, index) => {
     if (!registry.tasks.has(task.module)) {
       problems.push(`${file}: tasks[${index}] "${task.module}" is not a registered task (registered in ${registry.file}: ${registered.join(', ') || 'none'})`);
     }
+  });
+  return [...problems, ...modelProblems(pipeline, file)];
+}
+
+/** Model specs that name no known provider; checkable without the registry. */
+export function modelProblems(pipeline: Pipeline, file: string): string[] {
+  const problems: string[] = [];
+  resolveTasks(pipeline).forEach((task, index) => {
     for (const spec of task.models) {
       const parts = splitModelSpec(spec);
       if (!parts) problems.push(`${file}: tasks[${index}] "${task.name}": model "${spec}" is neither an alias in "models" nor of the form provider:model`);
@@ -54,7 +62,7 @@ export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegis
     return err(schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   }
   const registry = await loadRegistry(paths.registryFile, { fresh: options.freshRegistry === true });
-  if (!registry.ok) return err([registry.error.message]);
+  if (!registry.ok) return err(registry.error.reason === 'registry-failed-to-load' ? [...registry.error.problems, registry.error.message] : [registry.error.message]);
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);
   return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value });

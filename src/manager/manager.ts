@@ -11,6 +11,7 @@ import { executeRunLocked, type LockedRunOptions } from './run-locked.js';
 import { scanCurrentRuns, type CurrentRun } from './reconcile.js';
 import { Scheduler } from './scheduler.js';
 import { StandbyPool } from './standby-pool.js';
+import { saveStatus } from './run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './seed-intake.js';
 import { inspectSeed } from './inspect-seed.js';
@@ -197,10 +198,18 @@ function watchFolder(dir: string, accept: (name: string) => boolean, onFile: (na
 async function removeCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], emit: (event: ManagerEvent) => void): Promise<void> {
   if (runs.length === 0) return;
   const bySource = new Map(runs.map((run) => [`${run.status.source.file}\n${run.status.source.sha256}\n${run.status.source.mtimeMs}`, run.status.id]));
+  // A status rebuilt from a torn file no longer knows the seed's name: its content must do.
+  const rebuilt = new Map(runs.filter((run) => run.status.error?.reason === 'state-unreadable').map((run) => [run.status.source.sha256, run]));
   for (const name of await pendingSeedNames(paths)) {
     const check = await inspectSeed(join(paths.pending, name), undefined);
     if (check.kind !== 'ready') continue;
-    const run = bySource.get(`${name}\n${check.sha256}\n${check.mtimeMs}`);
+    const torn = rebuilt.get(check.sha256);
+    if (torn && torn.status.source.file === 'unknown') {
+      // The leftover copy tells the rebuilt status which seed it ran.
+      torn.status.source = { file: name, sha256: check.sha256, mtimeMs: check.mtimeMs };
+      await saveStatus(torn.runDir, torn.status);
+    }
+    const run = bySource.get(`${name}\n${check.sha256}\n${check.mtimeMs}`) ?? torn?.status.id;
     if (run) {
       await unlink(join(paths.pending, name));
       emit({ event: 'seed-duplicate', seed: name, run });

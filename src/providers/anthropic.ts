@@ -1,29 +1,23 @@
-import Anthropic from '@anthropic-ai/sdk';
-import type { ProviderConfig } from '../formats/pipeline.js';
-import { apiKeyEnvFor } from './index.js';
-import { missingKeyError, toProviderError } from './provider-errors.js';
-import { DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT_MS } from './openai.js';
-import type { Completion, CompletionRequest, Provider } from './types.js';
+import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
+import { connectionDetail, errorDetail, toProviderError, type SdkFailure } from './provider-errors.js';
+import { preview, readKey, sharedClientOptions, withoutDialect, type KeyInfo } from './sdk-common.js';
+import type { Completion, CompletionRequest, Provider, ProviderSetup } from './types.js';
 
 /** Anthropic's Messages API requires a reply budget; generous enough for structured task outputs. */
 const MAX_OUTPUT_TOKENS = 8192;
 
-/** Anthropic through its official SDK; structured output with `output_config.format`. */
+/**
+ * Anthropic through its official SDK: the Messages API, structured output with
+ * `output_config.format`. Retries, backoff and `retry-after` are the SDK's own.
+ */
 export class AnthropicProvider implements Provider {
   private readonly client: Anthropic;
-  private readonly keyEnv: string | undefined;
-  private readonly apiKey: string | undefined;
+  private readonly key: KeyInfo;
 
-  constructor(private readonly setup: { name: string; config: ProviderConfig; env: NodeJS.ProcessEnv }) {
-    this.keyEnv = apiKeyEnvFor(setup.config);
-    this.apiKey = this.keyEnv ? setup.env[this.keyEnv] : undefined;
-    if (this.keyEnv && !this.apiKey) throw missingKeyError(setup.name, '*', this.keyEnv);
-    this.client = new Anthropic({
-      apiKey: this.apiKey ?? null,
-      ...(setup.config.baseURL ? { baseURL: setup.config.baseURL } : {}),
-      maxRetries: setup.config.maxRetries ?? DEFAULT_MAX_RETRIES,
-      timeout: setup.config.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    });
+  constructor(private readonly setup: ProviderSetup) {
+    this.key = readKey(setup);
+    this.client = new Anthropic({ apiKey: this.key.apiKey ?? null, ...sharedClientOptions(setup, this.key) });
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
@@ -31,29 +25,68 @@ export class AnthropicProvider implements Provider {
     const turns = request.messages
       .filter((message) => message.role !== 'system')
       .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
+    let response: unknown;
     try {
-      const response = await this.client.messages.create(
+      response = await this.client.messages.create(
         {
           model: request.model,
           max_tokens: MAX_OUTPUT_TOKENS,
           messages: turns,
           ...(system ? { system } : {}),
-          ...(request.schema ? { output_config: { format: { type: 'json_schema' as const, schema: request.schema } } } : {}),
+          ...(request.schema ? { output_config: { format: { type: 'json_schema' as const, schema: this.outputSchema(request.schema) } } } : {}),
         },
         { signal: request.signal },
       );
-      const text = (response.content ?? [])
-        .map((block) => (block.type === 'text' ? block.text : ''))
-        .join('');
-      return {
-        text,
-        model: response.model || request.model,
-        usage: { inputTokens: response.usage?.input_tokens ?? 0, outputTokens: response.usage?.output_tokens ?? 0 },
-        latencyMs: 0,
-        finishReason: response.stop_reason ?? undefined,
-      };
     } catch (error) {
-      throw toProviderError(error, { provider: this.setup.name, model: request.model, keyEnv: this.keyEnv, apiKey: this.apiKey });
+      throw toProviderError(classify(error, request.signal), this.setup, this.key);
+    }
+    const message = asMessage(response);
+    if (!message) {
+      throw toProviderError({ kind: 'bad-response', detail: `expected a message, got ${preview(response)}` }, this.setup, this.key);
+    }
+    return {
+      text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+      model: message.model || request.model,
+      usage: { inputTokens: message.usage?.input_tokens ?? 0, outputTokens: message.usage?.output_tokens ?? 0 },
+      latencyMs: 0,
+      finishReason: message.stop_reason ?? undefined,
+    };
+  }
+
+  /**
+   * Anthropic's structured output takes a subset of JSON Schema: the SDK's helper moves what it does
+   * not support (string lengths, array bounds above 1, ...) into descriptions. A schema the helper
+   * cannot take (not an object at the top) is sent as it is; we validate the reply either way.
+   */
+  private outputSchema(schema: Record<string, unknown>): Record<string, unknown> {
+    try {
+      return jsonSchemaOutputFormat(schema as Parameters<typeof jsonSchemaOutputFormat>[0]).schema as Record<string, unknown>;
+    } catch (error) {
+      this.setup.log.warn(
+        { event: 'schema-not-adapted', provider: this.setup.name, message: error instanceof Error ? error.message : String(error) },
+        'the output schema is sent to Anthropic as it is',
+      );
+      return withoutDialect(schema);
     }
   }
+}
+
+function classify(error: unknown, signal: AbortSignal): SdkFailure {
+  if (signal.aborted || error instanceof APIUserAbortError) return { kind: 'aborted' };
+  if (error instanceof APIConnectionTimeoutError) return { kind: 'timeout' };
+  if (error instanceof APIConnectionError) return { kind: 'connection', detail: connectionDetail(error.cause ?? error) };
+  if (error instanceof APIError && typeof error.status === 'number') {
+    // Anthropic's error body is { type: 'error', error: { type, message } }: its message is the words.
+    return { kind: 'http', status: error.status, detail: error.apiMessage ?? errorDetail(error) };
+  }
+  // A 200 whose body is not JSON: the SDK's JSON parse threw.
+  return { kind: 'bad-response', detail: errorDetail(error) };
+}
+
+type Message = Anthropic.Messages.Message;
+
+/** A body that is not JSON, or JSON of another shape, comes back from the SDK as is. */
+function asMessage(value: unknown): Message | undefined {
+  if (!value || typeof value !== 'object' || !Array.isArray((value as Message).content)) return undefined;
+  return value as Message;
 }

@@ -1,3 +1,4 @@
+import { silentLogger, type TaskLogger as Logger } from '../runner/task-log.js';
 import type { ProviderConfig } from '../formats/pipeline.js';
 import { splitModelSpec } from '../formats/resolve-pipeline.js';
 import { ProviderError, type Provider } from './types.js';
@@ -20,12 +21,12 @@ export function apiKeyEnvFor(config: ProviderConfig): string | undefined {
 
 /**
  * Build the provider for a `provider:model` spec. SDKs are imported only when a task uses them,
- * so a mock task's process never loads them.
+ * so a mock task's process never loads them. `log` (the task's logger) receives the SDK's retries.
  */
 export async function createProvider(
   spec: string,
   declared: Record<string, ProviderConfig> | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  options: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
 ): Promise<{ provider: Provider; name: string; model: string }> {
   const parts = splitModelSpec(spec);
   if (!parts) {
@@ -40,7 +41,7 @@ export async function createProvider(
       message: `provider "${parts.provider}" of model "${spec}" is not declared in pipeline.json "providers" (built in: openai, anthropic, mock)`,
     });
   }
-  const named = { name: parts.provider, config, env };
+  const named = { name: parts.provider, model: parts.model, config, env: options.env ?? process.env, log: options.log ?? silentLogger };
   switch (config.type) {
     case 'mock': {
       const { MockProvider } = await import('./mock.js');

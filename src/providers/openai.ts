@@ -1,57 +1,83 @@
-import OpenAI from 'openai';
-import type { ProviderConfig } from '../formats/pipeline.js';
-import { apiKeyEnvFor } from './index.js';
-import { missingKeyError, toProviderError } from './provider-errors.js';
-import type { Completion, CompletionRequest, Provider } from './types.js';
-
-export const DEFAULT_MAX_RETRIES = 2;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { connectionDetail, errorDetail, toProviderError, type SdkFailure } from './provider-errors.js';
+import { preview, readKey, sharedClientOptions, withoutDialect, type KeyInfo } from './sdk-common.js';
+import type { Completion, CompletionRequest, Provider, ProviderSetup } from './types.js';
 
 /**
  * OpenAI, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio) through `baseURL`.
- * Chat Completions, since that is the endpoint local servers implement. Retries, backoff and
- * `retry-after` are the SDK's own.
+ * Chat Completions, since that is the endpoint local servers implement; structured output with
+ * `response_format: json_schema`. Retries, backoff and `retry-after` are the SDK's own.
  */
 export class OpenAIProvider implements Provider {
   private readonly client: OpenAI;
-  private readonly keyEnv: string | undefined;
-  private readonly apiKey: string | undefined;
+  private readonly key: KeyInfo;
 
-  constructor(private readonly setup: { name: string; config: ProviderConfig; env: NodeJS.ProcessEnv }) {
-    this.keyEnv = apiKeyEnvFor(setup.config);
-    this.apiKey = this.keyEnv ? setup.env[this.keyEnv] : undefined;
-    if (this.keyEnv && !this.apiKey) throw missingKeyError(setup.name, '*', this.keyEnv);
+  constructor(private readonly setup: ProviderSetup) {
+    this.key = readKey(setup);
     this.client = new OpenAI({
       // Local servers take any key; the SDK insists on one.
-      apiKey: this.apiKey ?? 'no-key',
-      ...(setup.config.baseURL ? { baseURL: setup.config.baseURL } : {}),
-      maxRetries: setup.config.maxRetries ?? DEFAULT_MAX_RETRIES,
-      timeout: setup.config.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      apiKey: this.key.apiKey ?? 'no-key',
+      ...sharedClientOptions(setup, this.key),
     });
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
+    let response: unknown;
     try {
-      const response = await this.client.chat.completions.create(
+      response = await this.client.chat.completions.create(
         {
           model: request.model,
           messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
           ...(request.schema
-            ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.schemaName ?? 'output', schema: request.schema, strict: false } } }
+            ? {
+                response_format: {
+                  type: 'json_schema' as const,
+                  // Not strict: strict mode only takes schemas with every property required and no
+                  // extra keywords, and we validate the reply ourselves anyway.
+                  json_schema: { name: schemaName(request.schemaName), schema: withoutDialect(request.schema), strict: false },
+                },
+              }
             : {}),
         },
         { signal: request.signal },
       );
-      const choice = response.choices?.[0];
-      return {
-        text: choice?.message?.content ?? '',
-        model: response.model || request.model,
-        usage: { inputTokens: response.usage?.prompt_tokens ?? 0, outputTokens: response.usage?.completion_tokens ?? 0 },
-        latencyMs: 0,
-        finishReason: choice?.finish_reason ?? undefined,
-      };
     } catch (error) {
-      throw toProviderError(error, { provider: this.setup.name, model: request.model, keyEnv: this.keyEnv, apiKey: this.apiKey });
+      throw toProviderError(classify(error, request.signal), this.setup, this.key);
     }
+    const completion = asChatCompletion(response);
+    if (!completion) {
+      throw toProviderError({ kind: 'bad-response', detail: `expected a chat completion, got ${preview(response)}` }, this.setup, this.key);
+    }
+    const choice = completion.choices[0];
+    return {
+      // A refusal comes instead of content; as the reply it fails parsing and gets feedback.
+      text: choice?.message?.content ?? choice?.message?.refusal ?? '',
+      model: completion.model || request.model,
+      usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+      latencyMs: 0,
+      finishReason: choice?.finish_reason ?? undefined,
+    };
   }
+}
+
+function classify(error: unknown, signal: AbortSignal): SdkFailure {
+  if (signal.aborted || error instanceof APIUserAbortError) return { kind: 'aborted' };
+  if (error instanceof APIConnectionTimeoutError) return { kind: 'timeout' };
+  if (error instanceof APIConnectionError) return { kind: 'connection', detail: connectionDetail(error.cause ?? error) };
+  if (error instanceof APIError && typeof error.status === 'number') return { kind: 'http', status: error.status, detail: errorDetail(error) };
+  // A 200 whose body is not JSON: the SDK's JSON parse threw.
+  return { kind: 'bad-response', detail: errorDetail(error) };
+}
+
+type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
+
+/** A body that is not JSON, or JSON of another shape, comes back from the SDK as is. */
+function asChatCompletion(value: unknown): ChatCompletion | undefined {
+  if (!value || typeof value !== 'object' || !Array.isArray((value as ChatCompletion).choices)) return undefined;
+  return value as ChatCompletion;
+}
+
+/** OpenAI's schema names are `[a-zA-Z0-9_-]{1,64}`. */
+function schemaName(name: string | undefined): string {
+  return (name ?? 'output').replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64) || 'output';
 }

@@ -1,36 +1,95 @@
-import { ProviderError, type ProviderFailureReason } from './types.js';
+import { redactSecrets } from './sdk-logger.js';
+import { ProviderError, type ProviderSetup } from './types.js';
 
-interface SdkErrorShape {
-  name?: string;
-  status?: number;
-  message?: string;
-}
+/** What went wrong with an SDK call, told apart by each provider with its SDK's error classes. */
+export type SdkFailure =
+  | { kind: 'aborted' }
+  | { kind: 'timeout' }
+  | { kind: 'connection'; detail: string }
+  | { kind: 'http'; status: number; detail: string }
+  | { kind: 'bad-response'; detail: string };
+
+/** The server's own words are kept, but not a whole HTML error page. */
+const MAX_DETAIL_CHARS = 300;
 
 /**
- * Turn whatever an SDK threw (after its own retries) into a ProviderError with a reason, a message
- * a person can act on, and any key that leaked into the text blanked out.
+ * Turn an SDK failure (after the SDK's own retries) into a ProviderError with a reason and a message
+ * a person can act on: which provider, what happened, what to change. Any key that leaked into the
+ * text (a server echoing it back) is blanked out.
  */
-export function toProviderError(
-  thrown: unknown,
-  at: { provider: string; model: string; keyEnv: string | undefined; apiKey: string | undefined },
-): ProviderError {
-  const error = (thrown ?? {}) as SdkErrorShape;
-  const name = error.name ?? '';
-  const status = typeof error.status === 'number' ? error.status : undefined;
-  let reason: ProviderFailureReason;
-  let message = error.message ?? String(thrown);
-  if (/UserAbort/i.test(name) || name === 'AbortError') reason = 'aborted';
-  else if (/Timeout/i.test(name)) reason = 'timeout';
-  else if (status === 401 || status === 403) {
-    reason = 'auth';
-    message = `${at.provider} rejected the credentials (HTTP ${status})${at.keyEnv ? `: check ${at.keyEnv}` : ''}. ${message}`;
-  } else if (status === 429) reason = 'rate-limited';
-  else if (status !== undefined && status >= 500) reason = 'server-error';
-  else if (status !== undefined && status >= 400) reason = 'bad-request';
-  else if (/Connection/i.test(name)) reason = 'connection';
-  else reason = 'bad-response';
-  if (at.apiKey) message = message.split(at.apiKey).join('[redacted]');
-  return new ProviderError({ reason, provider: at.provider, model: at.model, message: status ? `HTTP ${status}: ${message}` : message, ...(status ? { status } : {}) });
+export function toProviderError(failure: SdkFailure, setup: ProviderSetup, key: { keyEnv: string | undefined; apiKey: string | undefined }): ProviderError {
+  const who = `provider "${setup.name}"`;
+  const tries = (setup.config.maxRetries ?? 2) + 1;
+  const afterTries = tries === 1 ? 'on its only try' : `on each of ${tries} tries`;
+  const said = (detail: string) => (detail ? `; the server said: ${shorten(detail)}` : '');
+  let reason: ProviderError['failure']['reason'];
+  let message: string;
+  let status: number | undefined;
+
+  switch (failure.kind) {
+    case 'aborted':
+      reason = 'aborted';
+      message = `the call to ${setup.name}:${setup.model} was aborted because the task was stopped`;
+      break;
+    case 'timeout':
+      reason = 'timeout';
+      message = `${who} did not answer ${afterTries}${setup.config.timeoutMs ? ` within its timeoutMs of ${setup.config.timeoutMs} ms` : ''}`;
+      break;
+    case 'connection':
+      reason = 'connection';
+      message = `${who} could not be reached${setup.config.baseURL ? ` at ${setup.config.baseURL}` : ''} ${afterTries}: ${shorten(failure.detail)}`;
+      break;
+    case 'bad-response':
+      reason = 'bad-response';
+      message = `${who} sent a reply that is not a valid response: ${shorten(failure.detail)}`;
+      break;
+    case 'http': {
+      status = failure.status;
+      if (status === 401 || status === 403) {
+        reason = 'auth';
+        message =
+          `${who} rejected the API key (HTTP ${status}): ` +
+          (key.keyEnv
+            ? `set a valid key in ${key.keyEnv} (in the environment or the workspace's .env file)`
+            : `it needs one: name the variable that holds it with "apiKeyEnv" in pipeline.json providers.${setup.name}`) +
+          said(failure.detail);
+      } else if (status === 429) {
+        reason = 'rate-limited';
+        message = `${who} was rate-limiting (HTTP 429) ${afterTries}${said(failure.detail)}`;
+      } else if (status >= 500) {
+        reason = 'server-error';
+        message = `${who} had a server error (HTTP ${status}) ${afterTries}${said(failure.detail)}`;
+      } else {
+        reason = 'bad-request';
+        message = `${who} refused the request for model "${setup.model}" (HTTP ${status})${said(failure.detail)}`;
+      }
+      break;
+    }
+  }
+  return new ProviderError({ reason, provider: setup.name, model: setup.model, message: redactSecrets(message, [key.apiKey]), ...(status ? { status } : {}) });
+}
+
+/** The words of an error as the SDK composed them, without its leading status code. */
+export function errorDetail(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\d{3}\s+/, '');
+}
+
+/** A connection failure's own cause (ECONNREFUSED, a DNS failure), which the SDK's message hides. */
+export function connectionDetail(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    parts.push(code && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}
+
+function shorten(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS)}…` : flat;
 }
 
 export function missingKeyError(provider: string, model: string, keyEnv: string): ProviderError {

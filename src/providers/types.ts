@@ -1,5 +1,18 @@
+import type { TaskLogger as Logger } from '../runner/task-log.js';
 import type { Message } from '../runner/task-api.js';
-import type { MockBehaviour } from '../formats/pipeline.js';
+import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
+
+/** What a provider is built from: the spec's parts, its pipeline.json settings, where keys and logs go. */
+export interface ProviderSetup {
+  /** The provider's name in the spec (`oai` in `oai:gpt-4o-mini`). */
+  name: string;
+  /** The model name without its provider prefix. */
+  model: string;
+  config: ProviderConfig;
+  env: NodeJS.ProcessEnv;
+  /** The task's logger: retries and request failures the SDK reports go there. */
+  log: Logger;
+}
 
 export interface CompletionRequest {
   /** The model name without its provider prefix. */

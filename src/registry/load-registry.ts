@@ -1,4 +1,5 @@
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../result.js';
@@ -56,7 +57,9 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
     namespace = (await import(url.href)) as Record<string, unknown>;
   } catch (error) {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: [] });
+    // Node's SyntaxError for an imported module does not say which file: try each on its own.
+    const culprits = await moduleProblems(file);
+    return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: culprits });
   }
   const exported = namespace.default;
   if (!exported || typeof exported !== 'object') {
@@ -75,6 +78,23 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
     return err({ reason: 'registry-invalid', file, message: `${file}: ${problems.join('; ')}`, problems });
   }
   return ok({ file, tasks, seedSchema: seedSchema as z.ZodType | undefined });
+}
+
+/** When the registry cannot load, import each task module on its own to say which one is broken. */
+export async function moduleProblems(registryFile: string): Promise<string[]> {
+  const dir = dirname(registryFile);
+  const problems: string[] = [];
+  for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
+    const file = join(dir, name);
+    try {
+      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
+      else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
+    } catch (error) {
+      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return problems;
 }
 
 function firstLines(text: string, count: number): string {

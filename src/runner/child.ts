@@ -15,7 +15,7 @@ import type { TaskFailure } from '../formats/task-failure.js';
 import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
 import { runPaths, workspacePaths } from '../workspace.js';
-import { fileLogger } from '../log.js';
+import { openTaskLog } from './task-log.js';
 import { runTask } from './run-task.js';
 
 /**
@@ -82,7 +82,7 @@ async function main(): Promise<never> {
     inputs[name] = output.value.value;
   }
 
-  const { log, close } = fileLogger(join(taskDir, 'task.log'), { run: letter.value.runId, task: letter.value.task, attempt: letter.value.attempt });
+  const { log, close } = openTaskLog(join(taskDir, 'task.log'), { run: letter.value.runId, task: letter.value.task, attempt: letter.value.attempt });
   const abort = new AbortController();
   process.once('SIGTERM', () => {
     log.warn({ event: 'task-interrupted', signal: 'SIGTERM' }, 'stopping');

@@ -1,9 +1,10 @@
 import type { ProviderConfig } from '../formats/pipeline.js';
 import type { MockBehaviour } from '../formats/pipeline.js';
+import { splitModelSpec } from '../formats/resolve-pipeline.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderError, type ProviderFailure } from '../providers/types.js';
 import type { InferenceResult, Message } from './task-api.js';
-import type { Logger } from 'pino';
+import type { TaskLogger as Logger } from './task-log.js';
 
 export interface InferenceSetup {
   models: string[];
@@ -25,13 +26,21 @@ export class AllModelsFailedError extends Error {
 
 /**
  * One model call with fallbacks: each spec in order, the next one tried when a provider fails
- * after its own retries. The result says which model answered and why the others were skipped.
+ * after its own retries (auth, refused request, rate limit, server error, timeout, bad reply). The
+ * result names the spec that answered (the name `prices` and fallback lists use; the model name the
+ * server reported is in task.log) and says why the ones before it were skipped. A stopped task
+ * (its signal aborted) tries no further model.
  */
 export async function callModels(setup: InferenceSetup, messages: Message[], call: number): Promise<InferenceResult> {
   const failures: ProviderFailure[] = [];
   for (const spec of setup.models) {
+    if (setup.signal.aborted) {
+      const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
+      failures.push({ reason: 'aborted', ...parts, message: 'the task was stopped before this model was tried' });
+      break;
+    }
     try {
-      const { provider, model, name } = await createProvider(spec, setup.providers);
+      const { provider, model, name } = await createProvider(spec, setup.providers, { log: setup.log.child({ model: spec, call }) });
       setup.log.info({ event: 'model-call', model: spec, call }, 'calling model');
       const started = performance.now();
       const completion = await provider.complete({
@@ -44,10 +53,14 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
         mock: setup.mock,
       });
       const latencyMs = Math.round(performance.now() - started);
-      setup.log.info({ event: 'model-replied', model: `${name}:${model}`, call, latencyMs, usage: completion.usage }, 'model replied');
+      const answered = `${name}:${model}`;
+      setup.log.info(
+        { event: 'model-replied', model: answered, servedModel: completion.model, call, latencyMs, usage: completion.usage, finishReason: completion.finishReason },
+        'model replied',
+      );
       return {
         text: completion.text,
-        model: `${name}:${completion.model.startsWith(`${name}:`) ? completion.model.slice(name.length + 1) : completion.model}`,
+        model: answered,
         usage: completion.usage,
         latencyMs,
         skipped: failures.map((f) => ({ model: `${f.provider}:${f.model}`, reason: f.reason, message: f.message })),

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { TaskLogger } from './task-log.js';
 import type { z } from 'zod';
 import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
@@ -24,7 +24,7 @@ export interface TaskRunSetup {
   inputs: Record<string, unknown>;
   providers: Record<string, ProviderConfig> | undefined;
   prices: Record<string, Price> | undefined;
-  log: Logger;
+  log: TaskLogger;
   signal: AbortSignal;
   onStage: (stage: Stage, call: number) => void;
 }

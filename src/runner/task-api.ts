@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Logger } from 'pino';
+import type { TaskLogger } from './task-log.js';
 
 export type Role = 'system' | 'user' | 'assistant';
 export interface Message {
@@ -52,7 +52,8 @@ export interface TaskContext {
   models: string[];
   /** JSON Schema of the output, when the task has one. */
   outputJsonSchema: Record<string, unknown> | undefined;
-  log: Logger;
+  /** pino-style logger writing to task.log: `ctx.log.info({ fields }, 'message')`. */
+  log: TaskLogger;
   /** Aborted when the task must stop (time limit, shutdown). */
   signal: AbortSignal;
   /** Write an extra file into this task's folder for people to open (e.g. `brief.md`). */

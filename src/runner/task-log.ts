@@ -12,7 +12,13 @@ export interface TaskLogger {
   info: LogMethod;
   warn: LogMethod;
   error: LogMethod;
+  /** A logger whose lines also carry these fields. */
+  child: (bindings: Fields) => TaskLogger;
 }
+
+const nothing = () => {};
+/** For callers that pass no logger. */
+export const silentLogger: TaskLogger = { debug: nothing, info: nothing, warn: nothing, error: nothing, child: () => silentLogger };
 
 const SECRET_KEYS = new Set(['apikey', 'authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization']);
 
@@ -33,15 +39,18 @@ export function openTaskLog(path: string, base: Fields): { log: TaskLogger; clos
   const fd = openSync(path, 'a');
   let open = true;
   const debug = process.env.POP_LOG_LEVEL === 'debug';
-  const method =
-    (level: string): LogMethod =>
-    (first: Fields | string, message?: string) => {
-      if (!open || (level === 'debug' && !debug)) return;
-      const fields = typeof first === 'string' ? { msg: first } : { ...(redact(first) as Fields), ...(message === undefined ? {} : { msg: message }) };
-      writeSync(fd, `${JSON.stringify({ level, time: new Date().toISOString(), ...base, ...fields })}\n`);
-    };
+  const logger = (bound: Fields): TaskLogger => {
+    const method =
+      (level: string): LogMethod =>
+      (first: Fields | string, message?: string) => {
+        if (!open || (level === 'debug' && !debug)) return;
+        const fields = typeof first === 'string' ? { msg: first } : { ...(redact(first) as Fields), ...(message === undefined ? {} : { msg: message }) };
+        writeSync(fd, `${JSON.stringify({ level, time: new Date().toISOString(), ...bound, ...fields })}\n`);
+      };
+    return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => logger({ ...bound, ...(redact(more) as Fields) }) };
+  };
   return {
-    log: { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') },
+    log: logger(base),
     close: () => {
       if (open) closeSync(fd);
       open = false;

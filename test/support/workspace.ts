@@ -6,10 +6,10 @@
  * `import { defineTask, z } from 'pop'`, which the package exports map to dist/index.js), and the
  * CLI is `node orchestrator/manager.js` run against it.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, expect } from 'vitest';
@@ -329,4 +329,84 @@ export async function runDirs(path: string): Promise<string[]> {
 /** Seed files left in pipeline-pending/ (not the rejected/ folder). */
 export async function pendingSeeds(ws: Workspace): Promise<string[]> {
   return (await listDir(ws.pending)).filter((name) => name !== 'rejected');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash, hostile-input and isolation tests: the CLI with its own environment, and processes.
+
+/**
+ * Like runPop, with extra environment variables for the CLI process (e.g. POP_CRASH_AT), added to
+ * the test's own environment.
+ */
+export async function runPopWithEnv(ws: Workspace, args: string[], env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<PopResult> {
+  const result = await execa(process.execPath, [CLI, ...cliArgs(ws, args)], {
+    cwd: ws.root,
+    reject: false,
+    stdin: 'ignore',
+    env,
+    timeout: options.timeoutMs ?? 50_000,
+  });
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    events: parseEvents(result.stdout),
+  };
+}
+
+/** SIGKILL a daemon (as a power cut would) and wait until it is gone. */
+export async function killDaemonHard(daemon: Daemon): Promise<PopResult> {
+  daemon.subprocess.kill('SIGKILL');
+  return daemon.exit();
+}
+
+/**
+ * Whether a process is still running: it exists and is not a zombie (a killed process whose new
+ * parent has not reaped it yet is gone for every purpose that matters here).
+ */
+export function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A runner child (`node .../runner/child.js <workspace> <letter | --standby>`) found by `ps`. */
+export interface RunnerChild {
+  pid: number;
+  ppid: number;
+  /** The letter.json it runs, or '--standby'. */
+  target: string;
+}
+
+/** The live runner children working on this workspace, whoever their parent is. */
+export async function runnerChildren(ws: Workspace): Promise<RunnerChild[]> {
+  const { stdout } = await execa('ps', ['-eo', 'pid=,ppid=,args='], { reject: false });
+  const children: RunnerChild[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const args = match[3]!.split(' ');
+    const entry = args.findIndex((arg) => arg.endsWith(join('runner', 'child.js')));
+    if (entry < 0 || args[entry + 1] !== ws.root) continue;
+    const pid = Number(match[1]);
+    if (isProcessRunning(pid)) children.push({ pid, ppid: Number(match[2]), target: args.slice(entry + 2).join(' ') });
+  }
+  return children;
+}
+
+/** Write a file the way an editor's safe save does: whole, under a temp name, then renamed into place. */
+export async function replaceFile(path: string, content: string | Buffer): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.swap`);
+  await writeFile(temp, content);
+  await rename(temp, path);
 }

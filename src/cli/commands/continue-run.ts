@@ -33,6 +33,11 @@ export interface ContinueOptions {
 export async function continueRun(options: ContinueOptions): Promise<number> {
   const { paths, id } = options;
   const manager = await lockHolder(paths.managerLock);
+  if (manager?.command === 'start --once') {
+    // It reads hand-offs only as it starts, and may be about to exit: it would never see this one.
+    process.stderr.write(`pop: run ${id} cannot be handed over now: a \`start --once\` manager (pid ${manager.pid}) is working on this workspace; try again when it has finished\n`);
+    return EXIT.busy;
+  }
   if (manager) {
     const before = await readJsonFile(runPaths(options.runDir).status, RunStatusSchema);
     const request = await writeRunRequest(paths, { run: id, action: 'resume', pipeline: options.pipeline, requestedAt: new Date().toISOString(), pid: process.pid });

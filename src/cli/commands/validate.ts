@@ -1,12 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { PipelineSchema, type Pipeline } from '../../formats/pipeline.js';
 import { schemaIssues } from '../../formats/describe-error.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
 import { keyProblems } from '../../manager/check-keys.js';
-import { pipelineProblems } from '../../manager/load-workspace.js';
-import { loadRegistry, taskProblems } from '../../registry/load-registry.js';
+import { modelProblems, pipelineProblems } from '../../manager/load-workspace.js';
+import { loadRegistry } from '../../registry/load-registry.js';
 import type { WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -20,11 +18,11 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
   const pipeline = await readPipeline(paths.pipelineFile, problems);
   const registry = await loadRegistry(paths.registryFile);
   if (!registry.ok) {
-    problems.push(...(registry.error.problems.length ? registry.error.problems.map((p) => `${paths.registryFile}: ${p}`) : [registry.error.message]));
-    if (registry.error.reason === 'registry-failed-to-load') problems.push(...(await moduleProblems(paths.registryFile)));
+    problems.push(...(registry.error.problems.length && registry.error.reason === 'registry-invalid' ? registry.error.problems.map((p) => `${paths.registryFile}: ${p}`) : [registry.error.message, ...registry.error.problems]));
   }
-  if (pipeline && registry.ok) {
-    problems.push(...pipelineProblems(pipeline, registry.value, paths.pipelineFile));
+  if (pipeline) {
+    // Without a loaded registry the task names cannot be checked, but models and keys still can.
+    problems.push(...(registry.ok ? pipelineProblems(pipeline, registry.value, paths.pipelineFile) : modelProblems(pipeline, paths.pipelineFile)));
     const keys = keyProblems(pipeline, process.env, paths.pipelineFile);
     problems.push(...keys.errors);
     warnings.push(...keys.warnings);
@@ -60,21 +58,4 @@ async function readPipeline(file: string, problems: string[]): Promise<Pipeline 
   if (parsed.success) return parsed.data;
   problems.push(...schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   return undefined;
-}
-
-/** When the registry cannot load, import each task module on its own to say which one is broken. */
-async function moduleProblems(registryFile: string): Promise<string[]> {
-  const dir = dirname(registryFile);
-  const problems: string[] = [];
-  for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
-    const file = join(dir, name);
-    try {
-      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
-      else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
-    } catch (error) {
-      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  return problems;
 }
