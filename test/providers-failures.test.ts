@@ -81,6 +81,27 @@ describe('fallbacks', () => {
     expect(log).toContainEqual(expect.objectContaining({ event: 'model-failed', model: 'oai:gpt-broken', reason: 'server-error', status: 500 }));
   });
 
+  it('does not fall back on a 429 that outlasts the retries: the task fails naming the rate limit', async () => {
+    const fake = await startFakeLlm();
+    fake.always(rateLimited('0'), 'gpt-busy');
+    fake.queueFor('claude-test', jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(fake, {
+      model: 'smart',
+      pipeline: { models: { smart: ['oai:gpt-busy', 'anth:claude-test'] } },
+      providers: { oai: { maxRetries: 1 } },
+    });
+
+    const result = await runPopWithEnv(ws, ['start', '--once'], env());
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(fake.requestsFor('gpt-busy')).toHaveLength(2);
+    expect(fake.requestsFor('claude-test')).toHaveLength(0);
+    const runDir = await onlyRun(ws, 'current');
+    const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
+    expect(status.state).toBe('failed');
+    expect(status.tasks.ask?.error).toMatchObject({ reason: 'provider-failed', stage: 'inference' });
+    expect(status.tasks.ask?.error?.issues).toEqual([expect.stringMatching(/^oai:gpt-busy: rate-limited: /)]);
+  });
+
   it('skips a model whose reply body is not JSON (bad-response) and one that cannot be reached (connection)', async () => {
     const fake = await startFakeLlm();
     fake.queueFor('gpt-proxy', notJson());

@@ -69,7 +69,9 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
       if (!(error instanceof ProviderError)) throw error;
       failures.push(error.failure);
       setup.log.warn({ event: 'model-failed', model: spec, call, reason: error.failure.reason, status: error.failure.status, message: error.failure.message }, 'model failed');
-      if (error.failure.reason === 'aborted') break;
+      // A stopped task tries nothing more. Nor does a rate limit that outlasted the SDK's retries
+      // (which honour retry-after): the contract falls back on auth, other 4xx, 5xx and timeouts.
+      if (error.failure.reason === 'aborted' || error.failure.reason === 'rate-limited') break;
     }
   }
   throw new AllModelsFailedError(failures);
