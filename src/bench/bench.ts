@@ -5,6 +5,7 @@ import { watch } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon } from './daemon.js';
 import { median, percentile, round } from './stats.js';
 import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace } from './workspace.js';
@@ -154,11 +155,7 @@ async function managerFootprint() {
 
   for (let i = 0; i < SIZES.queuedSeeds; i++) await dropSeed(full.root, `queued-${String(i).padStart(5, '0')}.json`, i);
   const daemon = startDaemon(full.root);
-  let claimed = 0;
-  while (claimed < SIZES.queuedSeeds) {
-    await daemon.next((event) => event.event === 'seed-claimed', 600_000);
-    claimed++;
-  }
+  while (daemon.count('seed-claimed') < SIZES.queuedSeeds) await sleep(50);
   const status = await readFile(`/proc/${daemon.child.pid}/status`, 'utf8').catch(() => '');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   await daemon.stop();

@@ -14,6 +14,7 @@ export function startDaemon(root: string, args: string[] = []) {
   const started = performance.now();
   const child = execa(process.execPath, [join(REPO, 'orchestrator', 'manager.js'), 'start', '--json', '--root', root, ...args], { reject: false, buffer: false, stderr: 'inherit' });
   const waiters: Waiter[] = [];
+  const counts = new Map<string, number>();
   const lines = createInterface({ input: child.stdout! });
   lines.on('line', (line) => {
     let event: LogEvent;
@@ -23,6 +24,7 @@ export function startDaemon(root: string, args: string[] = []) {
       return;
     }
     const at = performance.now();
+    if (typeof event.event === 'string') counts.set(event.event, (counts.get(event.event) ?? 0) + 1);
     for (const waiter of [...waiters]) {
       if (waiter.match(event)) {
         waiters.splice(waiters.indexOf(waiter), 1);
@@ -39,6 +41,10 @@ export function startDaemon(root: string, args: string[] = []) {
         const timer = setTimeout(() => reject(new Error('bench: timed out waiting for the daemon')), timeoutMs);
         waiters.push({ match, resolve: (value) => (clearTimeout(timer), resolve(value)) });
       });
+    },
+    /** How many events of this kind the daemon has logged so far. */
+    count(name: string): number {
+      return counts.get(name) ?? 0;
     },
     async stop() {
       child.kill('SIGTERM');

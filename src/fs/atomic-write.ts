@@ -1,12 +1,14 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 /** Temp files live beside their target (same file system, so rename is atomic) and are hidden. */
 export const TEMP_SUFFIX = '.tmp';
 
+let written = 0;
+
+/** Unique per process and call; no crypto, which the task process would otherwise load just for this. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${(++written).toString(36)}-${Date.now().toString(36)}${TEMP_SUFFIX}`);
 }
 
 /**

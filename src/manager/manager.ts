@@ -68,7 +68,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
 
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency, paths.standby);
+    // One more than the slots: a replacement takes longer to start than a quick task takes to run.
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1, paths.standby);
     await standbys.start();
     const scheduler = new Scheduler<string>(concurrency, async (id) => {
       const entry = queuedRuns.get(id);

@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
+/** FNV-1a: a plain string hash, enough to seed the PRNG (and no crypto module to load for it). */
+function hash32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
 
 /** A small deterministic PRNG (mulberry32), seeded from a hash, so the same prompt gives the same reply. */
 export function randomFrom(text: string): () => number {
-  let state = createHash('sha256').update(text).digest().readUInt32LE(0);
+  let state = hash32(text);
   return () => {
     state = (state + 0x6d2b79f5) | 0;
     let t = Math.imul(state ^ (state >>> 15), 1 | state);
