@@ -21,7 +21,7 @@ export type RunOutcome = 'complete' | 'failed' | 'interrupted';
 
 /**
  * A task process killed from outside (a signal we did not send) or that could not start is not
- * the task's fault: it is tried again, up to this many attempts in all, before the run fails.
+ * the task's fault: it is tried again, up to this many tries in one go, before the run fails.
  */
 export const MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3;
 const OUTSIDE_FAILURES = new Set(['killed', 'spawn-error']);
@@ -61,8 +61,10 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       emit({ event: 'task-recovered', run, task: task.name });
       continue;
     }
-    let outcome = await runOneTask(options, task, tasks.slice(0, index), state);
-    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state);
+    // Counted here, not by attempt number: attempts cut short by a manager crash do not use them up.
+    let outsideFailures = 0;
+    let outcome = await runOneTask(options, task, tasks.slice(0, index), state, outsideFailures);
+    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state, ++outsideFailures);
     if (outcome !== 'complete') return outcome;
   }
 
@@ -72,7 +74,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   return 'complete';
 }
 
-async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus): Promise<RunOutcome | 'retry'> {
+async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus, outsideFailures: number): Promise<RunOutcome | 'retry'> {
   const { runDir, status, emit } = options;
   const run = status.id;
   const files = taskPaths(runDir, task.name);
@@ -147,7 +149,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
   }
   state.state = 'failed';
   state.error = failure.error;
-  if (OUTSIDE_FAILURES.has(failure.error.reason) && attempt < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
+  if (OUTSIDE_FAILURES.has(failure.error.reason) && outsideFailures + 1 < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
     await saveStatus(runDir, status);
     emit({ event: 'task-retrying', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message });
     return 'retry';

@@ -19,6 +19,8 @@ import { prepareResume } from './prepare-resume.js';
 import { takeRunRequest } from './requests.js';
 
 export const DEFAULT_CONCURRENCY = 2;
+/** How often pending/ is listed, to catch what the watcher missed. */
+const RESCAN_MS = 1000;
 /** On SIGINT/SIGTERM, running tasks get this long to finish before they are stopped. */
 export const DEFAULT_GRACE_MS = 10_000;
 
@@ -147,10 +149,14 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     ];
     await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
     for (const name of await pendingSeedNames(paths)) intake.offer(name);
+    // chokidar does not report a file whose name it still remembers from a file just moved away
+    // (a seed dropped again under the same name): a look at the folder now and then catches it.
+    const rescan = setInterval(() => void pendingSeedNames(paths).then((names) => intake.rescan(names), () => {}), RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
     await waitForStopSignal(async (signal) => {
       emit({ event: 'manager-stopping', signal, running: scheduler.running });
+      clearInterval(rescan);
       await Promise.all(watchers.map((watcher) => watcher.close()));
       intake.stop();
       scheduler.pause();

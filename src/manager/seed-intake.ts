@@ -53,6 +53,14 @@ export class SeedIntake {
     void this.drain();
   }
 
+  /**
+   * Offer files found by a rescan of pending/, except those already queued or waiting to settle
+   * (offering those again would restart their settle time).
+   */
+  rescan(names: string[]): void {
+    for (const name of names) if (!this.queued.has(name) && !this.waiting.has(name)) this.offer(name);
+  }
+
   /** Stop taking files; files not yet claimed stay in pending for the next start. */
   stop(): void {
     this.stopped = true;

@@ -388,18 +388,28 @@ export interface RunnerChild {
   target: string;
 }
 
-/** The live runner children working on this workspace, whoever their parent is. */
+/**
+ * The live runner children working on this workspace, whoever their parent is, read from /proc
+ * (whole command lines: `ps` cuts them to $COLUMNS when it is set).
+ */
 export async function runnerChildren(ws: Workspace): Promise<RunnerChild[]> {
-  const { stdout } = await execa('ps', ['-eo', 'pid=,ppid=,args='], { reject: false });
   const children: RunnerChild[] = [];
-  for (const line of stdout.split('\n')) {
-    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (!match) continue;
-    const args = match[3]!.split(' ');
-    const entry = args.findIndex((arg) => arg.endsWith(join('runner', 'child.js')));
-    if (entry < 0 || args[entry + 1] !== ws.root) continue;
-    const pid = Number(match[1]);
-    if (isProcessRunning(pid)) children.push({ pid, ppid: Number(match[2]), target: args.slice(entry + 2).join(' ') });
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    let stat: string;
+    try {
+      args = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const script = args.findIndex((arg) => arg.endsWith(join('runner', 'child.js')));
+    if (script < 0 || args[script + 1] !== ws.root) continue;
+    const pid = Number(entry);
+    // "pid (comm) state ppid ...": the fields after the last ')'.
+    const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (isProcessRunning(pid)) children.push({ pid, ppid: Number(ppid), target: args.slice(script + 2).filter((arg) => arg !== '').join(' ') });
   }
   return children;
 }
