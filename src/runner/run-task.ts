@@ -93,6 +93,8 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       throw new StageError(name, error);
     }
   };
+  /** A failed attempt, with what it used so far. */
+  const failed = (error: TaskFailure): TaskRunResult => ({ ok: false, usage, refinements, costUsd, error });
   const write = async (name: string, content: unknown) => {
     lastArtifact = await artifacts.write(name, content);
   };
@@ -152,19 +154,13 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
 
       if (refinements >= letter.maxRefinements) {
         const issues = checked.issues.map(describeIssue);
-        return {
-          ok: false,
-          usage,
-          refinements,
-          costUsd,
-          error: {
-            reason: 'refinements-exhausted',
-            stage: 'validation',
-            message: `the reply still failed validation after ${refinements} refinement${refinements === 1 ? '' : 's'}: ${issues.join('; ')}`,
-            issues,
-            artifact: `tasks/${letter.task}/${artifacts.callName('06-validation', call)}`,
-          },
-        };
+        return failed({
+          reason: 'refinements-exhausted',
+          stage: 'validation',
+          message: `the reply still failed validation after ${refinements} refinement${refinements === 1 ? '' : 's'}: ${issues.join('; ')}`,
+          issues,
+          artifact: `tasks/${letter.task}/${artifacts.callName('06-validation', call)}`,
+        });
       }
 
       const feedback = await stage('critique', () =>
@@ -176,30 +172,24 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       refinements++;
     }
   } catch (error) {
-    const artifact = lastArtifact ? `tasks/${letter.task}/${lastArtifact}` : undefined;
+    const artifact = lastArtifact ? { artifact: `tasks/${letter.task}/${lastArtifact}` } : {};
     if (error instanceof AllModelsFailedError) {
-      return {
-        ok: false,
-        usage,
-        refinements,
-        costUsd,
-        error: { reason: 'provider-failed', stage: 'inference', message: `every model failed: ${error.message}`, issues: error.failures.map((f) => `${f.provider}:${f.model}: ${f.reason}: ${f.message}`), ...(artifact ? { artifact } : {}) },
-      };
+      return failed({
+        reason: 'provider-failed',
+        stage: 'inference',
+        message: `every model failed: ${error.message}`,
+        issues: error.failures.map((f) => `${f.provider}:${f.model}: ${f.reason}: ${f.message}`),
+        ...artifact,
+      });
     }
     const stageError = error instanceof StageError ? error : new StageError('finalization', error);
     const cause = stageError.cause;
-    return {
-      ok: false,
-      usage,
-      refinements,
-      costUsd,
-      error: {
-        reason: 'task-threw',
-        stage: stageError.stage,
-        message: `${stageError.stage} threw: ${stageError.message}`,
-        ...(cause instanceof Error && cause.stack ? { stack: cause.stack } : {}),
-        ...(artifact ? { artifact } : {}),
-      },
-    };
+    return failed({
+      reason: 'task-threw',
+      stage: stageError.stage,
+      message: `${stageError.stage} threw: ${stageError.message}`,
+      ...(cause instanceof Error && cause.stack ? { stack: cause.stack } : {}),
+      ...artifact,
+    });
   }
 }
