@@ -4,7 +4,7 @@
  * missing keys, and keys that must never reach a file or a log line.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,24 @@ describe('fallbacks', () => {
     const log = await logLines(join(taskDir, 'task.log'));
     expect(log).toContainEqual(expect.objectContaining({ event: 'model-retry', model: 'oai:gpt-broken', status: 500, attemptsRemaining: 1 }));
     expect(log).toContainEqual(expect.objectContaining({ event: 'model-failed', model: 'oai:gpt-broken', reason: 'server-error', status: 500 }));
+  });
+
+  it("a task's own maxRetries overrides its provider's: no retry, straight to the next model", async () => {
+    const fake = await startFakeLlm();
+    fake.always(serverError(10), 'gpt-broken');
+    fake.queueFor('claude-test', jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(fake, {
+      model: ['oai:gpt-broken', 'anth:claude-test'],
+      task: { maxRetries: 0 },
+      providers: { oai: { maxRetries: 3 } },
+    });
+
+    const result = await runPopWithEnv(ws, ['start', '--once'], env());
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(fake.requestsFor('gpt-broken')).toHaveLength(1);
+    expect(fake.requestsFor('claude-test')).toHaveLength(1);
+    const letter = JSON.parse(await readFile(join(await onlyRun(ws, 'complete'), 'tasks', 'ask', 'letter.json'), 'utf8')) as { maxRetries?: number };
+    expect(letter.maxRetries).toBe(0);
   });
 
   it('does not fall back on a 429 that outlasts the retries: the task fails naming the rate limit', async () => {

@@ -13,6 +13,7 @@ export const LetterSchema = z.object({
   timeoutMs: z.number().int().positive(),
   maxRefinements: z.number().int().min(0),
   mock: MockBehaviourSchema.optional(),
+  maxRetries: z.number().int().min(0).optional().describe("SDK retries per call, over the provider's own"),
   createdAt: z.string(),
 });
 export type Letter = z.output<typeof LetterSchema>;

@@ -26,6 +26,7 @@ const taskSettings = {
   timeoutMs: z.number().int().positive().optional().describe('kill the task process after this long'),
   maxRefinements: z.number().int().min(0).optional().describe('re-prompts allowed after a failed validation'),
   memoryMb: z.number().int().min(32).optional().describe('heap limit of the task process'),
+  maxRetries: z.number().int().min(0).optional().describe("SDK retries per model call, over the provider's own setting"),
   mock: MockBehaviourSchema.optional(),
 };
 

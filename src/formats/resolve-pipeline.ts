@@ -16,6 +16,8 @@ export interface ResolvedTask {
   memoryMb: number;
   config: Record<string, unknown>;
   mock: MockBehaviour | undefined;
+  /** Overrides the providers' `maxRetries` for this task's calls. */
+  maxRetries: number | undefined;
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -49,6 +51,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       memoryMb: ('memoryMb' in step && step.memoryMb) || defaults.memoryMb || DEFAULT_MEMORY_MB,
       config: ('config' in step && step.config) || {},
       mock: ('mock' in step ? step.mock : undefined) ?? defaults.mock,
+      maxRetries: ('maxRetries' in step ? step.maxRetries : undefined) ?? defaults.maxRetries,
     };
   });
 }

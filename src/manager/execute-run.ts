@@ -98,6 +98,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     timeoutMs: task.timeoutMs,
     maxRefinements: task.maxRefinements,
     ...(task.mock ? { mock: task.mock } : {}),
+    ...(task.maxRetries === undefined ? {} : { maxRetries: task.maxRetries }),
     createdAt: new Date().toISOString(),
   };
   await writeJsonAtomic(files.letter, letter);

@@ -26,13 +26,15 @@ export function apiKeyEnvFor(config: ProviderConfig): string | undefined {
 export async function createProvider(
   spec: string,
   declared: Record<string, ProviderConfig> | undefined,
-  options: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
+  options: { env?: NodeJS.ProcessEnv; log?: Logger; maxRetries?: number | undefined } = {},
 ): Promise<{ provider: Provider; name: string; model: string }> {
   const parts = splitModelSpec(spec);
   if (!parts) {
     throw new ProviderError({ reason: 'unknown-provider', provider: spec, model: spec, message: `model "${spec}" is not of the form provider:model` });
   }
-  const config = providerConfigFor(parts.provider, declared);
+  const declaredConfig = providerConfigFor(parts.provider, declared);
+  // A task's own maxRetries wins over its provider's.
+  const config = declaredConfig && options.maxRetries !== undefined ? { ...declaredConfig, maxRetries: options.maxRetries } : declaredConfig;
   if (!config) {
     throw new ProviderError({
       reason: 'unknown-provider',

@@ -12,6 +12,8 @@ export interface InferenceSetup {
   schema: Record<string, unknown> | undefined;
   schemaName: string;
   mock: MockBehaviour | undefined;
+  /** The task's own retry count, over its providers' settings. */
+  maxRetries?: number | undefined;
   signal: AbortSignal;
   log: Logger;
 }
@@ -40,7 +42,7 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
       break;
     }
     try {
-      const { provider, model, name } = await createProvider(spec, setup.providers, { log: setup.log.child({ model: spec, call }) });
+      const { provider, model, name } = await createProvider(spec, setup.providers, { log: setup.log.child({ model: spec, call }), maxRetries: setup.maxRetries });
       setup.log.info({ event: 'model-call', model: spec, call }, 'calling model');
       const started = performance.now();
       const completion = await provider.complete({

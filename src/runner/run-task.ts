@@ -77,7 +77,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
     },
     callModel: (messages: Message[]) =>
       callModels(
-        { models: letter.model, providers: setup.providers, schema: outputJsonSchema, schemaName: letter.task.replace(/-/g, '_'), mock: letter.mock, signal: setup.signal, log },
+        { models: letter.model, providers: setup.providers, schema: outputJsonSchema, schemaName: letter.task.replace(/-/g, '_'), mock: letter.mock, maxRetries: letter.maxRetries, signal: setup.signal, log },
         messages,
         call,
       ),
