@@ -6,6 +6,7 @@ import { LetterSchema } from '../src/formats/letter.js';
 import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import {
+  ASK_TASK,
   REPO_ROOT,
   listDir,
   makeWorkspace,
@@ -22,12 +23,6 @@ import {
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-const ASK_TASK = `import { defineTask, z } from 'pop';
-export default defineTask({
-  output: z.object({ answer: z.string().min(1) }),
-  prompt: ({ seed }) => \`Answer: \${seed.q}\`,
-});
-`;
 
 // Reads the first task's value through its context and keeps it in its own output.
 const COMMENT_TASK = `import { defineTask, z } from 'pop';

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import {
+  ASK_TASK,
   listDir,
   makeWorkspace,
   pendingSeeds,
@@ -16,12 +17,6 @@ import {
   type Workspace,
 } from './support/workspace.js';
 
-const ASK_TASK = `import { defineTask, z } from 'pop';
-export default defineTask({
-  output: z.object({ answer: z.string().min(1) }),
-  prompt: ({ seed }) => \`Answer: \${seed.q}\`,
-});
-`;
 
 // Passes the schema every time, then fails its own quality check every time.
 const PICKY_TASK = `import { defineTask, z } from 'pop';

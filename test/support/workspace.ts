@@ -121,6 +121,14 @@ function cliArgs(ws: Workspace, args: string[]): string[] {
   return args;
 }
 
+/** A one-step task with a schema: `{ answer }` from the seed's `q`. */
+export const ASK_TASK = `import { defineTask, z } from 'pop';
+export default defineTask({
+  output: z.object({ answer: z.string().min(1) }),
+  prompt: ({ seed }) => \`Answer: \${seed.q}\`,
+});
+`;
+
 export interface PopResult {
   exitCode: number | undefined;
   signal: string | undefined;
@@ -133,20 +141,8 @@ export interface PopResult {
  * Run the CLI against a workspace and wait for it to exit. `start` gets `--json` and `--root`,
  * `submit` gets `--root`. Never rejects: look at exitCode.
  */
-export async function runPop(ws: Workspace, args: string[], options: { timeoutMs?: number } = {}): Promise<PopResult> {
-  const result = await execa(process.execPath, [CLI, ...cliArgs(ws, args)], {
-    cwd: ws.root,
-    reject: false,
-    stdin: 'ignore',
-    timeout: options.timeoutMs ?? 50_000,
-  });
-  return {
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    events: parseEvents(result.stdout),
-  };
+export function runPop(ws: Workspace, args: string[], options: { timeoutMs?: number } = {}): Promise<PopResult> {
+  return runPopWithEnv(ws, args, {}, options);
 }
 
 function spawnCli(ws: Workspace, args: string[]) {
