@@ -28,6 +28,9 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
+/** `--only per-task,pickup,throughput,memory`: measure just those figures. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
   ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000 }
   : { spawns: 30, perTaskRuns: 30, pickups: 30, throughputSeeds: 1000, queuedSeeds: 1000, completedRuns: 10000 };
@@ -165,10 +168,10 @@ async function managerFootprint() {
 async function main() {
   const started = Date.now();
   try {
-    await perTaskCost();
-    await pickupLatency();
-    await throughput();
-    await managerFootprint();
+    if (wanted('per-task')) await perTaskCost();
+    if (wanted('pickup')) await pickupLatency();
+    if (wanted('throughput')) await throughput();
+    if (wanted('memory')) await managerFootprint();
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }

@@ -151,7 +151,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     for (const name of await pendingSeedNames(paths)) intake.offer(name);
     // chokidar does not report a file whose name it still remembers from a file just moved away
     // (a seed dropped again under the same name): a look at the folder now and then catches it.
-    const rescan = setInterval(() => void pendingSeedNames(paths).then((names) => intake.rescan(names), () => {}), RESCAN_MS);
+    // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
+    const rescan = setInterval(() => {
+      if (!intake.busy) void readdir(paths.pending).then((names) => intake.rescan(names.filter(isSeedName)), () => {});
+    }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
     await waitForStopSignal(async (signal) => {

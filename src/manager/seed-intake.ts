@@ -61,6 +61,11 @@ export class SeedIntake {
     for (const name of names) if (!this.queued.has(name) && !this.waiting.has(name)) this.offer(name);
   }
 
+  /** Nothing queued or being taken: the moment a rescan can find what the watcher missed. */
+  get busy(): boolean {
+    return this.draining || this.queue.length > 0;
+  }
+
   /** Stop taking files; files not yet claimed stay in pending for the next start. */
   stop(): void {
     this.stopped = true;
