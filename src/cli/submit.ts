@@ -1,6 +1,6 @@
-import { link, readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
+import { createNewFile } from '../fs/create-new-file.js';
 import { MAX_SEED_BYTES } from '../formats/seed.js';
 import { err, ok, type Result } from '../result.js';
 
@@ -35,20 +35,10 @@ export async function readSeedSource(source: string): Promise<Result<{ name: str
  * same name (the new one gets `name.2.json`, ...). Returns where it went.
  */
 export async function submitSeed(pendingDir: string, seed: { name: string; text: string }): Promise<string> {
-  const temp = tempPathFor(join(pendingDir, seed.name));
-  await writeFileAtomic(temp, seed.text);
   const stem = seed.name.replace(/\.json$/i, '');
-  try {
-    for (let n = 1; ; n++) {
-      const target = join(pendingDir, n === 1 ? seed.name : `${stem}.${n}.json`);
-      try {
-        await link(temp, target);
-        return target;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
-  } finally {
-    await unlink(temp).catch(() => {});
+  function* names() {
+    yield join(pendingDir, seed.name);
+    for (let n = 2; ; n++) yield join(pendingDir, `${stem}.${n}.json`);
   }
+  return (await createNewFile(names(), seed.text))!;
 }

@@ -1,5 +1,5 @@
-import { link, readFile, unlink } from 'node:fs/promises';
-import { tempPathFor, writeFileAtomic } from './atomic-write.js';
+import { readFile, unlink } from 'node:fs/promises';
+import { createNewFile } from './create-new-file.js';
 import { LockSchema, type Lock } from '../formats/lock.js';
 import { err, ok, type Result } from '../result.js';
 
@@ -23,19 +23,9 @@ export interface HeldLock {
  */
 export async function acquireLock(path: string, command: string): Promise<Result<HeldLock, Lock>> {
   for (let tries = 0; tries < 3; tries++) {
-    // Written whole under a temp name and hard-linked into place: the lock never exists half
-    // written (a reader would take it for stale), and the link fails if it is already held.
+    // Never half written (a reader would take it for stale), and not taken if already held.
     const lock: Lock = { pid: process.pid, command, acquiredAt: new Date().toISOString() };
-    const temp = tempPathFor(path);
-    await writeFileAtomic(temp, JSON.stringify(lock));
-    try {
-      await link(temp, path);
-      return ok({ path, release: () => unlink(path).catch(() => {}) });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await unlink(temp).catch(() => {});
-    }
+    if (await createNewFile([path], JSON.stringify(lock))) return ok({ path, release: () => unlink(path).catch(() => {}) });
     const holder = await readLock(path);
     if (holder && holder.pid !== process.pid && isAlive(holder.pid)) return err(holder);
     if (holder?.pid === process.pid) return err(holder);

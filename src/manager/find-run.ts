@@ -1,11 +1,11 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { exists } from '../fs/create-new-file.js';
 import { join } from 'node:path';
 import type { WorkspacePaths } from '../workspace.js';
 
 export type FoundRun = { id: string; dir: string; where: 'current' | 'complete' };
 export type FindRunError = { reason: 'not-found'; id: string; closest: string[] } | { reason: 'ambiguous'; id: string; matches: string[] };
 
-const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
  * Find a run by its id, or by a unique prefix or part of it, in pipeline-current/ first, then

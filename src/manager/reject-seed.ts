@@ -1,15 +1,10 @@
-import { mkdir, rename, access } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-write.js';
+import { exists } from '../fs/create-new-file.js';
 import type { SeedRejection, SeedRejectionReason } from '../formats/seed-rejection.js';
 import type { WorkspacePaths } from '../workspace.js';
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * Move a bad seed aside to pipeline-pending/rejected/ with `<name>.error.json` beside it. Never

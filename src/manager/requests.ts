@@ -1,5 +1,5 @@
-import { link, mkdir, readFile, unlink } from 'node:fs/promises';
-import { tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { createNewFile } from '../fs/create-new-file.js';
 import { join } from 'node:path';
 import { RunRequestSchema, type RunRequest } from '../formats/run-request.js';
 import { err, ok, type Result } from '../result.js';
@@ -11,19 +11,8 @@ export const requestPath = (paths: WorkspacePaths, run: string) => join(paths.re
 export async function writeRunRequest(paths: WorkspacePaths, request: RunRequest): Promise<Result<string, 'busy'>> {
   await mkdir(paths.requests, { recursive: true });
   const path = requestPath(paths, request.run);
-  // Written whole under a temp name, then hard-linked into place: the link appears complete, and
-  // fails if a request for the run is already there.
-  const temp = tempPathFor(path);
-  await writeFileAtomic(temp, JSON.stringify(request));
-  try {
-    await link(temp, path);
-    return ok(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return err('busy');
-    throw error;
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
+  // Appears whole, and not at all if a request for the run is already waiting.
+  return (await createNewFile([path], JSON.stringify(request))) ? ok(path) : err('busy');
 }
 
 /** Read and remove a request file; a torn or foreign file is removed and reported. */
