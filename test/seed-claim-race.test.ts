@@ -11,24 +11,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeWorkspace, pendingSeeds, registryModule, runDirs, startDaemon, waitFor } from './support/workspace.js';
+import { GATED_TASK, makeWorkspace, pendingSeeds, registryModule, runDirs, startDaemon, waitFor } from './support/workspace.js';
 
-// Holds its run until the test creates <workspace>/gate (or the task is told to stop), so the
-// scheduler stays busy with one run and the machine's time goes to claiming seeds, not running them.
-const GATED_TASK = `import { existsSync } from 'node:fs';
-import { defineTask, z } from 'pop';
-const gate = new URL('../gate', import.meta.url);
-export default defineTask({
-  output: z.object({ answer: z.string().min(1) }),
-  prompt: async ({ seed }, ctx) => {
-    while (!existsSync(gate)) {
-      if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return \`Answer: \${seed.q}\`;
-  },
-});
-`;
+// GATED_TASK holds its run until the test creates <workspace>/gate (or the task is told to stop), so
+// the scheduler stays busy with one run and the machine's time goes to claiming seeds, not running them.
 
 const SEEDS = 100;
 

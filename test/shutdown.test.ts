@@ -10,23 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
-import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, startDaemon } from './support/workspace.js';
-
-// Runs until the test creates <workspace>/gate; gives up if told to stop.
-const GATED_TASK = `import { existsSync } from 'node:fs';
-import { defineTask, z } from 'pop';
-const gate = new URL('../gate', import.meta.url);
-export default defineTask({
-  output: z.object({ answer: z.string().min(1) }),
-  prompt: async ({ seed }, ctx) => {
-    while (!existsSync(gate)) {
-      if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return \`Answer: \${seed.q}\`;
-  },
-});
-`;
+import { GATED_TASK, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, startDaemon } from './support/workspace.js';
 
 describe('stopping the daemon while a task runs', () => {
   it('SIGTERM lets the running task finish, then the daemon exits 0', async () => {

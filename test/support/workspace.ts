@@ -129,6 +129,22 @@ export default defineTask({
 });
 `;
 
+/** Runs until the test creates <workspace>/gate; gives up if told to stop. */
+export const GATED_TASK = `import { existsSync } from 'node:fs';
+import { defineTask, z } from 'pop';
+const gate = new URL('../gate', import.meta.url);
+export default defineTask({
+  output: z.object({ answer: z.string().min(1) }),
+  prompt: async ({ seed }, ctx) => {
+    while (!existsSync(gate)) {
+      if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return \`Answer: \${seed.q}\`;
+  },
+});
+`;
+
 export interface PopResult {
   exitCode: number | undefined;
   signal: string | undefined;
