@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PipelineSchema, type Pipeline } from '../formats/pipeline.js';
-import { resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
+import { BUILT_IN_PROVIDERS, resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
 import { schemaIssues } from '../formats/describe-error.js';
 import { loadRegistry, type Registry } from '../registry/load-registry.js';
 import { providerConfigFor } from '../providers/index.js';
@@ -35,7 +35,7 @@ export function modelProblems(pipeline: Pipeline, file: string): string[] {
       const parts = splitModelSpec(spec);
       if (!parts) problems.push(`${file}: tasks[${index}] "${task.name}": model "${spec}" is neither an alias in "models" nor of the form provider:model`);
       else if (!providerConfigFor(parts.provider, pipeline.providers)) {
-        problems.push(`${file}: tasks[${index}] "${task.name}": provider "${parts.provider}" of "${spec}" is not declared in "providers" (built in: openai, anthropic, mock)`);
+        problems.push(`${file}: tasks[${index}] "${task.name}": provider "${parts.provider}" of "${spec}" is not declared in "providers" (built in: ${BUILT_IN_PROVIDERS.join(', ')})`);
       }
     }
   });

@@ -1,13 +1,14 @@
 import { silentLogger, type TaskLogger as Logger } from '../runner/task-log.js';
 import type { ProviderConfig } from '../formats/pipeline.js';
-import { splitModelSpec } from '../formats/resolve-pipeline.js';
+import { BUILT_IN_PROVIDERS, splitModelSpec } from '../formats/resolve-pipeline.js';
 import { ProviderError, type Provider } from './types.js';
 
 /** The provider type and settings behind a spec's prefix: declared in pipeline.json, or built in. */
 export function providerConfigFor(name: string, declared: Record<string, ProviderConfig> | undefined): ProviderConfig | undefined {
   const config = declared?.[name];
   if (config) return config;
-  if (name === 'openai' || name === 'anthropic' || name === 'mock') return { type: name };
+  const builtIn = BUILT_IN_PROVIDERS.find((provider) => provider === name);
+  if (builtIn) return { type: builtIn };
   return undefined;
 }
 
@@ -40,7 +41,7 @@ export async function createProvider(
       reason: 'unknown-provider',
       provider: parts.provider,
       model: parts.model,
-      message: `provider "${parts.provider}" of model "${spec}" is not declared in pipeline.json "providers" (built in: openai, anthropic, mock)`,
+      message: `provider "${parts.provider}" of model "${spec}" is not declared in pipeline.json "providers" (built in: ${BUILT_IN_PROVIDERS.join(', ')})`,
     });
   }
   const named = { name: parts.provider, model: parts.model, config, env: options.env ?? process.env, log: options.log ?? silentLogger };
