@@ -6,17 +6,17 @@ import { workspacePaths, type WorkspacePaths } from '../workspace.js';
 import { acquireLock } from '../fs/lock-file.js';
 import { logEvent, type ManagerEvent } from './events.js';
 import { loadWorkspace } from './load-workspace.js';
-import { claimSeed } from './claim-seed.js';
-import { executeRunLocked, type LockedRunOptions } from './run-locked.js';
-import { scanCurrentRuns, type CurrentRun } from './reconcile.js';
-import { Scheduler } from './scheduler.js';
-import { StandbyPool } from './standby-pool.js';
-import { saveStatus } from './run-status.js';
+import { claimSeed } from './intake/claim-seed.js';
+import { executeRunLocked, type LockedRunOptions } from './execution/run-locked.js';
+import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
+import { Scheduler } from './execution/scheduler.js';
+import { StandbyPool } from './execution/standby-pool.js';
+import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
-import { DEFAULT_SETTLE_MS, SeedIntake } from './seed-intake.js';
-import { inspectSeed } from './inspect-seed.js';
-import { prepareResume } from './prepare-resume.js';
-import { takeRunRequest } from './requests.js';
+import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
+import { inspectSeed } from './intake/inspect-seed.js';
+import { prepareResume } from './recovery/prepare-resume.js';
+import { takeRunRequest } from './runs/requests.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */

@@ -5,9 +5,9 @@ import { readJsonFile } from '../../fs/read-json.js';
 import { RunStatusSchema } from '../../formats/tasks-status.js';
 import type { ManagerEvent } from '../../manager/events.js';
 import { logEvent } from '../../manager/events.js';
-import { findRun } from '../../manager/find-run.js';
-import { writeRunRequest } from '../../manager/requests.js';
-import { executeRunLocked, type LockedRunOptions } from '../../manager/run-locked.js';
+import { findRun } from '../../manager/runs/find-run.js';
+import { writeRunRequest } from '../../manager/runs/requests.js';
+import { executeRunLocked, type LockedRunOptions } from '../../manager/execution/run-locked.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 

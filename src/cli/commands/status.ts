@@ -1,8 +1,8 @@
 import { relative } from 'node:path';
 import { readJsonFile } from '../../fs/read-json.js';
 import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
-import { describeFindError, findRun } from '../../manager/find-run.js';
-import { scanCurrentRuns } from '../../manager/reconcile.js';
+import { describeFindError, findRun } from '../../manager/runs/find-run.js';
+import { scanCurrentRuns } from '../../manager/recovery/reconcile.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 import { lastRuns } from '../runs-file.js';

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { WorkspacePaths } from '../workspace.js';
-import { runPaths } from '../workspace.js';
-import type { ResolvedTask } from '../formats/resolve-pipeline.js';
-import type { RunStatus } from '../formats/tasks-status.js';
+import type { WorkspacePaths } from '../../workspace.js';
+import { runPaths } from '../../workspace.js';
+import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
 import { newRunId } from './run-id.js';
-import { initialStatus, saveStatus } from './run-status.js';
-import { crashPoint } from './crash-point.js';
+import { initialStatus, saveStatus } from '../runs/run-status.js';
+import { crashPoint } from '../recovery/crash-point.js';
 
 /** Claims in progress are built under this prefix inside pipeline-current/, then renamed into place. */
 export const CLAIM_PREFIX = '.claim-';

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFile, rename } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { readJsonFile } from '../fs/read-json.js';
-import { OutputSchema } from '../formats/output.js';
-import { PipelineSchema } from '../formats/pipeline.js';
-import { resolveTasks } from '../formats/resolve-pipeline.js';
-import type { RunStatus } from '../formats/tasks-status.js';
-import { emptyUsage } from '../util/usage.js';
-import { runPaths, taskPaths } from '../workspace.js';
-import { saveStatus } from './run-status.js';
+import { readJsonFile } from '../../fs/read-json.js';
+import { OutputSchema } from '../../formats/output.js';
+import { PipelineSchema } from '../../formats/pipeline.js';
+import { resolveTasks } from '../../formats/resolve-pipeline.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import { emptyUsage } from '../../util/usage.js';
+import { runPaths, taskPaths } from '../../workspace.js';
+import { saveStatus } from '../runs/run-status.js';
 
 /**
  * A tasks-status.json found torn or unparseable at start-up: keep the bad file beside it

@@ -1,9 +1,9 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
-import { writeJsonAtomic } from '../fs/atomic-write.js';
-import { exists } from '../fs/create-new-file.js';
-import type { SeedRejection, SeedRejectionReason } from '../formats/seed-rejection.js';
-import type { WorkspacePaths } from '../workspace.js';
+import { writeJsonAtomic } from '../../fs/atomic-write.js';
+import { exists } from '../../fs/create-new-file.js';
+import type { SeedRejection, SeedRejectionReason } from '../../formats/seed-rejection.js';
+import type { WorkspacePaths } from '../../workspace.js';
 
 
 /**

@@ -1,8 +1,8 @@
-import { writeJsonAtomic } from '../fs/atomic-write.js';
-import type { RunStatus, TaskStatus } from '../formats/tasks-status.js';
-import { emptyUsage } from '../util/usage.js';
-import type { ResolvedTask } from '../formats/resolve-pipeline.js';
-import { runPaths } from '../workspace.js';
+import { writeJsonAtomic } from '../../fs/atomic-write.js';
+import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
+import { emptyUsage } from '../../util/usage.js';
+import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
+import { runPaths } from '../../workspace.js';
 
 export function initialStatus(init: { id: string; pipeline: string; file: string; sha256: string; mtimeMs: number; tasks: ResolvedTask[]; now: string }): RunStatus {
   const tasks: Record<string, TaskStatus> = {};

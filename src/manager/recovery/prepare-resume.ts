@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../fs/atomic-write.js';
-import { PipelineSchema } from '../formats/pipeline.js';
-import { resolveTasks } from '../formats/resolve-pipeline.js';
-import type { RunStatus } from '../formats/tasks-status.js';
-import { err, ok, type Result } from '../result.js';
-import { runPaths } from '../workspace.js';
+import { writeFileAtomic } from '../../fs/atomic-write.js';
+import { PipelineSchema } from '../../formats/pipeline.js';
+import { resolveTasks } from '../../formats/resolve-pipeline.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import { err, ok, type Result } from '../../result.js';
+import { runPaths } from '../../workspace.js';
 
 /**
  * Ready a failed or interrupted run to continue from its first task not complete. With

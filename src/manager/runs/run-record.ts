@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { RunRecord } from '../formats/run-record.js';
-import type { RunStatus } from '../formats/tasks-status.js';
-import { addCost } from '../runner/cost.js';
-import { runPaths } from '../workspace.js';
+import type { RunRecord } from '../../formats/run-record.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import { addCost } from '../../runner/cost.js';
+import { runPaths } from '../../workspace.js';
 
 /** The runs.jsonl line of a finished run, from its status and its pipeline snapshot. */
 export async function buildRunRecord(runDir: string, status: RunStatus, completedAt: string): Promise<RunRecord> {

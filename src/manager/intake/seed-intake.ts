@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { z } from 'zod';
-import type { WorkspacePaths } from '../workspace.js';
-import { messageOf } from '../result.js';
-import type { EmitEvent } from './events.js';
+import type { WorkspacePaths } from '../../workspace.js';
+import { messageOf } from '../../result.js';
+import type { EmitEvent } from '../events.js';
 import { inspectSeed, type SeedCheck } from './inspect-seed.js';
 import { rejectSeed } from './reject-seed.js';
 

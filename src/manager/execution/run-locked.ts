@@ -1,14 +1,14 @@
 import { mkdir } from 'node:fs/promises';
-import { acquireLock } from '../fs/lock-file.js';
-import { readJsonFile } from '../fs/read-json.js';
-import { RunStatusSchema, type RunStatus } from '../formats/tasks-status.js';
-import { fileLogger } from '../log.js';
-import { messageOf, type Result } from '../result.js';
-import { runLockPath, runPaths, type WorkspacePaths } from '../workspace.js';
-import { logEvent, type EmitEvent } from './events.js';
+import { acquireLock } from '../../fs/lock-file.js';
+import { readJsonFile } from '../../fs/read-json.js';
+import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
+import { fileLogger } from '../../log.js';
+import { messageOf, type Result } from '../../result.js';
+import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
+import { logEvent, type EmitEvent } from '../events.js';
 import { executeRun, type RunOutcome } from './execute-run.js';
-import { runsJsonlHas } from './reconcile.js';
-import { saveStatus } from './run-status.js';
+import { runsJsonlHas } from '../recovery/reconcile.js';
+import { saveStatus } from '../runs/run-status.js';
 import type { StandbyPool } from './standby-pool.js';
 
 export interface LockedRunOptions {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
-import { exists } from '../fs/create-new-file.js';
+import { exists } from '../../fs/create-new-file.js';
 import { join } from 'node:path';
-import type { WorkspacePaths } from '../workspace.js';
+import type { WorkspacePaths } from '../../workspace.js';
 
 export type FoundRun = { id: string; dir: string; where: 'current' | 'complete' };
 export type FindRunError = { reason: 'not-found'; id: string; closest: string[] } | { reason: 'ambiguous'; id: string; matches: string[] };

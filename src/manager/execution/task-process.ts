@@ -1,11 +1,11 @@
 import { appendFile, readFile, rm } from 'node:fs/promises';
-import { RunnerMessageSchema, type ManagerMessage, type RunnerMessage } from '../formats/ipc.js';
+import { RunnerMessageSchema, type ManagerMessage, type RunnerMessage } from '../../formats/ipc.js';
 import { killGroup, spawnRunner } from './runner-process.js';
 import type { StandbyPool } from './standby-pool.js';
-import type { TaskFailure } from '../formats/task-failure.js';
-import { emptyUsage } from '../util/usage.js';
-import type { Usage } from '../formats/usage.js';
-import { err, ok, type Result } from '../result.js';
+import type { TaskFailure } from '../../formats/task-failure.js';
+import { emptyUsage } from '../../util/usage.js';
+import type { Usage } from '../../formats/usage.js';
+import { err, ok, type Result } from '../../result.js';
 
 const STDERR_TAIL_BYTES = 2000;
 

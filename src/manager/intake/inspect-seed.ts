@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { lstat, open } from 'node:fs/promises';
 import type { z } from 'zod';
-import { MAX_SEED_BYTES } from '../formats/seed.js';
-import type { SeedRejectionReason } from '../formats/seed-rejection.js';
-import { describeZodError } from '../formats/describe-error.js';
+import { MAX_SEED_BYTES } from '../../formats/seed.js';
+import type { SeedRejectionReason } from '../../formats/seed-rejection.js';
+import { describeZodError } from '../../formats/describe-error.js';
 
 export type SeedCheck =
   | { kind: 'ready'; bytes: Buffer; sha256: string; size: number; mtimeMs: number }

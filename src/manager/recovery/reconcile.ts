@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TEMP_SUFFIX } from '../fs/atomic-write.js';
-import { readJsonFile } from '../fs/read-json.js';
-import { RunStatusSchema, type RunStatus } from '../formats/tasks-status.js';
-import { runPaths, type WorkspacePaths } from '../workspace.js';
-import { CLAIM_PREFIX } from './claim-seed.js';
-import type { EmitEvent } from './events.js';
+import { TEMP_SUFFIX } from '../../fs/atomic-write.js';
+import { readJsonFile } from '../../fs/read-json.js';
+import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
+import { runPaths, type WorkspacePaths } from '../../workspace.js';
+import { CLAIM_PREFIX } from '../intake/claim-seed.js';
+import type { EmitEvent } from '../events.js';
 import { rebuildTornStatus } from './rebuild-status.js';
 
 export interface CurrentRun {

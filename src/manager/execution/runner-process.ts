@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-const CHILD_ENTRY = fileURLToPath(new URL('../runner/child.js', import.meta.url));
+const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.js', import.meta.url));
 
 /** After SIGTERM, a task gets this long to stop on its own before SIGKILL: enough to flush its logs. */
 const KILL_GRACE_MS = 2000;

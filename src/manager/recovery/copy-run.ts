@@ -1,13 +1,13 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PipelineSchema } from '../formats/pipeline.js';
-import { resolveTasks } from '../formats/resolve-pipeline.js';
-import type { RunStatus } from '../formats/tasks-status.js';
-import { err, ok, type Result } from '../result.js';
-import { runPaths, taskPaths, type WorkspacePaths } from '../workspace.js';
-import { CLAIM_PREFIX } from './claim-seed.js';
-import { newRunId } from './run-id.js';
-import { initialStatus, saveStatus } from './run-status.js';
+import { PipelineSchema } from '../../formats/pipeline.js';
+import { resolveTasks } from '../../formats/resolve-pipeline.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import { err, ok, type Result } from '../../result.js';
+import { runPaths, taskPaths, type WorkspacePaths } from '../../workspace.js';
+import { CLAIM_PREFIX } from '../intake/claim-seed.js';
+import { newRunId } from '../intake/run-id.js';
+import { initialStatus, saveStatus } from '../runs/run-status.js';
 
 /**
  * `rerun --from <task>`: copy a run to a new id, keeping the tasks before `<task>` byte for byte

@@ -1,9 +1,9 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
-import { createNewFile } from '../fs/create-new-file.js';
+import { createNewFile } from '../../fs/create-new-file.js';
 import { join } from 'node:path';
-import { RunRequestSchema, type RunRequest } from '../formats/run-request.js';
-import { err, ok, type Result } from '../result.js';
-import type { WorkspacePaths } from '../workspace.js';
+import { RunRequestSchema, type RunRequest } from '../../formats/run-request.js';
+import { err, ok, type Result } from '../../result.js';
+import type { WorkspacePaths } from '../../workspace.js';
 
 export const requestPath = (paths: WorkspacePaths, run: string) => join(paths.requests, `${run}.json`);
 

@@ -1,11 +1,11 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendLine } from '../fs/append-line.js';
-import type { RunStatus } from '../formats/tasks-status.js';
-import type { WorkspacePaths } from '../workspace.js';
+import { appendLine } from '../../fs/append-line.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import type { WorkspacePaths } from '../../workspace.js';
 import { buildRunRecord } from './run-record.js';
 import { saveStatus } from './run-status.js';
-import { crashPoint } from './crash-point.js';
+import { crashPoint } from '../recovery/crash-point.js';
 
 /**
  * Finish a run whose tasks are all complete: mark it complete, append its runs.jsonl line, then
