@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { redactText } from './secrets/known-secrets.js';
 
 /** Paths pino blanks out wherever they appear in a log object: keys and credentials never reach a log. */
 export const REDACT_PATHS = [
@@ -34,6 +35,8 @@ export function createLogger(destination: DestinationStream, base: Record<string
       base,
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // A key inside a message or any other field (a server's words, a task's error): the whole line.
+      hooks: { streamWrite: redactText },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -16,6 +16,7 @@ import { statusCommand } from './commands/status.js';
 import { runsCommand } from './commands/runs.js';
 import { rerunCommand, resumeCommand } from './commands/resume.js';
 import { validateCommand } from './commands/validate.js';
+import { redactStandardStreams } from '../secrets/redact-streams.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -106,7 +107,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'machine-readable output')
     .action(async (id: string | undefined, options: { root: string; json?: boolean }) => {
-      process.exitCode = await statusCommand(workspacePaths(resolve(options.root)), id, options.json === true);
+      process.exitCode = await statusCommand(workspace(options.root), id, options.json === true);
     });
 
   program
@@ -119,7 +120,7 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'at most this many (0 for all)', wholeNumber, 20)
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; pipeline?: string; since?: string; until?: string; limit: number; json?: boolean }) => {
-      process.exitCode = await runsCommand(workspacePaths(resolve(options.root)), {
+      process.exitCode = await runsCommand(workspace(options.root), {
         ...(options.pipeline ? { pipeline: options.pipeline } : {}),
         ...(options.since ? { since: options.since } : {}),
         ...(options.until ? { until: options.until } : {}),
@@ -179,6 +180,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Whatever a command prints (status, errors, a run's messages) goes out without an API key.
+  redactStandardStreams();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { stringifyRedacted } from '../secrets/known-secrets.js';
 
 /** Temp files live beside their target (same file system, so rename is atomic) and are hidden. */
 export const TEMP_SUFFIX = '.tmp';
@@ -30,6 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await rename(temp, path);
 }
 
+/** JSON state and results, with any API key in them taken out (src/secrets/). */
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+  return writeFileAtomic(path, `${stringifyRedacted(value, 2).text}\n`);
 }

@@ -7,6 +7,7 @@ import { providerConfigFor } from '../providers/index.js';
 import { err, ok, type Result } from '../result.js';
 import type { WorkspacePaths } from '../workspace.js';
 import { keyProblems } from './check-keys.js';
+import { learnKeyVariables } from '../secrets/known-secrets.js';
 
 export interface LoadedWorkspace {
   pipeline: Pipeline;
@@ -61,6 +62,7 @@ export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegis
   if (!parsed.success) {
     return err(schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   }
+  learnKeyVariables(parsed.data.providers);
   const registry = await loadRegistry(paths.registryFile, { fresh: options.freshRegistry === true });
   if (!registry.ok) return err(registry.error.reason === 'registry-failed-to-load' ? [...registry.error.problems, registry.error.message] : [registry.error.message]);
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];

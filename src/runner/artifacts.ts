@@ -1,6 +1,10 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../fs/atomic-write.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { redact, stringifyRedacted } from '../secrets/known-secrets.js';
+
+/** Told when an artifact had an API key (or a piece of one) taken out, and whose. */
+export type OnRedacted = (artifact: string, variables: string[]) => void;
 
 /** The artifacts of one model call: response, parsed, validation, critique. */
 const PER_CALL = ['04-response', '05-parsed', '06-validation', '07-critique'];
@@ -8,22 +12,24 @@ const PER_CALL = ['04-response', '05-parsed', '06-validation', '07-critique'];
 /**
  * Names and writes a task's artifacts. Nothing is overwritten: a second call writes
  * `04-response.2.json`, and a retried process attempt numbers on from what earlier attempts left.
+ * Every artifact is redacted before it is written: a key in it becomes `[redacted:VARIABLE]`.
  */
 export class ArtifactWriter {
   private constructor(
     readonly dir: string,
     private readonly taken: Set<string>,
     private lastCall: number,
+    private readonly onRedacted: OnRedacted,
   ) {}
 
-  static async open(dir: string): Promise<ArtifactWriter> {
+  static async open(dir: string, onRedacted: OnRedacted = () => {}): Promise<ArtifactWriter> {
     const names = new Set(await readdir(dir).catch(() => [] as string[]));
     let lastCall = 0;
     for (const name of names) {
       const match = /^(\d\d-[a-z]+)(?:\.(\d+))?\.json$/.exec(name);
       if (match && PER_CALL.includes(match[1]!)) lastCall = Math.max(lastCall, Number(match[2] ?? 1));
     }
-    return new ArtifactWriter(dir, names, lastCall);
+    return new ArtifactWriter(dir, names, lastCall, onRedacted);
   }
 
   /** The number of the next model call; per-call artifacts carry it. */
@@ -46,13 +52,17 @@ export class ArtifactWriter {
   async write(name: string, content: string | unknown): Promise<string> {
     this.taken.add(name);
     const path = join(this.dir, name);
-    await writeFile(path, typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`);
+    const clean = typeof content === 'string' ? redact(content) : stringifyRedacted(content, 2);
+    if (clean.names.length) this.onRedacted(name, clean.names);
+    await writeFile(path, typeof content === 'string' ? clean.text : `${clean.text}\n`);
     return name;
   }
 
   /** output.json is state the manager relies on, so it is written atomically and fsynced. */
   async writeOutput(value: unknown): Promise<void> {
     this.taken.add('output.json');
-    await writeJsonAtomic(join(this.dir, 'output.json'), value);
+    const clean = stringifyRedacted(value, 2);
+    if (clean.names.length) this.onRedacted('output.json', clean.names);
+    await writeFileAtomic(join(this.dir, 'output.json'), `${clean.text}\n`);
   }
 }

@@ -17,6 +17,8 @@ import { loadRegistry } from '../registry/load-registry.js';
 import { runPaths, workspacePaths } from '../workspace.js';
 import { openTaskLog } from './task-log.js';
 import { runTask } from './run-task.js';
+import { learnEnvFile, learnKeyVariables } from '../secrets/known-secrets.js';
+import { redactStandardStreams } from '../secrets/redact-streams.js';
 
 /**
  * A standby has started Node and loaded the runner before it has a task; this is where it waits.
@@ -56,6 +58,7 @@ async function main(): Promise<never> {
   const [workspace, letterOrStandby] = process.argv.slice(2);
   if (!workspace || !letterOrStandby) return fail({ reason: 'spawn-error', message: 'usage: child.js <workspace> <letter.json | --standby>' });
   const letterArg = letterOrStandby === '--standby' ? await letterFromManager() : letterOrStandby;
+  learnEnvFile(workspacePaths(resolve(workspace)).envFile);
   const letterPath = resolve(letterArg);
   const taskDir = dirname(letterPath);
   const runDir = resolve(taskDir, '..', '..');
@@ -74,6 +77,7 @@ async function main(): Promise<never> {
   const [seed, pipeline] = await Promise.all([readJson<Record<string, unknown>>(paths.seed), readJson<Pipeline>(paths.pipeline)]);
   if (!seed.ok) return fail({ reason: 'spawn-error', message: seed.error });
   if (!pipeline.ok) return fail({ reason: 'spawn-error', message: pipeline.error });
+  learnKeyVariables(pipeline.value.providers);
 
   const inputs: Record<string, unknown> = {};
   for (const [name, relative] of Object.entries(letter.value.inputs)) {
@@ -126,6 +130,8 @@ const crash = (error: unknown) => {
 // A manager killed outright closes the IPC channel: stop, so a restarted manager's new attempt
 // never races an orphan of the old one.
 process.on('disconnect', () => process.exit(2));
+// What the task prints goes to console.log: no key in it either.
+redactStandardStreams();
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 

@@ -5,6 +5,7 @@ import { createProvider } from '../providers/index.js';
 import { ProviderError, type ProviderFailure } from '../providers/types.js';
 import type { InferenceResult, Message } from './task-api.js';
 import type { TaskLogger as Logger } from './task-log.js';
+import { redact } from '../secrets/known-secrets.js';
 
 export interface InferenceSetup {
   models: string[];
@@ -60,8 +61,11 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
         { event: 'model-replied', model: answered, servedModel: completion.model, call, latencyMs, usage: completion.usage, finishReason: completion.finishReason },
         'model replied',
       );
+      // A server that echoes the request's headers must not hand the task (or its artifacts) a key.
+      const reply = redact(completion.text);
+      if (reply.names.length) setup.log.warn({ event: 'secrets-redacted', model: answered, call, variables: reply.names }, 'API keys taken out of a model reply');
       return {
-        text: completion.text,
+        text: reply.text,
         model: answered,
         usage: completion.usage,
         latencyMs,

@@ -49,7 +49,7 @@ class StageError extends Error {
  */
 export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   const { letter, definition: task, log } = setup;
-  const artifacts = await ArtifactWriter.open(setup.taskDir);
+  const artifacts = await ArtifactWriter.open(setup.taskDir, (artifact, variables) => log.warn({ event: 'secrets-redacted', artifact, variables }, 'API keys taken out of an artifact'));
   const schema = task.output as z.ZodType | undefined;
   // zod's JSON Schema export is loaded only by tasks that have a schema (and so load zod anyway).
   const outputJsonSchema = schema ? (await import('../formats/all-schemas.js')).jsonSchemaOf(schema) : undefined;

@@ -1,4 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { redactText } from '../secrets/known-secrets.js';
 
 type Fields = Record<string, unknown>;
 export interface LogMethod {
@@ -45,7 +46,7 @@ export function openTaskLog(path: string, base: Fields): { log: TaskLogger; clos
       (first: Fields | string, message?: string) => {
         if (!open || (level === 'debug' && !debug)) return;
         const fields = typeof first === 'string' ? { msg: first } : { ...(redact(first) as Fields), ...(message === undefined ? {} : { msg: message }) };
-        writeSync(fd, `${JSON.stringify({ level, time: new Date().toISOString(), ...bound, ...fields })}\n`);
+        writeSync(fd, `${redactText(JSON.stringify({ level, time: new Date().toISOString(), ...bound, ...fields }))}\n`);
       };
     return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => logger({ ...bound, ...(redact(more) as Fields) }) };
   };

@@ -16,6 +16,7 @@ import { saveStatus } from '../runs/run-status.js';
 import { runTaskProcess } from './task-process.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import type { StandbyPool } from './standby-pool.js';
+import { learnKeyVariables } from '../../secrets/known-secrets.js';
 
 export type RunOutcome = 'complete' | 'failed' | 'interrupted';
 
@@ -48,6 +49,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   if (!snapshot.ok) {
     return failRun(options, 'pipeline.json', { reason: 'invalid-task', message: snapshot.error.message });
   }
+  learnKeyVariables(snapshot.value.providers);
   const tasks = resolveTasks(snapshot.value);
   status.state = 'running';
   status.startedAt ??= new Date().toISOString();

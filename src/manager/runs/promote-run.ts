@@ -6,6 +6,7 @@ import type { WorkspacePaths } from '../../workspace.js';
 import { buildRunRecord } from './run-record.js';
 import { saveStatus } from './run-status.js';
 import { crashPoint } from '../recovery/crash-point.js';
+import { stringifyRedacted } from '../../secrets/known-secrets.js';
 
 /**
  * Finish a run whose tasks are all complete: mark it complete, append its runs.jsonl line, then
@@ -27,7 +28,7 @@ export async function promoteRun(
   if (!(await options.alreadyRecorded?.(status.id))) {
     const record = await buildRunRecord(runDir, status, completedAt);
     await mkdir(paths.complete, { recursive: true });
-    await appendLine(paths.runsJsonl, JSON.stringify(record));
+    await appendLine(paths.runsJsonl, stringifyRedacted(record).text);
     crashPoint('after-runs-append');
   }
   const target = join(paths.complete, status.id);
