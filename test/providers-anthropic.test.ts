@@ -152,7 +152,7 @@ describe('anthropic provider (Messages)', () => {
     const message = status.tasks.ask?.error?.message ?? '';
     expect(message).toContain('provider "anth" rejected the API key (HTTP 401)');
     expect(message).toContain('set a valid key in ANTHROPIC_API_KEY');
-    expect(message).toContain('invalid x-api-key: [redacted]');
+    expect(message).toContain('invalid x-api-key: [redacted:ANTHROPIC_API_KEY]');
     expect(JSON.stringify(status)).not.toContain(KEY);
     expect(result.stdout + result.stderr).not.toContain(KEY);
   });

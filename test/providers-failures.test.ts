@@ -276,7 +276,7 @@ describe('keys', () => {
     const error = status.tasks.ask?.error;
     expect(error).toMatchObject({ reason: 'provider-failed', stage: 'inference' });
     expect(error?.message).toContain('provider "oai" rejected the API key (HTTP 401): set a valid key in OPENAI_API_KEY');
-    expect(error?.message).toContain('Incorrect API key provided: [redacted]');
+    expect(error?.message).toContain('Incorrect API key provided: [redacted:OPENAI_API_KEY]');
     expect(error?.issues).toEqual([expect.stringMatching(/^oai:gpt-test: auth: provider "oai" rejected the API key/)]);
     expect(result.events).toContainEqual(expect.objectContaining({ event: 'task-failed', task: 'ask', reason: 'provider-failed', message: expect.stringContaining('OPENAI_API_KEY') }));
 

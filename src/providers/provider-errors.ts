@@ -1,4 +1,5 @@
 import { redactSecrets } from './sdk-logger.js';
+import { redactText } from '../secrets/known-secrets.js';
 import { ProviderError, type ProviderSetup } from './types.js';
 
 /** What went wrong with an SDK call, told apart by each provider with its SDK's error classes. */
@@ -87,8 +88,9 @@ export function connectionDetail(error: unknown): string {
   return parts.join(': ');
 }
 
+/** Redacted before it is cut, so a key across the cut leaves no piece behind. */
 function shorten(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = redactText(text).replace(/\s+/g, ' ').trim();
   return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS)}…` : flat;
 }
 

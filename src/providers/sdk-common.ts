@@ -2,6 +2,7 @@ import { apiKeyEnvFor } from './index.js';
 import { missingKeyError } from './provider-errors.js';
 import { SDK_LOG_LEVEL, sdkLogger, type SdkLogger } from './sdk-logger.js';
 import type { ProviderSetup } from './types.js';
+import { redactText, rememberSecret } from '../secrets/known-secrets.js';
 
 /** The SDKs' own default number of retries, used when pipeline.json does not set `maxRetries`. */
 export const SDK_DEFAULT_MAX_RETRIES = 2;
@@ -17,6 +18,7 @@ export function readKey(setup: ProviderSetup): KeyInfo {
   const keyEnv = apiKeyEnvFor(setup.config);
   const apiKey = keyEnv ? setup.env[keyEnv] || undefined : undefined;
   if (keyEnv && !apiKey) throw missingKeyError(setup.name, setup.model, keyEnv);
+  if (keyEnv) rememberSecret(keyEnv, apiKey);
   return { keyEnv, apiKey };
 }
 
@@ -44,8 +46,8 @@ export function withoutDialect(schema: Record<string, unknown>): Record<string, 
   return rest;
 }
 
-/** The start of an unexpected reply body, for an error message. */
+/** The start of an unexpected reply body, for an error message: redacted before it is cut. */
 export function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const text = redactText(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
   return `${typeof value === 'string' ? 'text' : typeof value} ${JSON.stringify(text.slice(0, 80))}`;
 }

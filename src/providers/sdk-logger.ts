@@ -1,4 +1,5 @@
 import type { TaskLogger as Logger } from '../runner/task-log.js';
+import { redactText } from '../secrets/known-secrets.js';
 
 /** The `logger` client option both SDKs take: four methods, a message then details. */
 export interface SdkLogger {
@@ -19,9 +20,9 @@ const RETRYING = /retrying, (\d+) attempts? remaining/;
 const STATUS = /with status (\d{3})/;
 const GAVE_UP = /no more retries left|not retryable|cannot be retried/;
 
-/** Blank out every secret (API keys) wherever it appears in a text. */
+/** Blank out every known API key (src/secrets/), and these secrets too, wherever they appear in a text. */
 export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let clean = text;
+  let clean = redactText(text);
   for (const secret of secrets) if (secret) clean = clean.split(secret).join('[redacted]');
   return clean;
 }
