@@ -29,7 +29,8 @@ export type Behaviour =
   | { kind: 'reply'; text: string; usage?: TokenUsage; finish?: 'stop' | 'length' }
   | { kind: 'status'; status: number; message: string; headers?: Record<string, string>; rawBody?: string }
   | { kind: 'not-json'; body: string; contentType: string }
-  | { kind: 'slow'; delayMs: number; then: Behaviour };
+  | { kind: 'slow'; delayMs: number; then: Behaviour }
+  | { kind: 'from-request'; make: (request: RecordedRequest) => Behaviour };
 
 export const DEFAULT_USAGE: TokenUsage = { input: 11, output: 7 };
 
@@ -53,6 +54,10 @@ export const serverError = (retryAfterMs?: number): Behaviour =>
 export const unauthorized = (message = 'Incorrect API key provided'): Behaviour => statusReply(401, message);
 /** A 200 whose body is not JSON, though it says it is (a proxy's error page). */
 export const notJson = (body = '<html><body>502 Bad Gateway</body></html>', contentType = 'application/json'): Behaviour => ({ kind: 'not-json', body, contentType });
+/** A behaviour made from the request it answers: a server that echoes what it was sent. */
+export const fromRequest = (make: (request: RecordedRequest) => Behaviour): Behaviour => ({ kind: 'from-request', make });
+/** The credential a request carried: the `Authorization` header's token, or `x-api-key`. */
+export const sentKey = (request: RecordedRequest): string => String(request.headers['x-api-key'] ?? request.headers.authorization ?? '').replace(/^Bearer /, '');
 /** Wait `delayMs`, then do `then` (unless the client hung up first). */
 export const slow = (delayMs: number, then: Behaviour = reply('too late')): Behaviour => ({ kind: 'slow', delayMs, then });
 
@@ -164,6 +169,9 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       case 'not-json':
         res.writeHead(200, { 'content-type': behaviour.contentType });
         res.end(behaviour.body);
+        return;
+      case 'from-request':
+        respond(api, record, res, behaviour.make(record));
         return;
       case 'slow': {
         const timer = setTimeout(() => {
