@@ -34,7 +34,10 @@ export function learnKeyVariables(providers: Record<string, { apiKeyEnv?: string
   }
 }
 
-/** A workspace's .env file: its keys count even where the environment sets the variable too. */
+/**
+ * A workspace's .env file: its keys count even where the environment sets the variable too. Called
+ * after the file was loaded into the environment, which is then looked at again as well.
+ */
 export function learnEnvFile(path: string): void {
   let text: string;
   try {
@@ -50,11 +53,6 @@ export function learnEnvFile(path: string): void {
 export function rememberSecret(name: string, value: string | undefined): void {
   if (!value || remembered.some((secret) => secret.value === value)) return;
   remembered.push({ name, value });
-  current = undefined;
-}
-
-/** The environment changed (a .env was loaded into it): look at it again. */
-export function forgetRedactor(): void {
   current = undefined;
 }
 
