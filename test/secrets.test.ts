@@ -251,6 +251,44 @@ export default defineTask({
   });
 });
 
+describe('the end of what a task printed, kept for its error', () => {
+  it('is redacted before it is cut, so no piece of a key is left at its start', async () => {
+    const envKey = `sk-proj-${randomBytes(20).toString('hex')}`;
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'secrets', tasks: [{ name: 'ask', model: 'mock:default' }] },
+      'pipeline-tasks/index.js': registryModule(['ask']),
+      // Straight to the file descriptor, around process.stderr, so console.log itself keeps the key
+      // (the README says so). The last 2000 characters, kept as the error's stderrTail, would start
+      // with the key's last 8 characters if they were cut before being redacted.
+      'pipeline-tasks/ask.js': `import { writeSync } from 'node:fs';
+import { defineTask } from 'pop';
+export default defineTask({
+  prompt: () => {
+    writeSync(2, 'x'.repeat(3000) + process.env.OPENAI_API_KEY + 'y'.repeat(1991) + '\\n');
+    process.exit(3);
+  },
+});
+`,
+      'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
+    });
+    const env = popEnv({ OPENAI_API_KEY: envKey });
+
+    const result = await runPopWithEnv(ws, ['start', '--once'], env);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const runDir = await onlyRun(ws, 'current');
+    const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
+    expect(status.tasks.ask?.error).toMatchObject({ reason: 'exit-non-zero', exitCode: 3, stderrTail: expect.stringMatching(/^API_KEY\]y{1991}$/) });
+
+    const texts = [
+      ...(await workspaceFiles(ws)).filter((file) => !file.path.endsWith('console.log')),
+      { path: 'manager stdout', text: result.stdout },
+      { path: 'manager stderr', text: result.stderr },
+      ...(await cliOutputs(ws, env, relative(ws.current, runDir))),
+    ];
+    expect(leaks(texts, [envKey], 8)).toEqual([]);
+  });
+});
+
 describe('the redactor', () => {
   const key = `sk-proj-${randomBytes(24).toString('hex')}`;
   const redactor = new Redactor([

@@ -6,6 +6,7 @@ import type { TaskFailure } from '../../formats/task-failure.js';
 import { emptyUsage } from '../../util/usage.js';
 import type { Usage } from '../../formats/usage.js';
 import { err, ok, type Result } from '../../result.js';
+import { redactText } from '../../secrets/known-secrets.js';
 
 const STDERR_TAIL_BYTES = 2000;
 
@@ -89,8 +90,8 @@ async function moveOutput(from: string, to: string): Promise<void> {
   await rm(from, { force: true });
 }
 
-/** The end of what the task printed: where a crash's stack trace is. */
+/** The end of what the task printed: where a crash's stack trace is. Redacted before it is cut. */
 async function tail(path: string): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.slice(-STDERR_TAIL_BYTES).trim();
+  return redactText(text).slice(-STDERR_TAIL_BYTES).trim();
 }
