@@ -18,8 +18,6 @@ export function workspacePaths(root: string) {
     managerLock: join(root, 'pipeline-current', '.manager.lock'),
     /** Per-run locks, outside the run folders so they never travel with a promoted run. */
     locks: join(root, 'pipeline-current', '.locks'),
-    /** Output of warm standby runners that have no task yet. */
-    standby: join(root, 'pipeline-current', '.standby'),
     /** Hand-off from `resume` and `rerun` to a running manager. */
     requests: join(root, 'pipeline-current', '.requests'),
   };

@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
 
-/** Messages a runner child sends the manager over IPC. */
+/**
+ * The failures a runner reports itself. The others (timeout, killed, interrupted, ...) only the
+ * manager can tell, so a runner claiming one is not believed.
+ */
+const RunnerFailureSchema = TaskFailureSchema.extend({
+  reason: z.enum(['task-threw', 'refinements-exhausted', 'provider-failed', 'invalid-task', 'spawn-error']),
+});
+
+/**
+ * Messages a runner child sends the manager over its channel (one JSON line each). A `done` is a
+ * hint only: the manager completes a task on a valid output.json, never on a message.
+ */
 export const RunnerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stage'), stage: z.string(), attempt: z.number().int() }),
   z.object({
@@ -12,10 +23,10 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
     refinements: z.number().int(),
     costUsd: z.number().optional(),
   }),
-  z.object({ type: z.literal('failed'), error: TaskFailureSchema, usage: UsageSchema, refinements: z.number().int() }),
+  z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int() }),
 ]);
 export type RunnerMessage = z.output<typeof RunnerMessageSchema>;
 
-/** What the manager sends a standby runner: the letter of the task it is to run. */
-export const ManagerMessageSchema = z.object({ type: z.literal('run'), letter: z.string() });
+/** Messages the manager sends a runner: to a standby, the letter of the task it is to run. */
+export const ManagerMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('run'), letter: z.string() })]);
 export type ManagerMessage = z.output<typeof ManagerMessageSchema>;

@@ -15,6 +15,9 @@ export const TaskFailureReasonSchema = z.enum([
   'state-unreadable', // tasks-status.json was torn or unparseable at start-up
   'provider-failed', // every model of the task failed
   'interrupted', // the manager stopped it while shutting down
+  'protocol-violation', // the task process wrote something on its channel that is not a message it may send
+  'internal-error', // the manager hit a bug of its own while the task ran
+  'manager-crashed', // the manager died during too many attempts in a row to start it again on its own
 ]);
 export type TaskFailureReason = z.output<typeof TaskFailureReasonSchema>;
 

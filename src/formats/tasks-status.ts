@@ -16,6 +16,7 @@ export const TaskStatusSchema = z.object({
   usage: UsageSchema,
   costUsd: z.number().min(0).optional(),
   error: TaskFailureSchema.optional(),
+  cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
 });
 
 /** tasks-status.json: the manager's record of a run; only the manager writes it. */

@@ -30,7 +30,7 @@ export type ManagerEvent =
   | { event: 'run-requested'; run: string; pipeline: 'snapshot' | 'current' }
   | { event: 'request-invalid'; path: string; message: string }
   | { event: 'state-unreadable'; path: string; message: string }
-  | { event: 'internal-error'; message: string; stack?: string };
+  | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
 const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);

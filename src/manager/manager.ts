@@ -17,6 +17,7 @@ import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
 import { prepareResume } from './recovery/prepare-resume.js';
 import { takeRunRequest } from './runs/requests.js';
+import { installLastResort } from './last-resort.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */
@@ -59,6 +60,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     return { ok: false, problems: [`another manager (pid ${managerLock.error.pid}, "${managerLock.error.command}") is already working on ${paths.root}`] };
   }
 
+  // A bug of the manager's own fails the task it met, not the daemon.
+  const removeLastResort = installLastResort((fault) => logEvent(options.log, { event: 'internal-error', ...fault }));
   try {
     const stopController = new AbortController();
     const counts = { completed: 0, failed: 0, interrupted: 0 };
@@ -71,8 +74,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
 
     // One more than the slots: a replacement takes longer to start than a quick task takes to run.
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1, paths.standby);
-    await standbys.start();
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
+    standbys.start();
     const scheduler = new Scheduler<string>(concurrency, async (id) => {
       const entry = queuedRuns.get(id);
       queuedRuns.delete(id);
@@ -171,6 +174,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
     return { ok: true, ...counts, rejected: intake.rejected };
   } finally {
+    removeLastResort();
     await managerLock.value.release();
   }
 }

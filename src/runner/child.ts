@@ -1,6 +1,6 @@
 /**
  * The runner: a fresh Node process per task attempt. `node child.js <workspace> <letter.json>`.
- * It writes only inside its task folder, reports progress over IPC, and exits 0 only after
+ * It writes only inside its task folder, reports progress over its channel (fd 3), and exits 0 only after
  * output.json is on disk. The files it reads (letter, seed, pipeline snapshot, earlier outputs)
  * were checked against their schemas by the manager before it was started, so it does not load
  * zod to check them again: module loading is most of a task process's start-up cost.
@@ -10,26 +10,35 @@ import { dirname, join, resolve } from 'node:path';
 import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
 import type { Pipeline } from '../formats/pipeline.js';
-import type { ManagerMessage, RunnerMessage } from '../formats/ipc.js';
-import type { TaskFailure } from '../formats/task-failure.js';
+import type { RunnerMessage } from '../formats/ipc.js';
 import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
 import { runPaths, workspacePaths } from '../workspace.js';
 import { openTaskLog } from './task-log.js';
 import { runTask } from './run-task.js';
+import { ManagerChannel } from './channel.js';
+import { endProcessGroup, endSubprocesses, killSubprocessesNow } from './end-subprocesses.js';
 import { learnEnvFile, learnKeyVariables } from '../secrets/known-secrets.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
+
+type RunnerFailure = Extract<RunnerMessage, { type: 'failed' }>['error'];
+
+// stdout and stderr are pipes to the manager: made blocking, as a file would be, so what a task
+// prints just before process.exit is not left behind in a buffer.
+for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
+
+// A manager that exits or is killed closes the channel: end the task's subprocesses and its whole
+// process group, so a restarted manager's new attempt never races an orphan of the old one.
+const channel = new ManagerChannel(endProcessGroup);
 
 /**
  * A standby has started Node and loaded the runner before it has a task; this is where it waits.
  * The mock provider is loaded meanwhile too: it is small and most tasks in development use it.
  */
 async function letterFromManager(): Promise<string> {
-  const message = new Promise<string>((resolve) => {
-    process.once('message', (raw) => resolve((raw as ManagerMessage).letter));
-  });
+  const message = channel.next('run');
   await import('../providers/mock.js');
-  return message;
+  return (await message).letter;
 }
 
 /** A file the manager has already checked against its schema. */
@@ -41,17 +50,16 @@ async function readJson<T>(path: string): Promise<{ ok: true; value: T } | { ok:
   }
 }
 
-function send(message: RunnerMessage): Promise<void> {
-  return new Promise((done) => {
-    if (!process.send || !process.connected) return done();
-    process.send(message, undefined, {}, () => done());
-  });
+/** The end of a task attempt: whatever the task started ends first, then the runner. */
+async function exitWith(code: number): Promise<never> {
+  await endSubprocesses();
+  process.exit(code);
 }
 
-async function fail(error: TaskFailure): Promise<never> {
-  await send({ type: 'failed', error, usage: emptyUsage(), refinements: 0 });
+async function fail(error: RunnerFailure): Promise<never> {
+  await channel.send({ type: 'failed', error, usage: emptyUsage(), refinements: 0 });
   process.stderr.write(`${error.message}\n`);
-  process.exit(1);
+  return exitWith(1);
 }
 
 async function main(): Promise<never> {
@@ -103,33 +111,33 @@ async function main(): Promise<never> {
     prices: pipeline.value.prices,
     log,
     signal: abort.signal,
-    onStage: (stage, call) => void send({ type: 'stage', stage, attempt: call }),
+    onStage: (stage, call) => void channel.send({ type: 'stage', stage, attempt: call }),
   });
 
   if (result.ok) {
     log.info({ event: 'task-complete', refinements: result.output.refinements, usage: result.output.usage }, 'complete');
     close();
-    await send({ type: 'done', model: result.output.model, usage: result.output.usage, refinements: result.output.refinements, ...(result.output.costUsd === undefined ? {} : { costUsd: result.output.costUsd }) });
-    process.exit(0);
+    await channel.send({ type: 'done', model: result.output.model, usage: result.output.usage, refinements: result.output.refinements, ...(result.output.costUsd === undefined ? {} : { costUsd: result.output.costUsd }) });
+    return exitWith(0);
   }
   log.error({ event: 'task-failed', reason: result.error.reason, stage: result.error.stage, message: result.error.message }, 'failed');
   close();
-  await send({ type: 'failed', error: result.error, usage: result.usage, refinements: result.refinements });
-  process.exit(1);
+  // runTask reports only failures of the task's own making (task-threw, refinements-exhausted, provider-failed).
+  await channel.send({ type: 'failed', error: result.error as RunnerFailure, usage: result.usage, refinements: result.refinements });
+  return exitWith(1);
 }
 
 // Task code can fail outside any stage call (a timer, a stray promise): report it, then exit.
 const crash = (error: unknown) => {
-  const failure: TaskFailure = {
+  const failure: RunnerFailure = {
     reason: 'task-threw',
     message: `uncaught: ${error instanceof Error ? error.message : String(error)}`,
     ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
   };
   void fail(failure);
 };
-// A manager killed outright closes the IPC channel: stop, so a restarted manager's new attempt
-// never races an orphan of the old one.
-process.on('disconnect', () => process.exit(2));
+// A task calling process.exit leaves no time for a grace period: its subprocesses end at once.
+process.on('exit', killSubprocessesNow);
 // What the task prints goes to console.log: no key in it either.
 redactStandardStreams();
 process.on('uncaughtException', crash);

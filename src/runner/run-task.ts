@@ -58,6 +58,8 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   let refinements = 0;
   let call = 0;
   let lastArtifact: string | undefined;
+  /** The stage whose artifact is being written: a value JSON cannot hold (a BigInt, a cycle) fails there. */
+  let current: Stage = 'ingestion';
 
   const ctx: TaskContext = {
     runId: letter.runId,
@@ -84,6 +86,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   };
 
   const stage = async <T>(name: Stage, body: () => T | Promise<T>): Promise<T> => {
+    current = name;
     setup.onStage(name, call);
     log.info({ event: 'stage-started', stage: name, call }, name);
     try {
@@ -96,7 +99,11 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   /** A failed attempt, with what it used so far. */
   const failed = (error: TaskFailure): TaskRunResult => ({ ok: false, usage, refinements, costUsd, error });
   const write = async (name: string, content: unknown) => {
-    lastArtifact = await artifacts.write(name, content);
+    try {
+      lastArtifact = await artifacts.write(name, content);
+    } catch (error) {
+      throw new StageError(current, error);
+    }
   };
 
   try {

@@ -14,6 +14,7 @@ import type { EmitEvent } from '../events.js';
 import { promoteRun } from '../runs/promote-run.js';
 import { saveStatus } from '../runs/run-status.js';
 import { runTaskProcess } from './task-process.js';
+import { countAttemptCutShort } from './crash-loop.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import type { StandbyPool } from './standby-pool.js';
 import { learnKeyVariables } from '../../secrets/known-secrets.js';
@@ -88,6 +89,13 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     if (!output.ok) return failRun(options, task.name, { reason: 'bad-input', message: `the output of earlier task "${done.name}" is unusable: ${output.error.message}` });
   }
 
+  const crashLoop = countAttemptCutShort(state);
+  if (crashLoop) {
+    Object.assign(state, { state: 'failed', error: crashLoop });
+    emit({ event: 'task-failed', run, task: task.name, attempt: state.attempts, reason: crashLoop.reason, message: crashLoop.message });
+    return failRun(options, task.name, crashLoop);
+  }
+
   const attempt = state.attempts + 1;
   const letter: Letter = {
     runId: run,
@@ -116,7 +124,10 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
 
   const result = await runTaskProcess({
     workspace: options.paths.root,
+    run,
+    task: task.name,
     letterPath: files.letter,
+    outputPath: files.output,
     consolePath: files.console,
     timeoutMs: task.timeoutMs,
     memoryMb: task.memoryMb,

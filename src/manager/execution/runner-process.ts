@@ -1,56 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { findDescendants, signalGroup, signalProcesses, type ProcessId } from '../../util/descendants.js';
+import { ConsoleCapture } from './console-capture.js';
+import { TaskChannel } from './task-channel.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.js', import.meta.url));
 
-/** After SIGTERM, a task gets this long to stop on its own before SIGKILL: enough to flush its logs. */
-const KILL_GRACE_MS = 2000;
+/** After SIGTERM, a task and what it started get this long to stop on their own before SIGKILL: enough to flush logs. */
+export const KILL_GRACE_MS = 2000;
+/** After the runner exits, its output and channel get this long to deliver what is still in them (a subprocess that escaped may hold them open). */
+const DRAIN_MS = 2000;
+/** How often a running task's subprocesses are looked up, so those that leave its group are known before it ends. */
+const DESCENDANTS_EVERY_MS = 1000;
 
-/** A runner child and the controller that stops it (time limit, shutdown). */
-export interface RunnerProcess {
-  subprocess: ReturnType<typeof startSubprocess>;
-  stop: AbortController;
-  /** Where its stdout and stderr go. */
-  outputPath: string;
-}
+export type RunnerExit = { exitCode: number | null; signal: NodeJS.Signals | null; spawnError?: string };
 
 /**
- * Start a runner child. With `letterPath` it runs that task at once; without, it is a standby:
- * it loads the runner and waits for a letter over IPC. Either way stopping goes through execa's
- * cancelSignal and forceKillAfterDelay, so the time limit can start when the task is handed over.
+ * A runner child: its own process group, stdout and stderr streamed into a capped console.log, and
+ * a private channel on fd 3 (no Node IPC: a task cannot speak Node's internal protocol to the
+ * manager). With `letterPath` it runs that task at once; without, it is a standby that waits for
+ * a letter over the channel.
  */
-export function spawnRunner(options: { workspace: string; memoryMb: number; outputPath: string; letterPath?: string }): RunnerProcess {
-  const stop = new AbortController();
-  const args = [`--max-old-space-size=${options.memoryMb}`, CHILD_ENTRY, options.workspace, options.letterPath ?? '--standby'];
-  return { subprocess: startSubprocess(args, options.workspace, options.outputPath, stop.signal), stop, outputPath: options.outputPath };
-}
+export class RunnerProcess {
+  readonly child: ChildProcess;
+  readonly channel: TaskChannel;
+  readonly console: ConsoleCapture;
+  /** Resolves once the runner has exited, what it started is ended, and its output is written. */
+  readonly ended: Promise<RunnerExit>;
+  private exited = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  /** Subprocesses seen while the runner lived: after it is gone they can no longer be found by parent. */
+  private readonly known = new Map<number, ProcessId>();
 
-function startSubprocess(args: string[], workspace: string, outputPath: string, cancelSignal: AbortSignal) {
-  return execa(process.execPath, args, {
-    cwd: workspace,
-    ipc: true,
-    serialization: 'json',
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
-    // Whatever the task prints, and a crash's stack trace, go to a file a person can open.
-    stdout: { file: outputPath, append: true },
-    stderr: { file: outputPath, append: true },
-    cancelSignal,
-    forceKillAfterDelay: KILL_GRACE_MS,
-    // Its own process group, so whatever the task starts can be stopped with it.
-    detached: true,
-  });
-}
+  constructor(options: { workspace: string; memoryMb: number; consolePath?: string; letterPath?: string }) {
+    const args = [`--max-old-space-size=${options.memoryMb}`, CHILD_ENTRY, options.workspace, options.letterPath ?? '--standby'];
+    this.child = spawn(process.execPath, args, { cwd: options.workspace, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.console = new ConsoleCapture(options.consolePath);
+    this.channel = new TaskChannel(this.child.stdio[3] as Duplex);
+    this.console.capture(this.child.stdout, this.child.stderr);
+    this.ended = this.watch();
+  }
 
-export const isAlive = (runner: RunnerProcess) => runner.subprocess.exitCode === null && runner.subprocess.signalCode === null && runner.subprocess.connected;
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
-/** Subprocesses a task started must not outlive it: end the whole group, whatever is left of it. */
-export function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: nothing left in the group.
+  get alive(): boolean {
+    return !this.exited && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** SIGTERM the runner, its group and every subprocess it started; SIGKILL what is left after the grace. */
+  stop(): void {
+    if (this.exited || this.killTimer) return;
+    this.lookUpDescendants();
+    signalGroup(this.pid, 'SIGTERM');
+    signalProcesses(this.known.values(), 'SIGTERM');
+    this.killTimer = setTimeout(() => {
+      this.lookUpDescendants();
+      signalGroup(this.pid, 'SIGKILL');
+      signalProcesses(this.known.values(), 'SIGKILL');
+    }, KILL_GRACE_MS);
+  }
+
+  private lookUpDescendants(): void {
+    if (this.pid === undefined || this.exited) return;
+    for (const found of findDescendants(this.pid)) this.known.set(found.pid, found);
+  }
+
+  private async watch(): Promise<RunnerExit> {
+    const watcher = setInterval(() => this.lookUpDescendants(), DESCENDANTS_EVERY_MS);
+    watcher.unref();
+    const exit = await new Promise<RunnerExit>((resolve) => {
+      this.child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+      this.child.once('error', (error) => resolve({ exitCode: null, signal: null, spawnError: error.message }));
+    });
+    this.exited = true;
+    clearInterval(watcher);
+    clearTimeout(this.killTimer);
+    // Whatever the task started must not outlive it: its group, and those that left the group.
+    signalGroup(this.pid, 'SIGKILL');
+    signalProcesses(this.known.values(), 'SIGKILL');
+
+    // What the runner wrote just before it exited may still be in the pipes.
+    const streams = [this.child.stdout, this.child.stderr].filter((stream) => stream !== null);
+    const drained = Promise.all([...streams.map((stream) => (stream.closed ? undefined : once(stream, 'close').catch(() => {}))), this.channel.closed]);
+    const timer = new AbortController();
+    await Promise.race([drained, delay(DRAIN_MS, undefined, { signal: timer.signal }).catch(() => {})]);
+    timer.abort();
+    for (const stream of streams) stream.destroy();
+    this.channel.destroy();
+    // A standby that ended without a task: its output has no file to go to.
+    this.console.discard();
+    this.console.end();
+    await once(this.console, 'finish').catch(() => {});
+    return exit;
   }
 }

@@ -1,21 +1,24 @@
-import { appendFile, readFile, rm } from 'node:fs/promises';
-import { RunnerMessageSchema, type ManagerMessage, type RunnerMessage } from '../../formats/ipc.js';
-import { killGroup, spawnRunner } from './runner-process.js';
+import { RunnerProcess } from './runner-process.js';
 import type { StandbyPool } from './standby-pool.js';
+import type { RunnerMessage } from '../../formats/ipc.js';
+import { OutputSchema, type Output } from '../../formats/output.js';
 import type { TaskFailure } from '../../formats/task-failure.js';
+import { readJsonFile } from '../../fs/read-json.js';
 import { emptyUsage } from '../../util/usage.js';
 import type { Usage } from '../../formats/usage.js';
-import { err, ok, type Result } from '../../result.js';
+import { err, messageOf, ok, type Result } from '../../result.js';
+import { bindToOwner, withFaultOwner } from '../last-resort.js';
+import { faultPoint } from '../recovery/crash-point.js';
 import { redactText } from '../../secrets/known-secrets.js';
 
-const STDERR_TAIL_BYTES = 2000;
-
-export type TaskDone = Extract<RunnerMessage, { type: 'done' }>;
 export type TaskProcessFailure = { error: TaskFailure; usage: Usage; refinements: number; costUsd?: number | undefined };
 
 export interface TaskProcessOptions {
   workspace: string;
+  run: string;
+  task: string;
   letterPath: string;
+  outputPath: string;
   consolePath: string;
   timeoutMs: number;
   memoryMb: number;
@@ -24,74 +27,67 @@ export interface TaskProcessOptions {
   standbys?: StandbyPool | undefined;
 }
 
+/** Why the manager ended an attempt itself, before the runner said anything. */
+type Ending = { reason: 'timeout' | 'interrupted' } | { reason: 'protocol-violation' | 'internal-error'; message: string };
+
 /**
  * Run one task attempt in its own Node process (a warm standby when one is free) and say how it
- * ended. Whatever the task does — throw, exit, hang, run out of memory — it ends here as a value.
+ * ended. Whatever the task does — throw, exit, hang, run out of memory, abuse its channel — it ends
+ * here as a value. It completes only on a valid output.json on disk, whatever the runner says.
  */
-export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<TaskDone, TaskProcessFailure>> {
+export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<Output, TaskProcessFailure>> {
   const standby = options.standbys?.take(options.memoryMb);
-  const runner = standby ?? spawnRunner({ workspace: options.workspace, memoryMb: options.memoryMb, outputPath: options.consolePath, letterPath: options.letterPath });
-  const { subprocess } = runner;
-  if (standby) subprocess.send({ type: 'run', letter: options.letterPath } satisfies ManagerMessage);
-
-  let final: RunnerMessage | undefined;
-  subprocess.on('message', (raw: unknown) => {
-    const parsed = RunnerMessageSchema.safeParse(raw);
-    if (!parsed.success) return;
-    if (parsed.data.type !== 'stage') final = parsed.data;
-    options.onMessage(parsed.data);
-  });
-
-  // The time limit runs from the hand-over; stopping is execa's cancelSignal in both cases.
-  let ended: 'timeout' | 'interrupted' | undefined;
-  const stop = (why: 'timeout' | 'interrupted') => {
+  const runner = standby ?? new RunnerProcess({ workspace: options.workspace, memoryMb: options.memoryMb, consolePath: options.consolePath, letterPath: options.letterPath });
+  let ended: Ending | undefined;
+  const stop = (why: Ending) => {
     ended ??= why;
-    runner.stop.abort();
+    runner.stop();
   };
-  const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
-  const onCancel = () => stop('interrupted');
-  if (options.cancelSignal.aborted) onCancel();
-  else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
-  const result = await subprocess;
-  clearTimeout(timer);
-  options.cancelSignal.removeEventListener('abort', onCancel);
-  killGroup(subprocess.pid);
-  if (standby) await moveOutput(standby.outputPath, options.consolePath);
 
-  if (final?.type === 'done' && result.exitCode === 0) return ok(final);
-  const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements } : { usage: emptyUsage(), refinements: 0 };
-  const stderrTail = await tail(options.consolePath);
-  const withTail = stderrTail ? { stderrTail } : {};
+  return withFaultOwner({ run: options.run, task: options.task, fail: (error) => stop({ reason: 'internal-error', message: messageOf(error) }) }, async () => {
+    if (standby) {
+      runner.console.attach(options.consolePath);
+      runner.channel.send({ type: 'run', letter: options.letterPath });
+    }
+    let final: RunnerMessage | undefined;
+    runner.channel.onMessage(
+      bindToOwner((message: RunnerMessage) => {
+        if (message.type !== 'stage') final = message;
+        options.onMessage(message);
+      }),
+    );
+    runner.channel.onViolation(bindToOwner((problem: string) => stop({ reason: 'protocol-violation', message: problem })));
 
-  if (ended === 'timeout') {
-    return err({ ...partial, error: { reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped`, ...withTail } });
-  }
-  if (ended === 'interrupted') return err({ ...partial, error: { reason: 'interrupted', message: 'the task was stopped because the manager is shutting down', ...withTail } });
-  if (final?.type === 'failed') return err({ ...partial, error: final.error });
-  if (/heap out of memory|Allocation failed/i.test(stderrTail)) {
-    return err({ ...partial, error: { reason: 'out-of-memory', message: `the task ran out of memory (heap limit ${options.memoryMb} MB)`, ...withTail } });
-  }
-  if (result.signal) {
-    return err({ ...partial, error: { reason: 'killed', message: `the task process was killed by ${result.signal}`, signal: result.signal, ...withTail } });
-  }
-  if (result.exitCode !== undefined && result.exitCode !== 0) {
-    return err({ ...partial, error: { reason: 'exit-non-zero', message: `the task process exited with code ${result.exitCode} before finishing`, exitCode: result.exitCode, ...withTail } });
-  }
-  if (result.exitCode === 0) {
-    return err({ ...partial, error: { reason: 'exited-without-output', message: 'the task process exited with code 0 before writing output.json (did the task call process.exit?)', exitCode: 0, ...withTail } });
-  }
-  return err({ ...partial, error: { reason: 'spawn-error', message: `the task process could not run: ${result.message}`, ...withTail } });
-}
+    // The time limit runs from the hand-over.
+    const timer = setTimeout(() => stop({ reason: 'timeout' }), options.timeoutMs);
+    const onCancel = () => stop({ reason: 'interrupted' });
+    if (options.cancelSignal.aborted) onCancel();
+    else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
+    faultPoint('task-running');
+    const exit = await runner.ended;
+    clearTimeout(timer);
+    options.cancelSignal.removeEventListener('abort', onCancel);
 
-/** A standby wrote to its own file until it had a task: that output belongs to the task now. */
-async function moveOutput(from: string, to: string): Promise<void> {
-  const text = await readFile(from).catch(() => Buffer.alloc(0));
-  await appendFile(to, text);
-  await rm(from, { force: true });
-}
+    const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements } : { usage: emptyUsage(), refinements: 0 };
+    const stderrTail = runner.console.stderrTail(redactText);
+    const withTail = stderrTail ? { stderrTail } : {};
+    const failed = (error: TaskFailure) => err({ ...partial, error: { ...error, ...withTail } });
 
-/** The end of what the task printed: where a crash's stack trace is. Redacted before it is cut. */
-async function tail(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return redactText(text).slice(-STDERR_TAIL_BYTES).trim();
+    if (ended?.reason === 'protocol-violation') return failed({ reason: 'protocol-violation', message: `the task process broke its channel's protocol and was stopped: ${ended.message}` });
+    if (ended?.reason === 'internal-error') return failed({ reason: 'internal-error', message: `the manager hit an unexpected error while this task ran, and stopped it: ${ended.message}` });
+    if (exit.exitCode === 0) {
+      // The runner exits 0 only after writing output.json; a message saying so proves nothing.
+      const output = await readJsonFile(options.outputPath, OutputSchema);
+      if (output.ok && output.value.task === options.task) return ok(output.value);
+      const problem = output.ok ? `it is for task "${output.value.task}"` : output.error.message;
+      if (!ended) return failed({ reason: 'exited-without-output', message: `the task process exited with code 0 without a valid output.json (${problem}); did the task call process.exit?`, exitCode: 0 });
+    }
+    if (ended?.reason === 'timeout') return failed({ reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped` });
+    if (ended?.reason === 'interrupted') return failed({ reason: 'interrupted', message: 'the task was stopped because the manager is shutting down' });
+    if (final?.type === 'failed') return err({ ...partial, error: final.error });
+    if (/heap out of memory|Allocation failed/i.test(stderrTail)) return failed({ reason: 'out-of-memory', message: `the task ran out of memory (heap limit ${options.memoryMb} MB)` });
+    if (exit.signal) return failed({ reason: 'killed', message: `the task process was killed by ${exit.signal}`, signal: exit.signal });
+    if (exit.exitCode !== null) return failed({ reason: 'exit-non-zero', message: `the task process exited with code ${exit.exitCode} before finishing`, exitCode: exit.exitCode });
+    return failed({ reason: 'spawn-error', message: `the task process could not run: ${exit.spawnError ?? 'unknown error'}` });
+  });
 }

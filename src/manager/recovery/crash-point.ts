@@ -8,3 +8,15 @@ export type CrashPoint = 'after-claim-rename' | 'after-task-output' | 'after-run
 export function crashPoint(name: CrashPoint): void {
   if (process.env.POP_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
 }
+
+/**
+ * With POP_FAULT_AT=<name>, an uncaught error is thrown from a timer at that point: a bug of the
+ * manager's own, for the test of its last-resort handler. Names: task-running.
+ */
+export function faultPoint(name: 'task-running'): void {
+  if (process.env.POP_FAULT_AT === name) {
+    setImmediate(() => {
+      throw new Error(`injected fault at ${name}`);
+    });
+  }
+}
