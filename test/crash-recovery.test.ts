@@ -327,7 +327,7 @@ describe('the manager SIGKILLed while a task runs', () => {
     const before = await readValid(RunStatusSchema, join(ws.current, id, 'tasks-status.json'));
     expect(before).toMatchObject({ state: 'running', current: 'slow', tasks: { slow: { state: 'running', attempts: 1 } } });
     const attemptOne = await listDir(taskDir);
-    // (No console.log yet: a standby's output is moved there when its task ends.)
+    // (No console.log yet: it is created when the task first prints, or when it ends.)
     expect(attemptOne).toEqual(['01-ingestion.json', '02-preprocessed.json', 'letter.json', 'task.log']);
     const ingestion = await readFile(join(taskDir, '01-ingestion.json'), 'utf8');
 

@@ -74,5 +74,13 @@ describe('the manager survives its own faults', () => {
     expect(status).toMatchObject({ state: 'failed', tasks: { only: { state: 'failed', attempts: 5, error: { reason: 'manager-crashed' } } } });
     expect(status.tasks.only?.error?.message).toContain('5 attempts');
     expect(last?.events).toContainEqual(expect.objectContaining({ event: 'run-failed', run, reason: 'manager-crashed' }));
+
+    // Fixed on disk, `resume` starts it again: the count starts over.
+    await writeFile(ws.path('pipeline-tasks', 'only.js'), TEXT_TASK);
+    const resumed = await runPop(ws, ['resume', run as string]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const records = await readRunRecords(ws);
+    expect(records.map((record) => record.id)).toEqual([run]);
+    expect(records[0]?.tasks).toEqual([expect.objectContaining({ name: 'only', attempts: 6 })]);
   });
 });

@@ -18,6 +18,7 @@ export default {
     child.unref();
     writeFileSync(new URL('../' + seed.name + '.pid', import.meta.url), String(child.pid));
     if (seed.then === 'hang') await new Promise(() => setInterval(() => {}, 1000));
+    if (seed.then === 'exit') process.exit(0);
     return 'Say hello';
   },
 };
@@ -73,6 +74,16 @@ describe("a task's subprocesses end with it", () => {
     const result = await runPop(ws, ['start', '--once']);
     expect(result.exitCode, result.stderr).toBe(0);
     const pid = await pidIn(ws, 'done');
+    await gone(pid, 'the setsid grandchild');
+  });
+
+  it('a setsid grandchild that ignores SIGTERM dies when its task calls process.exit', async () => {
+    const ws = await spawningWorkspace();
+    await writeFile(join(ws.pending, 'quit.json'), JSON.stringify({ name: 'quit', detached: true, then: 'exit' }));
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.events).toContainEqual(expect.objectContaining({ event: 'run-failed', reason: 'exited-without-output' }));
+    const pid = await pidIn(ws, 'quit');
     await gone(pid, 'the setsid grandchild');
   });
 });

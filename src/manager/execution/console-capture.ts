@@ -94,20 +94,22 @@ export class ConsoleCapture extends Writable {
     }
     for (const piece of this.window) await this.writeFile(piece);
     this.window = [];
+    // console.log exists for every attempt, empty when the task printed nothing.
+    await this.writeFile(Buffer.alloc(0), { create: true });
     await this.file?.close().catch(() => {});
     this.file = undefined;
   }
 
   /** A file that cannot be written (its folder removed, disk full) drops output rather than stall the task on a full pipe. */
-  private async writeFile(bytes: Buffer): Promise<void> {
-    if (bytes.length === 0 || this.unwritable) return;
+  private async writeFile(bytes: Buffer, options: { create?: boolean } = {}): Promise<void> {
+    if ((bytes.length === 0 && !options.create) || this.unwritable) return;
     try {
       if (!this.file) {
         const path = await this.target;
         if (path === undefined) return;
         this.file = await open(path, 'a');
       }
-      await this.file.write(bytes);
+      if (bytes.length > 0) await this.file.write(bytes);
     } catch {
       this.unwritable = true;
     }
