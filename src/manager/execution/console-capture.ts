@@ -53,6 +53,8 @@ export class ConsoleCapture extends Writable {
 
   /** Pipe the runner's stdout and stderr in, in the order their chunks arrive. */
   capture(stdout: Readable | null, stderr: Readable | null): void {
+    // A pipe torn down with its process is not the manager's error: the exit tells what happened.
+    for (const stream of [stdout, stderr]) stream?.on('error', () => {});
     stdout?.pipe(this, { end: false });
     stderr?.on('data', (chunk: Buffer) => this.keepRecent(chunk));
     stderr?.pipe(this, { end: false });
