@@ -48,7 +48,7 @@ async function crashAt(ws: Workspace, point: string): Promise<PopResult> {
   const result = await runPopWithEnv(ws, ['start', '--once'], { POP_CRASH_AT: point });
   expect({ exitCode: result.exitCode, signal: result.signal }, result.stderr).toEqual({ exitCode: undefined, signal: 'SIGKILL' });
   expect(result.events.filter((line) => line.event === 'internal-error')).toEqual([]);
-  // Runner children (the task's and the warm standbys) end when their manager's IPC channel closes.
+  // Runner children (the task's and the warm standbys) end when their manager's channel closes.
   await waitFor(async () => (await runnerChildren(ws)).length === 0, { description: 'the runner children of the killed manager to exit' });
   return result;
 }
