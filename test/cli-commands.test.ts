@@ -438,12 +438,14 @@ describe('start --once, status and runs on a workspace with complete and failed 
     expect([...closest].sort()).toEqual([bad, one, two].sort());
   });
 
-  it('runs: completed runs newest first, as a table', async () => {
+  it('runs: completed runs newest first, as a table with a total line', async () => {
     const records = (await readRunRecords(ws)).reverse();
     const result = await pop(ws, ['runs']);
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
+    const sum = (pick: (record: (typeof records)[number]) => number) => records.reduce((total, record) => total + pick(record), 0);
+    expect(cells(lines[3])).toEqual(['TOTAL (2 runs)', '4', `${sum((record) => record.totals.inputTokens)}/${sum((record) => record.totals.outputTokens)}`, '-']);
     expect(cells(lines[0])).toEqual(['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', 'TOKENS IN/OUT', 'COST']);
     records.forEach((record, index) => {
       expect(cells(lines[index + 1])).toEqual([

@@ -127,7 +127,7 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     // pop runs: both runs, newest first
     const runs = await pop(ws, ['runs']);
     expect(runs.exitCode, runs.stderr).toBe(0);
-    expect(runs.stdout.split('\n').slice(1).map((line) => cells(line).slice(0, 3))).toEqual([
+    expect(runs.stdout.split('\n').slice(1, -1).map((line) => cells(line).slice(0, 3))).toEqual([
       [newId, 'document-brief', 'four-day-week.json'],
       [id, 'document-brief', 'four-day-week.json'],
     ]);

@@ -17,6 +17,8 @@ import { runsCommand } from './commands/runs.js';
 import { rerunCommand, resumeCommand } from './commands/resume.js';
 import { validateCommand } from './commands/validate.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
+import { uiCommand } from './commands/ui.js';
+import { compareCommand } from './commands/compare.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -26,6 +28,12 @@ const positiveInt = (value: string) => {
 const wholeNumber = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number (0 for all)');
+  return n;
+};
+
+const portNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
   return n;
 };
 
@@ -165,6 +173,27 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; json?: boolean }) => {
       process.exitCode = await validateCommand(workspace(options.root), options.json === true);
+    });
+
+  program
+    .command('ui')
+    .description('serve a local web view of the runs (127.0.0.1; the printed address carries a token)')
+    .addOption(rootOption())
+    .option('--port <n>', 'port to serve on (0 picks a free one)', portNumber, 4873)
+    .option('--host <host>', 'address to serve on; anything but 127.0.0.1 is reachable from other machines', '127.0.0.1')
+    .action(async (options: { root: string; port: number; host: string }) => {
+      process.exitCode = await uiCommand(workspace(options.root), { host: options.host, port: options.port });
+    });
+
+  program
+    .command('compare')
+    .description('compare two runs (or a run and its rerun) task by task: outputs, prompts, tokens, cost, time')
+    .argument('<a>', 'run id (or a unique part of it)')
+    .argument('<b>', 'run id (or a unique part of it)')
+    .addOption(rootOption())
+    .option('--json', 'machine-readable output')
+    .action(async (a: string, b: string, options: { root: string; json?: boolean }) => {
+      process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
     });
 
   program

@@ -43,9 +43,15 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
     return EXIT.ok;
   }
   const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', 'TOKENS IN/OUT', 'COST']];
+  const total = { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
   for (const run of records) {
     rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), String(run.totals.calls), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
+    total.calls += run.totals.calls;
+    total.inputTokens += run.totals.inputTokens;
+    total.outputTokens += run.totals.outputTokens;
+    if (run.totals.costUsd !== undefined) total.costUsd = (total.costUsd ?? 0) + run.totals.costUsd;
   }
+  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', String(total.calls), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
   process.stdout.write(`${table(rows)}\n`);
   return EXIT.ok;
 }

@@ -1,0 +1,62 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** The cookie a browser gets after opening the printed URL, so links need not carry the token. */
+export const TOKEN_COOKIE = 'pop_ui_token';
+/** Actions must carry the token in this header: a cookie alone would let another site post them. */
+export const TOKEN_HEADER = 'x-pop-token';
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+/** The Host values a browser sends for the address served; anything else may be DNS rebinding. */
+export function allowedHosts(host: string, port: number): Set<string> {
+  const hosts = new Set([`${host}:${port}`]);
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
+    hosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`).add(`[::1]:${port}`);
+  }
+  if (host.includes(':') && !host.startsWith('[')) hosts.add(`[${host}]:${port}`);
+  return hosts;
+}
+
+export const hostAllowed = (request: IncomingMessage, allowed: Set<string>) => allowed.has((request.headers.host ?? '').toLowerCase());
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+/** Compared in constant time, so the token cannot be guessed a character at a time. */
+export const tokenMatches = (given: string | undefined, token: string) => given !== undefined && timingSafeEqual(digest(given), digest(token));
+
+export function cookieValue(request: IncomingMessage, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+/**
+ * Path segments, decoded one by one. Refused (undefined) when any segment is `.` or `..`, holds a
+ * slash, backslash or NUL once decoded (`%2e%2e`, `%2f`), or is not valid percent-encoding.
+ */
+export function pathSegments(rawPath: string): string[] | undefined {
+  const segments: string[] = [];
+  for (const raw of rawPath.split('/').slice(1)) {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    if (segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) return undefined;
+    segments.push(segment);
+  }
+  if (segments.at(-1) === '') segments.pop();
+  return segments;
+}
