@@ -72,6 +72,7 @@ describe('pop ui: pages', () => {
     const page = await get('/');
     expect(runsTableIds(page.body).sort()).toEqual([runs.complete, runs.failed, runs.rerun, runs.fanout].sort());
     expect(page.body).toContain('Total of the 4 shown');
+    expect(page.body).toMatch(new RegExp(`<tr data-run="${runs.rerun}">[\\s\\S]*?rerun of ${runs.complete}`));
     const failed = await get('/?state=failed');
     expect(runsTableIds(failed.body)).toEqual([runs.failed]);
     const complete = await get('/?state=complete');
@@ -109,6 +110,7 @@ describe('pop ui: pages', () => {
     expect(page.body).toContain('summary cannot handle a failing seed yet');
     expect(page.body).toContain('class="node-box state-failed"');
     expect(page.body).toContain('data-action="resume"');
+    expect(page.body).not.toContain('id="running-tasks"'); // the task it stopped at is not running
     const artifact = /Open first: <a class="artifact-link" href="([^"]+)"/.exec(page.body)?.[1];
     expect(artifact).toBeDefined();
     const file = await get(artifact!);

@@ -15,11 +15,16 @@ const FACTS = taskSource(`  output: z.object({ facts: z.array(z.string()).min(1)
 
 /**
  * summary: a text task whose wording comes from style.txt (edit it and rerun: a changed output);
- * a seed with "fail" makes it throw until the file "fixed" exists (then resume completes it).
+ * a seed with "fail" makes it throw until the file "fixed" exists (then resume completes it); a
+ * seed with "gate" makes it wait until the file "gate" exists (a run the test watches finish).
  */
 const SUMMARY = taskSource(
-  `  prompt: ({ seed, inputs }) => {
+  `  prompt: async ({ seed, inputs }, ctx) => {
     if (seed.fail && !existsSync(new URL('../fixed', import.meta.url))) throw new Error('summary cannot handle a failing seed yet');
+    while (seed.gate && !existsSync(new URL('../gate', import.meta.url))) {
+      if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
+      await new Promise((done) => setTimeout(done, 20));
+    }
     console.log('summarizing', seed.topic);
     return readFileSync(new URL('../style.txt', import.meta.url), 'utf8') + ' ' + inputs.facts.facts.join('; ');
   },`,

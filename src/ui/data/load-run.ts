@@ -46,6 +46,8 @@ export async function loadRun(paths: WorkspacePaths, id: string): Promise<Loaded
 
 /** The names of the tasks running now: the status's list where it has one, else its single `current`. */
 export function runningTasks(status: LooseRunStatus): string[] {
+  // A failed run's status may still name the task it stopped at as `current`.
+  if (status.state !== 'running' && status.state !== 'queued') return [];
   if (status.running) return status.running;
   const fromStates = Object.entries(status.tasks).filter(([, task]) => task.state === 'running').map(([name]) => name);
   if (fromStates.length) return fromStates;

@@ -36,6 +36,8 @@ export interface RunFilter {
 
 export interface RunTotals {
   runs: number;
+  /** Runs with a known cost: a total of 0 over none of them shows as unknown. */
+  costed?: number;
   calls: number;
   inputTokens: number;
   outputTokens: number;
@@ -146,6 +148,7 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     totals.inputTokens += row.inputTokens;
     totals.outputTokens += row.outputTokens;
     totals.costUsd += row.costUsd ?? 0;
+    if (row.costUsd !== undefined) totals.costed = (totals.costed ?? 0) + 1;
     totals.refinements += row.refinements;
   };
   const current: RunRow[] = [];
@@ -166,5 +169,17 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     if (completed.length > limit) completed.shift();
   }
   const rows = [...current, ...completed.reverse()].slice(0, limit);
+  await Promise.all(rows.map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)));
   return { rows, totals, pipelines: [...pipelines].sort() };
+}
+
+/**
+ * runs.jsonl lines written before reruns were recorded there say nothing of them: for the rows
+ * shown (never the whole history), the run's own tasks-status.json does.
+ */
+async function addRerunFacts(paths: WorkspacePaths, row: RunRow): Promise<void> {
+  const status = await readLoose(runPaths(join(paths.complete, row.id)).status, LooseRunStatusSchema);
+  if (!status?.rerunOf) return;
+  row.rerunOf = status.rerunOf.run;
+  row.copiedTasks = Math.max(row.copiedTasks, Object.values(status.tasks).filter((task) => task.copied === true).length);
 }

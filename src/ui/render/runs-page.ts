@@ -35,12 +35,12 @@ function row(run: RunRow): SafeHtml {
 }
 
 function totalsRow(label: string, totals: RunTotals): SafeHtml {
-  return html`<tr class="totals"><th colspan="8">${label}</th><td class="num">${formatCount(totals.calls)}</td><td class="num">${formatCount(totals.inputTokens)} / ${formatCount(totals.outputTokens)}</td><td class="num">${formatCost(totals.costUsd)}</td><td class="num">${totals.refinements}</td></tr>`;
+  return html`<tr class="totals"><th colspan="8">${label}</th><td class="num">${formatCount(totals.calls)}</td><td class="num">${formatCount(totals.inputTokens)} / ${formatCount(totals.outputTokens)}</td><td class="num">${formatCost(totals.costed ? totals.costUsd : undefined)}</td><td class="num">${totals.refinements}</td></tr>`;
 }
 
 function shownTotals(rows: RunRow[]): RunTotals {
   return rows.reduce<RunTotals>(
-    (totals, run) => ({ runs: totals.runs + 1, calls: totals.calls + run.calls, inputTokens: totals.inputTokens + run.inputTokens, outputTokens: totals.outputTokens + run.outputTokens, costUsd: totals.costUsd + (run.costUsd ?? 0), refinements: totals.refinements + run.refinements }),
+    (totals, run) => ({ runs: totals.runs + 1, costed: (totals.costed ?? 0) + (run.costUsd === undefined ? 0 : 1), calls: totals.calls + run.calls, inputTokens: totals.inputTokens + run.inputTokens, outputTokens: totals.outputTokens + run.outputTokens, costUsd: totals.costUsd + (run.costUsd ?? 0), refinements: totals.refinements + run.refinements }),
     { runs: 0, calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, refinements: 0 },
   );
 }

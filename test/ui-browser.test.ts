@@ -1,0 +1,110 @@
+/**
+ * `pop ui` in a real browser: Debian's Chromium driven by playwright-core. Loads the runs list,
+ * opens a failed run and sees its error, compares a run with its rerun, and watches a live run
+ * finish without reloading. A screenshot of each page goes to a temp folder (printed).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSharedWorkspace, readStatus } from './support/cli.js';
+import { makeRealRuns, startUi, type UiProcess } from './support/ui.js';
+import { runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const suite = hasChromium ? describe : describe.skip;
+
+let ws: Workspace & { remove: () => Promise<void> };
+let runs: Awaited<ReturnType<typeof makeRealRuns>>;
+let ui: UiProcess;
+let context: BrowserContext;
+let page: Page;
+let profile: string;
+let shots: string;
+
+suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROMIUM} is missing: apt-get install -y chromium`, () => {
+  beforeAll(async () => {
+    ws = await makeSharedWorkspace({});
+    runs = await makeRealRuns(ws);
+    ui = await startUi(ws);
+    profile = await mkdtemp(join(tmpdir(), 'pop-ui-chromium-'));
+    shots = await mkdtemp(join(tmpdir(), 'pop-ui-screenshots-'));
+    process.stderr.write(`pop ui screenshots: ${shots}\n`);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await ui?.stop();
+    await ws?.remove();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  /** Script errors and CSP violations would show in the console: none is allowed. */
+  const problems: string[] = [];
+  const watchConsole = () => {
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+  };
+
+  it('loads the runs list from the printed address', async () => {
+    watchConsole();
+    await page.goto(ui.url);
+    expect(new URL(page.url()).search).toBe(''); // the token left the address bar
+    await expect.poll(() => page.locator('#runs tbody tr').count()).toBe(3);
+    expect(await page.locator('#runs tfoot').innerText()).toContain('Total of the 3 shown');
+    await page.screenshot({ path: join(shots, 'runs.png'), fullPage: true });
+  });
+
+  it('opens the failed run and sees its error', async () => {
+    await page.click(`a:text("${runs.failed}")`);
+    await page.waitForURL(`**/runs/${runs.failed}`);
+    await expect.poll(() => page.locator('.error-box').innerText()).toContain('summary cannot handle a failing seed yet');
+    expect(await page.locator('svg.graph .node-box.state-failed').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'failed-run.png'), fullPage: true });
+  });
+
+  it('compares a run with its rerun: the copied task marked, the changed one flagged', async () => {
+    await page.goto(`${ui.origin}/`);
+    await page.check(`tr[data-run="${runs.complete}"] input[name="a"]`);
+    await page.check(`tr[data-run="${runs.rerun}"] input[name="b"]`);
+    await page.click('button:text("Compare the runs picked")');
+    await page.waitForURL('**/compare?**');
+    expect(await page.locator('tr[data-task="facts"] .badge.copied').count()).toBe(1);
+    expect(await page.locator('tr[data-task="summary"].changed').count()).toBe(1);
+    expect(await page.locator('#task-summary .diff').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+  });
+
+  it('watches a live run finish without reloading', async () => {
+    const daemon = await startDaemon(ws);
+    await writeFile(ws.path('pipeline-pending', 'moles.json'), JSON.stringify({ topic: 'moles', gate: true }));
+    const id = await waitFor(async () => (await runDirs(ws.current)).find((name) => name.includes('moles')));
+    await waitFor(async () => (await readStatus(join(ws.current, id))).tasks.summary?.state === 'running');
+    await page.goto(`${ui.origin}/runs/${id}`);
+    await page.waitForSelector('#live-state:not([hidden])');
+    await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
+    expect(await page.locator('h1 .badge').innerText()).toBe('running');
+    await page.screenshot({ path: join(shots, 'live-running.png'), fullPage: true });
+
+    await writeFile(ws.path('gate'), '');
+    await page.waitForSelector('h1 .badge.state-complete', { timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(Number(await page.getAttribute('body', 'data-refreshed'))).toBeGreaterThan(0);
+    expect(await page.locator('svg.graph .node-box.state-complete').count()).toBe(2);
+    await page.screenshot({ path: join(shots, 'live-complete.png'), fullPage: true });
+    await daemon.stop();
+    expect(problems).toEqual([]);
+  });
+});
