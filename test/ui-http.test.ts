@@ -3,7 +3,8 @@
  * rerun) and a fan-out-shaped run written as files: every page and API route, and the guards:
  * Host check, traversal, symlinks, the token on actions, secrets.
  */
-import { appendFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSharedWorkspace, pop } from './support/cli.js';
@@ -183,11 +184,12 @@ describe('pop ui: pages', () => {
     expect((await get(`/api/compare?a=${runs.complete}&b=nope`)).status).toBe(404);
   });
 
-  it('live: the events stream says a run changed when its files change', async () => {
+  /** An open server-sent events stream and what it has said so far. */
+  async function openStream(path: string): Promise<{ text: () => string; close: () => void }> {
     const chunks: string[] = [];
-    const { request } = await import('node:http');
     const { hostname, port } = new URL(ui.origin);
-    const req = request({ host: hostname, port, path: `/events?run=${runs.fanout}`, headers: { host: `${hostname}:${port}`, cookie: ui.cookie } });
+    const req = httpRequest({ host: hostname, port, path, headers: { host: `${hostname}:${port}`, cookie: ui.cookie } });
+    req.on('error', () => {}); // closing the stream resets it
     const opened = new Promise<void>((resolve) =>
       req.on('response', (res) => {
         expect(res.headers['content-type']).toContain('text/event-stream');
@@ -199,15 +201,32 @@ describe('pop ui: pages', () => {
     req.end();
     await opened;
     await waitFor(() => chunks.join('').includes(': watching'));
-    // chokidar reports files created after it is ready; write until one change is reported.
+    return { text: () => chunks.join(''), close: () => req.destroy() };
+  }
+
+  it('live: the events stream of a run says when any of its files changes; the list stream, when a run state does', async () => {
+    const runStream = await openStream(`/events?run=${runs.fanout}`);
+    const listStream = await openStream('/events');
+    const said = `event: change\ndata: {"run":"${runs.fanout}"}`;
+    // A watcher reports files written after it is ready: write until the change is reported.
     await waitFor(
       async () => {
         await appendFile(join(runFolder(ws, 'current', runs.fanout), 'tasks', 'facts', 'task.log'), `${JSON.stringify({ time: new Date().toISOString(), event: 'item-complete', item: 3 })}\n`);
-        return chunks.join('').includes(`event: change\ndata: {"run":"${runs.fanout}"}`);
+        return runStream.text().includes(said);
       },
       { intervalMs: 300 },
     );
-    req.destroy();
+    const statusFile = join(runFolder(ws, 'current', runs.fanout), 'tasks-status.json');
+    const status = await readFile(statusFile, 'utf8');
+    await waitFor(
+      async () => {
+        await writeFile(statusFile, status);
+        return listStream.text().includes(said);
+      },
+      { intervalMs: 300 },
+    );
+    runStream.close();
+    listStream.close();
   });
 });
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { WorkspacePaths } from '../workspace.js';
 
@@ -7,8 +8,8 @@ import type { WorkspacePaths } from '../workspace.js';
 const COALESCE_MS = 100;
 /** A comment line this often keeps proxies and the browser from dropping an idle stream. */
 const HEARTBEAT_MS = 15_000;
-/** run/tasks/<task>/items/<nnnn>/<file> is five levels below pipeline-current/. */
-const CURRENT_DEPTH = 5;
+/** <task>/items/<nnnn>/<file> is four levels below a run's tasks/ folder's parent. */
+const RUN_DEPTH = 4;
 
 interface Subscriber {
   response: ServerResponse;
@@ -17,12 +18,15 @@ interface Subscriber {
 }
 
 /**
- * Server-sent events from the workspace's files: one watcher (chokidar) on pipeline-current/ and
- * on pipeline-complete/'s top level (a promoted run, runs.jsonl), started with the first
- * subscriber. Pages are told "this run changed"; they fetch themselves again.
+ * Server-sent events from the workspace's files (chokidar). One watcher sees runs appear, change
+ * state (their tasks-status.json) and move to pipeline-complete/; a run someone is looking at gets
+ * a watcher of its whole folder while they look, so a workspace with many failed runs kept in
+ * pipeline-current/ does not cost a watch per folder of every run. Pages are told "this run
+ * changed"; they fetch themselves again.
  */
 export class LiveEvents {
-  private watcher: FSWatcher | undefined;
+  private overview: FSWatcher | undefined;
+  private readonly runWatchers = new Map<string, { watcher: FSWatcher; subscribers: number }>();
   private readonly subscribers = new Set<Subscriber>();
   private pending = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -35,28 +39,52 @@ export class LiveEvents {
     response.write(`retry: 1000\n: watching ${run ?? 'all runs'}\n\n`);
     const subscriber = { response, run };
     this.subscribers.add(subscriber);
-    response.on('close', () => this.subscribers.delete(subscriber));
-    this.start();
+    this.startOverview();
+    if (run) this.watchRun(run);
+    response.on('close', () => {
+      this.subscribers.delete(subscriber);
+      if (run) this.unwatchRun(run);
+    });
   }
 
-  private start(): void {
-    if (this.watcher) return;
+  private startOverview(): void {
+    if (this.overview) return;
     const { current, complete } = this.paths;
-    this.watcher = watch([current, complete], {
+    this.overview = watch([current, complete], {
       ignoreInitial: true,
-      depth: CURRENT_DEPTH,
-      // Lock files, request files and temp files of atomic writes are not a run's content.
-      ignored: (path: string) => {
+      depth: 1,
+      ignored: (path: string, stats?: { isFile: () => boolean }) => {
         const inComplete = path.startsWith(complete + sep);
         const parts = relative(inComplete ? complete : current, path).split(sep);
-        if (inComplete && parts.length > 1) return true;
-        return parts.some((part) => part.startsWith('.'));
+        // Lock, request and temp files of atomic writes are not a run's content.
+        if (parts.some((part) => part.startsWith('.'))) return true;
+        if (inComplete) return parts.length > 1;
+        return parts.length > 1 && (parts[1] !== 'tasks-status.json' || stats?.isFile() === false);
       },
     });
-    this.watcher.on('all', (_event, path) => this.changed(path));
-    this.watcher.on('error', () => {}); // a folder vanishing under the watcher is not the server's concern
+    this.overview.on('all', (_event, path) => this.changed(path));
+    this.overview.on('error', () => {}); // a folder vanishing under the watcher is not the server's concern
     this.heartbeat = setInterval(() => this.send(': heartbeat\n\n', () => true), HEARTBEAT_MS);
     this.heartbeat.unref();
+  }
+
+  private watchRun(run: string): void {
+    const existing = this.runWatchers.get(run);
+    if (existing) return void existing.subscribers++;
+    const dir = join(this.paths.current, run);
+    // A run in pipeline-complete/ no longer changes; the overview sees it arrive there.
+    if (!existsSync(dir)) return;
+    const watcher = watch(dir, { ignoreInitial: true, depth: RUN_DEPTH, ignored: (path: string) => relative(dir, path).split(sep).some((part) => part.startsWith('.')) });
+    watcher.on('all', (_event, path) => this.changed(path));
+    watcher.on('error', () => {});
+    this.runWatchers.set(run, { watcher, subscribers: 1 });
+  }
+
+  private unwatchRun(run: string): void {
+    const entry = this.runWatchers.get(run);
+    if (!entry || --entry.subscribers > 0) return;
+    this.runWatchers.delete(run);
+    void entry.watcher.close();
   }
 
   private changed(path: string): void {
@@ -87,7 +115,8 @@ export class LiveEvents {
     clearInterval(this.heartbeat);
     for (const subscriber of this.subscribers) subscriber.response.end();
     this.subscribers.clear();
-    await this.watcher?.close();
-    this.watcher = undefined;
+    await Promise.all([this.overview?.close(), ...[...this.runWatchers.values()].map((entry) => entry.watcher.close())]);
+    this.runWatchers.clear();
+    this.overview = undefined;
   }
 }

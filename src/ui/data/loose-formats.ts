@@ -61,32 +61,6 @@ export const LooseRunStatusSchema = z.looseObject({
 });
 export type LooseRunStatus = z.output<typeof LooseRunStatusSchema>;
 
-export const LooseRecordTaskSchema = z.looseObject({
-  name: z.string(),
-  durationMs: z.number().catch(0),
-  attempts: z.number().catch(0),
-  refinements: z.number().catch(0),
-  usage: LooseUsageSchema,
-  costUsd: optionalNumber,
-  copied: z.boolean().optional().catch(undefined),
-});
-
-/** One line of runs.jsonl. */
-export const LooseRunRecordSchema = z.looseObject({
-  id: z.string(),
-  pipeline: z.string().catch('?'),
-  seed: z.string().catch('?'),
-  startedAt: z.string().catch(''),
-  completedAt: z.string().catch(''),
-  durationMs: z.number().catch(0),
-  tasks: z.array(LooseRecordTaskSchema).catch([]),
-  totals: z
-    .looseObject({ calls: z.number().catch(0), inputTokens: z.number().catch(0), outputTokens: z.number().catch(0), costUsd: optionalNumber, cachedCalls: optionalNumber })
-    .catch({ calls: 0, inputTokens: 0, outputTokens: 0 }),
-  rerunOf: z.looseObject({ run: z.string(), from: z.string() }).optional().catch(undefined),
-});
-export type LooseRunRecord = z.output<typeof LooseRunRecordSchema>;
-
 export const LooseResponseSchema = z.looseObject({
   call: optionalNumber,
   model: optionalString,

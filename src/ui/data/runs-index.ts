@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
-import { LooseRunRecordSchema, LooseRunStatusSchema, type LooseRunRecord, type LooseRunStatus } from './loose-formats.js';
+import { LooseRunStatusSchema, type LooseRunStatus } from './loose-formats.js';
+import { rowFromRecordJson } from './record-row.js';
 import { readLoose } from './read-file.js';
 
 /** One line of the runs list, whichever folder the run is in. */
@@ -77,27 +78,6 @@ export function rowFromStatus(status: LooseRunStatus): RunRow {
   };
 }
 
-export function rowFromRecord(record: LooseRunRecord): RunRow {
-  return {
-    id: record.id,
-    where: 'complete',
-    state: 'complete',
-    pipeline: record.pipeline,
-    seed: record.seed,
-    startedAt: record.startedAt || undefined,
-    durationMs: record.durationMs,
-    tasksDone: record.tasks.length,
-    tasksTotal: record.tasks.length,
-    calls: record.totals.calls,
-    inputTokens: record.totals.inputTokens,
-    outputTokens: record.totals.outputTokens,
-    costUsd: record.totals.costUsd,
-    refinements: record.tasks.reduce((total, task) => total + task.refinements, 0),
-    rerunOf: record.rerunOf?.run,
-    copiedTasks: record.tasks.filter((task) => task.copied === true).length,
-  };
-}
-
 function matches(row: RunRow, filter: RunFilter): boolean {
   if (filter.state && row.state !== filter.state) return false;
   if (filter.pipeline && row.pipeline !== filter.pipeline) return false;
@@ -116,10 +96,10 @@ export async function currentRuns(paths: WorkspacePaths): Promise<LooseRunStatus
 }
 
 /**
- * Every completed run of runs.jsonl, streamed line by line: memory holds only the `limit` newest
- * rows that match, however long the file is. Torn lines are skipped.
+ * Every completed run of runs.jsonl as a row, streamed line by line: memory holds only what the
+ * caller keeps, however long the file is. Torn lines are skipped.
  */
-export async function* completedRecords(path: string): AsyncGenerator<LooseRunRecord> {
+export async function* completedRows(path: string): AsyncGenerator<RunRow> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   try {
     for await (const line of lines) {
@@ -130,8 +110,8 @@ export async function* completedRecords(path: string): AsyncGenerator<LooseRunRe
       } catch {
         continue;
       }
-      const parsed = LooseRunRecordSchema.safeParse(json);
-      if (parsed.success) yield parsed.data;
+      const row = rowFromRecordJson(json);
+      if (row) yield row;
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -160,8 +140,7 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     current.push(row);
   }
   const completed: RunRow[] = [];
-  for await (const record of completedRecords(paths.runsJsonl)) {
-    const row = rowFromRecord(record);
+  for await (const row of completedRows(paths.runsJsonl)) {
     if (pipelines.size < 1000) pipelines.add(row.pipeline);
     if (!matches(row, filter)) continue;
     count(row);
@@ -169,9 +148,12 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     if (completed.length > limit) completed.shift();
   }
   const rows = [...current, ...completed.reverse()].slice(0, limit);
-  await Promise.all(rows.map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)));
+  await Promise.all(rows.slice(0, RERUN_FACTS_ROWS).map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)));
   return { rows, totals, pipelines: [...pipelines].sort() };
 }
+
+/** Rows looked up in their run folder for rerun facts: the first page's worth. */
+const RERUN_FACTS_ROWS = 200;
 
 /**
  * runs.jsonl lines written before reruns were recorded there say nothing of them: for the rows
