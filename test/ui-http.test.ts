@@ -125,10 +125,12 @@ describe('pop ui: pages', () => {
     expect(page.body).toContain('<dd id="running-tasks">facts, tone</dd>');
     // merge needs facts and tone: two arrows into it; facts and tone sit in the same column.
     expect(page.body.match(/class="edge"/g)).toHaveLength(4);
-    expect(page.body).toMatch(/<tr data-task="facts">[\s\S]*?2\/3/);
+    expect(page.body).toMatch(/<tr data-task="facts">[\s\S]*?2\/4 <span class="bad">1 failed<\/span>/);
     expect(page.body).toMatch(/<tr data-task="split">[\s\S]*?badge copied/);
-    expect(page.body).toContain('item 1');
-    expect(page.body).toContain('class="bar item"');
+    // Items in the timeline, with their stages.
+    expect(page.body).toContain('>item 0001</text>');
+    expect(page.body).toContain('>item 0003</text>');
+    expect(page.body).toMatch(/<rect class="bar stage-critique"[^>]*><title>critique/);
   });
 
   it('task page: prompt as messages with the schema folded, every response, validation, critique, the refinement diff, logs', async () => {
@@ -156,6 +158,7 @@ describe('pop ui: pages', () => {
       ['0001', 'complete'],
       ['0002', 'complete'],
       ['0003', 'running'],
+      ['0004', 'failed'],
     ]);
     expect(task.body).toContain('02-items.json');
     const refined = await get(`/runs/${runs.fanout}/tasks/facts/items/0002`);
@@ -211,7 +214,7 @@ describe('pop ui: pages', () => {
     // A watcher reports files written after it is ready: write until the change is reported.
     await waitFor(
       async () => {
-        await appendFile(join(runFolder(ws, 'current', runs.fanout), 'tasks', 'facts', 'task.log'), `${JSON.stringify({ time: new Date().toISOString(), event: 'item-complete', item: 3 })}\n`);
+        await appendFile(join(runFolder(ws, 'current', runs.fanout), 'tasks', 'facts', 'task.log'), `${JSON.stringify({ time: new Date().toISOString(), event: 'item-complete', item: '0003' })}\n`);
         return runStream.text().includes(said);
       },
       { intervalMs: 300 },

@@ -29,6 +29,7 @@ export async function taskPageData(run: LoadedRun, task: string, item: string | 
     const size = (await stat(path).catch(() => undefined))?.size ?? Infinity;
     extras.push({ file, text: TEXT_EXTENSION.test(file) && size <= INLINE_EXTRA_BYTES ? await readText(path) : undefined });
   }
-  const items = await Promise.all(folder.items.map(async (name) => summarizeItem(name, await readStageFolder(run.dir, `${relDir}/items/${name}`))));
+  const failedItems = new Set(run.status.tasks[task]?.items?.failedItems ?? []);
+  const items = await Promise.all(folder.items.map(async (name) => summarizeItem(name, await readStageFolder(run.dir, `${relDir}/items/${name}`), failedItems.has(name))));
   return { run, task, ...(item ? { item } : {}), folder, inputs, extras, items };
 }

@@ -99,21 +99,25 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       rerunOf: { run: rerunOf, from: 'facts' },
       tasks: {
         split: { state: 'complete', attempts: 1, refinements: 0, copied: true, startedAt: '2026-11-26T08:00:00.100Z', endedAt: '2026-11-26T08:00:00.400Z', durationMs: 300, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
-        facts: { state: 'running', attempts: 1, refinements: 1, startedAt: '2026-11-26T08:00:00.500Z', usage: { inputTokens: 160, outputTokens: 48, calls: 4, cachedCalls: 1 }, items: { total: 3, complete: 2, failed: 0 } },
+        facts: { state: 'running', attempts: 1, refinements: 1, startedAt: '2026-11-26T08:00:00.500Z', usage: { inputTokens: 160, outputTokens: 48, calls: 4, cachedCalls: 1 }, items: { total: 4, complete: 2, failed: 1, failedItems: ['0004'] } },
         tone: { state: 'running', attempts: 1, refinements: 0, startedAt: '2026-11-26T08:00:00.500Z', usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
         merge: { state: 'pending', attempts: 0, refinements: 0, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
       },
     },
     'tasks/split/output.json': { task: 'split', value: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.'], model: null, usage: { inputTokens: 0, outputTokens: 0, calls: 0 }, refinements: 0, finishedAt: '2026-11-26T08:00:00.390Z' },
-    'tasks/facts/02-items.json': ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.'],
+    'tasks/facts/02-items.json': { count: 4, items: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.', 'Voles?'].map((value, index) => ({ index, item: String(index + 1).padStart(4, '0'), bytes: value.length + 2, sha256: 'e'.repeat(64), value })) },
     'tasks/facts/task.log': [
       logLine('2026-11-26T08:00:00.510Z', { event: 'stage-started', stage: 'ingestion', call: 0 }),
       logLine('2026-11-26T08:00:00.520Z', { event: 'stage-started', stage: 'pre-processing', call: 0 }),
-      logLine('2026-11-26T08:00:00.600Z', { event: 'item-started', item: 1 }),
-      logLine('2026-11-26T08:00:00.610Z', { event: 'item-started', item: 2 }),
-      logLine('2026-11-26T08:00:00.900Z', { event: 'item-complete', item: 1 }),
-      logLine('2026-11-26T08:00:01.400Z', { event: 'item-complete', item: 2 }),
-      logLine('2026-11-26T08:00:01.410Z', { event: 'item-started', item: 3 }),
+      // Item lines carry the item's folder, as the item loop's child logger writes them.
+      logLine('2026-11-26T08:00:00.600Z', { event: 'stage-started', stage: 'prompt', call: 0, item: '0001' }),
+      logLine('2026-11-26T08:00:00.610Z', { event: 'stage-started', stage: 'prompt', call: 0, item: '0002' }),
+      logLine('2026-11-26T08:00:00.620Z', { event: 'stage-started', stage: 'inference', call: 1, item: '0001' }),
+      logLine('2026-11-26T08:00:00.630Z', { event: 'stage-started', stage: 'inference', call: 1, item: '0002' }),
+      logLine('2026-11-26T08:00:00.900Z', { event: 'item-complete', item: '0001' }),
+      logLine('2026-11-26T08:00:00.950Z', { event: 'stage-started', stage: 'critique', call: 1, item: '0002' }),
+      logLine('2026-11-26T08:00:01.400Z', { event: 'item-complete', item: '0002' }),
+      logLine('2026-11-26T08:00:01.410Z', { event: 'stage-started', stage: 'prompt', call: 0, item: '0003' }),
       '',
     ].join('\n'),
     'tasks/facts/console.log': '',
@@ -130,6 +134,7 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       'output.json': { value: { facts: ['bats use echoes'] } },
     }),
     ...item(3, { '03-prompt.json': prompt('Moles dig.') }),
+    ...item(4, { '03-prompt.json': prompt('Voles?'), '04-response.json': response(1, 'no idea') }),
   };
   await writeFiles(ws, Object.fromEntries(Object.entries(files).map(([path, content]) => [`${base}/${path}`, content])));
   return FANOUT_ID;

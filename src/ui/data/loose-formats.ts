@@ -25,7 +25,13 @@ export const LooseFailureSchema = z.looseObject({
 });
 export type LooseFailure = z.output<typeof LooseFailureSchema>;
 
-export const ItemCountsSchema = z.object({ total: z.number().catch(0), complete: z.number().catch(0), failed: z.number().catch(0) });
+export const ItemCountsSchema = z.object({
+  total: z.number().catch(0),
+  complete: z.number().catch(0),
+  failed: z.number().catch(0),
+  reused: optionalNumber,
+  failedItems: z.array(z.string()).optional().catch(undefined),
+});
 
 export const LooseTaskStatusSchema = z.looseObject({
   state: z.string().catch('pending'),

@@ -116,11 +116,12 @@ export interface ItemSummary {
   cached: number;
 }
 
-export function summarizeItem(name: string, folder: StageFolder): ItemSummary {
+/** `failed`: the task's status lists the item among its failed ones. */
+export function summarizeItem(name: string, folder: StageFolder, failed = false): ItemSummary {
   const last = folder.calls.at(-1);
   const state = folder.output
     ? 'complete'
-    : last?.validation && !last.validation.data.ok && !last.critique
+    : failed || last?.validation && !last.validation.data.ok && !last.critique
       ? 'failed'
       : folder.calls.length || folder.prompt
         ? 'running'

@@ -17,7 +17,8 @@ export interface AttemptTimes {
 
 export interface TaskTimes {
   attempts: AttemptTimes[];
-  items: Span[];
+  /** Fan-out items, each with the stages it went through. */
+  items: { span: Span; stages: Span[] }[];
 }
 
 interface LogLine {
@@ -81,15 +82,16 @@ export function taskTimes(logText: string | undefined): TaskTimes {
     else attempts.set(line.attempt, [...(attempts.get(line.attempt) ?? []), line]);
   }
   return {
-    attempts: [...attempts.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([attempt, group]) => {
-        const start = group[0]!.time;
-        const end = group.at(-1)!.time;
-        const starts = group.filter((line) => line.stage);
-        const stages = starts.map((line, index) => ({ label: line.stage!, kind: `stage-${line.stage!}`, start: line.time, end: starts[index + 1]?.time ?? end }));
-        return { attempt, span: { label: `attempt ${attempt}`, kind: 'attempt', start, end }, stages };
-      }),
-    items: [...items.entries()].map(([item, group]) => ({ label: `item ${item}`, kind: 'item', start: group[0]!.time, end: group.at(-1)!.time })),
+    attempts: [...attempts.entries()].sort(([a], [b]) => a - b).map(([attempt, group]) => ({ attempt, ...spans(`attempt ${attempt}`, 'attempt', group) })),
+    items: [...items.entries()].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([item, group]) => spans(`item ${item}`, 'item', group)),
   };
+}
+
+/** The span of a group of log lines and the stages inside it: a stage lasts until the next starts. */
+function spans(label: string, kind: string, group: LogLine[]): { span: Span; stages: Span[] } {
+  const start = group[0]!.time;
+  const end = group.at(-1)!.time;
+  const starts = group.filter((line) => line.stage);
+  const stages = starts.map((line, index) => ({ label: line.stage!, kind: `stage-${line.stage!}`, start: line.time, end: starts[index + 1]?.time ?? end }));
+  return { span: { label, kind, start, end }, stages };
 }

@@ -70,7 +70,8 @@ export function timelineRows(run: LoadedRun, folders: Map<string, StageFolder>):
     const bars = start !== undefined && end !== undefined ? [{ label: node.name, kind: `task state-${task?.state ?? 'pending'}`, start, end: Math.max(start, end) }] : [];
     rows.push({ label: node.name, depth: 0, bars, href: taskHref(run.id, node.name) });
     for (const attempt of times.attempts) rows.push({ label: attempt.span.label, depth: 1, bars: attempt.stages.length ? attempt.stages : [attempt.span] });
-    for (const item of times.items.slice(0, TIMELINE_ITEMS)) rows.push({ label: item.label, depth: 2, bars: [item] });
+    for (const item of times.items.slice(0, TIMELINE_ITEMS)) rows.push({ label: item.span.label, depth: 2, bars: item.stages.length ? item.stages : [item.span] });
+    if (times.items.length > TIMELINE_ITEMS) rows.push({ label: `… ${times.items.length - TIMELINE_ITEMS} more items`, depth: 2, bars: [] });
   }
   return rows;
 }
