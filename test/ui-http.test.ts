@@ -5,6 +5,7 @@
  */
 import { appendFile, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSharedWorkspace, pop } from './support/cli.js';
@@ -267,6 +268,26 @@ describe('pop ui: refused', () => {
     }
     const noPort = await rawRequest(ui.origin, '/', { headers: { host: 'evil.example', cookie: ui.cookie } });
     expect(noPort.status).toBe(403);
+  });
+
+  it('the events stream of something that is not a run id: refused', async () => {
+    expect((await get('/events?run=..%2F..%2Fetc')).status).toBe(400);
+    expect((await get('/events?run=%2Fetc')).status).toBe(400);
+  });
+
+  it('--host 0.0.0.0 warns; the addresses of this machine are served, any other name refused', async () => {
+    const wide = await startUi(ws, {}, ['--host', '0.0.0.0']);
+    try {
+      await waitFor(() => wide.stderr().includes('warning: serving on 0.0.0.0'), { description: () => `the warning; stderr: ${wide.stderr()}` });
+      const port = new URL(wide.origin).port;
+      const address = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4')!.address;
+      const own = await rawRequest(wide.origin, '/', { headers: { host: `${address}:${port}`, cookie: wide.cookie } });
+      expect(own.status).toBe(200);
+      const foreign = await rawRequest(wide.origin, '/', { headers: { host: `rebound.example:${port}`, cookie: wide.cookie } });
+      expect(foreign.status).toBe(403);
+    } finally {
+      await wide.stop();
+    }
   });
 
   it('actions without the token in the header, with a wrong one, or from another origin change nothing', async () => {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 
 /** The cookie a browser gets after opening the printed URL, so links need not carry the token. */
 export const TOKEN_COOKIE = 'pop_ui_token';
@@ -17,14 +18,22 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-/** The Host values a browser sends for the address served; anything else may be DNS rebinding. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '::1'];
+const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
+
+/**
+ * The Host values a browser sends for the address served; anything else may be DNS rebinding
+ * (a name the attacker controls, pointed at this machine). Served on every interface (0.0.0.0,
+ * ::), the machine's own addresses and host name are accepted, never another name.
+ */
 export function allowedHosts(host: string, port: number): Set<string> {
-  const hosts = new Set([`${host}:${port}`]);
-  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
-    hosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`).add(`[::1]:${port}`);
+  const names = new Set([host]);
+  if (LOOPBACK_NAMES.includes(host) || host === '0.0.0.0' || host === '::') LOOPBACK_NAMES.forEach((name) => names.add(name));
+  if (host === '0.0.0.0' || host === '::') {
+    names.add(hostname().toLowerCase());
+    for (const addresses of Object.values(networkInterfaces())) for (const address of addresses ?? []) names.add(address.address.toLowerCase());
   }
-  if (host.includes(':') && !host.startsWith('[')) hosts.add(`[${host}]:${port}`);
-  return hosts;
+  return new Set([...names].map((name) => `${bracketed(name)}:${port}`));
 }
 
 export const hostAllowed = (request: IncomingMessage, allowed: Set<string>) => allowed.has((request.headers.host ?? '').toLowerCase());

@@ -3,7 +3,7 @@ import { CLIENT_SCRIPT } from './assets/client-script.js';
 import { STYLE } from './assets/style.js';
 import { runAction } from './actions.js';
 import { compareRuns } from './compare/compare-runs.js';
-import { isItemName, isTaskName, loadRun } from './data/load-run.js';
+import { isItemName, isRunId, isTaskName, loadRun } from './data/load-run.js';
 import { readText } from './data/read-file.js';
 import { listRuns, type RunFilter } from './data/runs-index.js';
 import type { LiveEvents } from './live-events.js';
@@ -138,7 +138,11 @@ export async function route(ctx: RouteContext): Promise<void> {
   }
   if (method !== 'GET' && method !== 'HEAD') return ctx.reply.problem(ctx.response, 405, 'method not allowed');
   if (first === undefined) return runsRoute(ctx, false);
-  if (first === 'events' && id === undefined) return ctx.live.subscribe(ctx.response, ctx.url.searchParams.get('run') ?? undefined);
+  if (first === 'events' && id === undefined) {
+    const run = ctx.url.searchParams.get('run') ?? undefined;
+    if (run !== undefined && !isRunId(run)) return ctx.reply.problem(ctx.response, 400, 'not a run id');
+    return ctx.live.subscribe(ctx.response, run);
+  }
   if (first === 'compare' && id === undefined) return compareRoute(ctx, false);
   if (first === 'api') {
     if (id === 'runs' && kind === undefined) return runsRoute(ctx, true);

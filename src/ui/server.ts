@@ -86,7 +86,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   });
   const port = (server.address() as AddressInfo).port;
   allowed = allowedHosts(options.host, port);
-  const origin = `http://${urlHost(options.host)}:${port}`;
+  // Served on every interface, the address printed is this machine's own.
+  const origin = `http://${urlHost(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host)}:${port}`;
   return {
     url: `${origin}/?token=${token}`,
     origin,

@@ -146,12 +146,13 @@ export interface UiProcess {
   token: string;
   cookie: string;
   subprocess: ResultPromise;
+  stderr: () => string;
   stop: () => Promise<void>;
 }
 
 /** `pop ui --port 0 --root <ws>` as a real process; resolves once it has printed its address. */
-export async function startUi(ws: Workspace, env: NodeJS.ProcessEnv = {}): Promise<UiProcess> {
-  const subprocess = execa(process.execPath, [CLI, 'ui', '--port', '0', '--root', ws.root], { cwd: ws.root, env, reject: false, stdin: 'ignore', buffer: false });
+export async function startUi(ws: Workspace, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<UiProcess> {
+  const subprocess = execa(process.execPath, [CLI, 'ui', '--port', '0', '--root', ws.root, ...extraArgs], { cwd: ws.root, env, reject: false, stdin: 'ignore', buffer: false });
   let stdout = '';
   let stderr = '';
   subprocess.stdout?.setEncoding('utf8');
@@ -167,6 +168,7 @@ export async function startUi(ws: Workspace, env: NodeJS.ProcessEnv = {}): Promi
     token,
     cookie: `pop_ui_token=${encodeURIComponent(token)}`,
     subprocess,
+    stderr: () => stderr,
     stop: async () => {
       subprocess.kill('SIGTERM');
       await subprocess;
