@@ -13,6 +13,8 @@ import { makeRealRuns, rawRequest, runFolder, startUi, writeFanoutRun, type UiPr
 import { runDirs, waitFor, type Workspace } from './support/workspace.js';
 
 const SECRET = 'sk-test-0123456789abcdefSECRET';
+/** Not a provider key, but its variable's name says it is a credential. */
+const OTHER_SECRET = 'ghp_otherCredential0123456789';
 
 let ws: Workspace & { remove: () => Promise<void> };
 let runs: UiRuns;
@@ -23,10 +25,10 @@ beforeAll(async () => {
   const real = await makeRealRuns(ws);
   runs = { ...real, fanout: await writeFanoutRun(ws, real.complete) };
   // A secret that a task printed, and a link planted in a run folder that leads out of it.
-  await appendFile(join(runFolder(ws, 'complete', runs.complete), 'tasks', 'summary', 'console.log'), `key was ${SECRET}\n`);
+  await appendFile(join(runFolder(ws, 'complete', runs.complete), 'tasks', 'summary', 'console.log'), `key was ${SECRET}\ntoken was ${OTHER_SECRET}\n`);
   await symlink('/etc/passwd', join(runFolder(ws, 'complete', runs.complete), 'tasks', 'facts', 'leak.txt'));
   await symlink('/etc', join(runFolder(ws, 'complete', runs.complete), 'tasks', 'etc'));
-  ui = await startUi(ws, { OPENAI_API_KEY: SECRET });
+  ui = await startUi(ws, { OPENAI_API_KEY: SECRET, DEPLOY_TOKEN: OTHER_SECRET });
 }, 180_000);
 
 afterAll(async () => {
@@ -317,8 +319,10 @@ describe('pop ui: refused', () => {
       const response = await get(path);
       expect(response.status, path).toBe(200);
       expect(response.body, path).not.toContain(SECRET);
+      expect(response.body, path).not.toContain(OTHER_SECRET);
+      expect(response.body, path).not.toContain(SECRET.slice(4, 20)); // nor a piece of it
     }
-    expect((await get(`/runs/${runs.complete}/files/tasks/summary/console.log`)).body).toContain('key was [redacted]');
+    expect((await get(`/runs/${runs.complete}/files/tasks/summary/console.log`)).body).toContain('key was [redacted:OPENAI_API_KEY]\ntoken was [redacted:DEPLOY_TOKEN]');
   });
 });
 

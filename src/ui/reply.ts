@@ -1,13 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './guard.js';
-import { redactText } from './redact.js';
 
 /** Sends a response with the security headers, every body passed through the secrets filter. */
 export class Replier {
-  constructor(private readonly secrets: readonly string[]) {}
+  constructor(private readonly redact: (text: string) => string) {}
 
   send(response: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-    const bytes = Buffer.from(redactText(body, this.secrets), 'utf8');
+    const bytes = Buffer.from(this.redact(body), 'utf8');
     response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': contentType, 'content-length': String(bytes.length), ...headers });
     response.end(bytes);
   }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkspacePaths } from '../workspace.js';
 import { allowedHosts, cookieValue, hostAllowed, pathSegments, TOKEN_COOKIE, TOKEN_HEADER, tokenMatches } from './guard.js';
 import { LiveEvents } from './live-events.js';
-import { environmentSecrets } from './redact.js';
+import { pageRedaction } from './redact.js';
 import { Replier } from './reply.js';
 import { assetRoute, route } from './routes.js';
 
@@ -37,7 +37,7 @@ const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
  */
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const token = options.token ?? randomBytes(24).toString('base64url');
-  const reply = new Replier(environmentSecrets(options.env ?? process.env));
+  const reply = new Replier(pageRedaction(options.env ?? process.env));
   const live = new LiveEvents(options.paths);
   let allowed = new Set<string>();
 

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { exists } from '../../fs/create-new-file.js';
+import { learnKeyVariables } from '../../secrets/known-secrets.js';
 import { LooseRunStatusSchema, type LooseRunStatus } from './loose-formats.js';
 import { readLoose } from './read-file.js';
 import { taskGraph, type GraphNode } from './task-graph.js';
@@ -41,6 +42,8 @@ export async function loadRun(paths: WorkspacePaths, id: string): Promise<Loaded
   if (!status) return undefined;
   const pipeline = await readLoose(files.pipeline, z.record(z.string(), z.unknown()));
   const pipelineTasks = pipeline && Array.isArray(pipeline.tasks) ? pipeline.tasks : [];
+  // Keys named by a run's own providers are redacted from its pages too.
+  if (pipeline && typeof pipeline.providers === 'object' && pipeline.providers !== null) learnKeyVariables(pipeline.providers as Record<string, { apiKeyEnv?: string }>);
   return { id, ...found, status, pipeline, graph: taskGraph(pipelineTasks, Object.keys(status.tasks)) };
 }
 
