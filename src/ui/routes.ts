@@ -128,32 +128,55 @@ export function assetRoute(ctx: Pick<RouteContext, 'reply' | 'response'>, name: 
   return true;
 }
 
-/** Every route behind the token. Answers 404 for anything else. */
+type Params = Record<string, string>;
+type Handler = (ctx: RouteContext, params: Params, rest: string[]) => Promise<void> | void;
+
+function eventsRoute(ctx: RouteContext): void {
+  const run = ctx.url.searchParams.get('run') ?? undefined;
+  if (run !== undefined && !isRunId(run)) return ctx.reply.problem(ctx.response, 400, 'not a run id');
+  ctx.live.subscribe(ctx.response, run);
+}
+
+/** Patterns: literal segments, `:name` for one segment, a final `*` for the rest of the path. */
+const GET_ROUTES: [string, Handler][] = [
+  ['', (ctx) => runsRoute(ctx, false)],
+  ['events', eventsRoute],
+  ['compare', (ctx) => compareRoute(ctx, false)],
+  ['runs/:run', (ctx, { run }) => runRoute(ctx, run!, false)],
+  ['runs/:run/tasks/:task', (ctx, { run, task }) => taskRoute(ctx, run!, task!, undefined)],
+  ['runs/:run/tasks/:task/items/:item', (ctx, { run, task, item }) => taskRoute(ctx, run!, task!, item)],
+  ['runs/:run/files/*', (ctx, { run }, rest) => fileRoute(ctx, run!, rest)],
+  ['api/runs', (ctx) => runsRoute(ctx, true)],
+  ['api/runs/:run', (ctx, { run }) => runRoute(ctx, run!, true)],
+  ['api/compare', (ctx) => compareRoute(ctx, true)],
+];
+const POST_ROUTES: [string, Handler][] = [
+  ['api/runs/:run/resume', (ctx, { run }) => actionRoute(ctx, run!, 'resume')],
+  ['api/runs/:run/rerun', (ctx, { run }) => actionRoute(ctx, run!, 'rerun')],
+];
+
+function match(pattern: string, segments: string[]): { params: Params; rest: string[] } | undefined {
+  const parts = pattern ? pattern.split('/') : [];
+  const params: Params = {};
+  for (const [index, part] of parts.entries()) {
+    if (part === '*') return { params, rest: segments.slice(index) };
+    const segment = segments[index];
+    if (segment === undefined) return undefined;
+    if (part.startsWith(':')) params[part.slice(1)] = segment;
+    else if (part !== segment) return undefined;
+  }
+  return parts.length === segments.length ? { params, rest: [] } : undefined;
+}
+
+/** Every route behind the token; 404 for anything else. */
 export async function route(ctx: RouteContext): Promise<void> {
-  const [first, id, kind, task, sub, item, ...rest] = ctx.segments;
   const method = ctx.request.method ?? 'GET';
-  if (method === 'POST') {
-    if (first === 'api' && id === 'runs' && kind && (task === 'resume' || task === 'rerun') && sub === undefined) return actionRoute(ctx, kind, task);
-    return ctx.reply.json(ctx.response, 404, { ok: false, message: 'no such action' });
+  const routes = method === 'POST' ? POST_ROUTES : method === 'GET' || method === 'HEAD' ? GET_ROUTES : undefined;
+  if (!routes) return ctx.reply.problem(ctx.response, 405, 'method not allowed');
+  for (const [pattern, handler] of routes) {
+    const found = match(pattern, ctx.segments);
+    if (found) return handler(ctx, found.params, found.rest);
   }
-  if (method !== 'GET' && method !== 'HEAD') return ctx.reply.problem(ctx.response, 405, 'method not allowed');
-  if (first === undefined) return runsRoute(ctx, false);
-  if (first === 'events' && id === undefined) {
-    const run = ctx.url.searchParams.get('run') ?? undefined;
-    if (run !== undefined && !isRunId(run)) return ctx.reply.problem(ctx.response, 400, 'not a run id');
-    return ctx.live.subscribe(ctx.response, run);
-  }
-  if (first === 'compare' && id === undefined) return compareRoute(ctx, false);
-  if (first === 'api') {
-    if (id === 'runs' && kind === undefined) return runsRoute(ctx, true);
-    if (id === 'runs' && kind && task === undefined) return runRoute(ctx, kind, true);
-    if (id === 'compare' && kind === undefined) return compareRoute(ctx, true);
-  }
-  if (first === 'runs' && id) {
-    if (kind === undefined) return runRoute(ctx, id, false);
-    if (kind === 'files') return fileRoute(ctx, id, ctx.segments.slice(3));
-    if (kind === 'tasks' && task && sub === undefined) return taskRoute(ctx, id, task, undefined);
-    if (kind === 'tasks' && task && sub === 'items' && item && rest.length === 0) return taskRoute(ctx, id, task, item);
-  }
+  if (method === 'POST') return ctx.reply.json(ctx.response, 404, { ok: false, message: 'no such action' });
   notFound(ctx, 'No such page.');
 }
