@@ -3,14 +3,14 @@
  * rerun) and a fan-out-shaped run written as files: every page and API route, and the guards:
  * Host check, traversal, symlinks, the token on actions, secrets.
  */
-import { appendFile, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSharedWorkspace, pop } from './support/cli.js';
 import { makeRealRuns, rawRequest, runFolder, startUi, writeFanoutRun, type UiProcess, type UiRuns } from './support/ui.js';
-import { runDirs, waitFor, type Workspace } from './support/workspace.js';
+import { runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
 
 const SECRET = 'sk-test-0123456789abcdefSECRET';
 /** Not a provider key, but its variable's name says it is a credential. */
@@ -349,6 +349,20 @@ describe('pop ui: actions with the token', () => {
   });
 });
 
+describe('pop ui: actions with a manager running', () => {
+  it('rerun hands the new run to the manager through its request file, as the CLI does', async () => {
+    const daemon = await startDaemon(ws);
+    const response = await post(`/api/runs/${runs.complete}/rerun`, { from: 'summary' }, { 'x-pop-token': ui.token });
+    expect(response.status, response.body).toBe(200);
+    const result = JSON.parse(response.body) as { ok: boolean; run: string };
+    expect(result.ok).toBe(true);
+    const requested = await daemon.waitForEvent('run-requested', (line) => line.run === result.run);
+    expect(requested).toBeDefined();
+    await daemon.waitForEvent('run-complete', (line) => line.run === result.run, { timeoutMs: 60_000 });
+    await daemon.stop();
+  });
+});
+
 describe('pop compare', () => {
   it('--json on a run and its rerun: the copied task marked, the changed task found; exit 0', async () => {
     const result = await pop(ws, ['compare', runs.complete, runs.rerun, '--json']);
@@ -358,6 +372,31 @@ describe('pop compare', () => {
     const [facts, summary] = comparison.tasks;
     expect(facts).toMatchObject({ name: 'facts', copied: true, output: 'same', valueChanges: [], b: { copied: true } });
     expect(summary).toMatchObject({ name: 'summary', copied: false, output: 'changed', valueChanges: [{ path: '$' }] });
+  });
+
+  it('--json on two separate runs: a structural diff of the values, path by path', async () => {
+    // A copy of the complete run whose facts differ in one element and have one more.
+    const other = `${runs.complete.slice(0, -6)}zzzzzz`;
+    const dir = runFolder(ws, 'complete', other);
+    await cp(runFolder(ws, 'complete', runs.complete), dir, { recursive: true, verbatimSymlinks: true });
+    const statusFile = join(dir, 'tasks-status.json');
+    await writeFile(statusFile, JSON.stringify({ ...JSON.parse(await readFile(statusFile, 'utf8')), id: other }));
+    const outputFile = join(dir, 'tasks', 'facts', 'output.json');
+    const output = JSON.parse(await readFile(outputFile, 'utf8')) as { value: { facts: string[] } };
+    const facts = output.value.facts;
+    output.value.facts = ['a fact of its own', ...facts.slice(1), 'one more'];
+    await writeFile(outputFile, JSON.stringify(output));
+
+    const result = await pop(ws, ['compare', runs.complete, other, '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const comparison = JSON.parse(result.stdout) as { relation: string; tasks: { name: string; copied: boolean; output: string; valueChanges: unknown[] }[] };
+    expect(comparison.relation).toBe('separate');
+    expect(comparison.tasks[0]).toMatchObject({ name: 'facts', copied: false, output: 'changed' });
+    expect(comparison.tasks[0]!.valueChanges).toEqual([
+      { path: '$.facts[0]', kind: 'changed', before: facts[0], after: 'a fact of its own' },
+      { path: `$.facts[${facts.length}]`, kind: 'added', after: 'one more' },
+    ]);
+    expect(comparison.tasks[1]).toMatchObject({ name: 'summary', output: 'same', prompt: 'same' });
   });
 
   it('as a table, and exit 3 for a run that does not exist', async () => {
