@@ -43,8 +43,11 @@ export const CLIENT_SCRIPT = String.raw`'use strict';
 
   var refreshing = false;
   var again = false;
+  // A fold is known by its id, else by its summary's text and position: both survive a re-render.
   function keyOf(element, index) {
-    return element.id || element.querySelector('summary') && element.querySelector('summary').textContent + '#' + index;
+    if (element.id) return element.id;
+    var summary = element.querySelector('summary');
+    return (summary ? summary.textContent : '') + '#' + index;
   }
   function refresh() {
     if (refreshing) { again = true; return; }

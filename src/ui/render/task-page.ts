@@ -1,4 +1,5 @@
 import type { LoadedRun } from '../data/load-run.js';
+import type { LooseTaskStatus } from '../data/loose-formats.js';
 import type { ItemSummary, StageFolder } from '../data/stage-artifacts.js';
 import { callsView, itemsTable, jsonBlock, logTable, promptView, textBlock } from './artifact-views.js';
 import { formatCost, formatCount, formatDuration } from './format.js';
@@ -22,13 +23,22 @@ function filesList(run: LoadedRun, folder: StageFolder): SafeHtml {
   return html`<ul class="files">${folder.files.map((file) => html`<li><a href="${fileHref(run.id, `${folder.relDir}/${file}`)}">${file}</a></li>`)}</ul>`;
 }
 
+/** The task's figures that are known, as short phrases. */
+function taskFacts(status: LooseTaskStatus): string[] {
+  const facts = [`attempts ${status.attempts}`, `refinements ${status.refinements}`, `${formatCount(status.usage?.calls ?? 0)} call(s)`, `${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens`];
+  if (status.costUsd !== undefined) facts.push(formatCost(status.costUsd));
+  if (status.durationMs !== undefined) facts.push(formatDuration(status.durationMs));
+  if (status.model) facts.push(status.model);
+  return facts;
+}
+
 export function taskPage(input: TaskPageInput): SafeHtml {
   const { run, task, item, folder } = input;
   const status = run.status.tasks[task];
   const title = item ? `item ${item}` : task;
   return html`<p class="crumbs"><a href="${runHref(run.id)}">${run.id}</a> › ${item ? html`<a href="${taskHref(run.id, task)}">${task}</a> › item ${item}` : task}</p>
 <h1>${title} ${item ? '' : stateBadge(status?.state ?? 'pending')}${!item && status?.copied ? html` <span class="badge copied">copied</span>` : ''}</h1>
-${!item && status ? html`<p class="meta">attempts ${status.attempts} · refinements ${status.refinements} · ${formatCount(status.usage?.calls ?? 0)} call(s) · ${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens · ${formatCost(status.costUsd)} · ${formatDuration(status.durationMs)}${status.model ? ` · ${status.model}` : ''}</p>` : ''}
+${!item && status ? html`<p class="meta">${taskFacts(status).join(' · ')}</p>` : ''}
 ${!item && status?.error ? errorBox(run.id, status.error, task) : ''}
 <details class="files-box"><summary>Files in ${folder.relDir}/</summary>${filesList(run, folder)}</details>
 ${input.inputs.map((entry) => html`<details class="input"><summary>${entry.file}</summary>${textBlock(entry.text)}</details>`)}
