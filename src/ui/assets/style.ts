@@ -22,6 +22,7 @@ tfoot th, tfoot td { background:var(--soft); font-weight:600; }
 .badge.state-changed { background:#d1862f; } .badge.state-missing { background:var(--pending); }
 .badge.copied { background:var(--copied); } .badge.cached { background:#4a8c8c; }
 .note { color:var(--muted); font-size:12px; } .bad { color:var(--failed); } .empty { color:var(--muted); font-style:italic; }
+table.runs td, table.tasks td, table.compare td { white-space:nowrap; } table.runs .note { display:block; }
 .filters { display:flex; flex-wrap:wrap; gap:10px; align-items:center; margin:8px 0; }
 .filters input[type=number] { width:80px; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; margin:0 0 10px; } dl.facts dt { color:var(--muted); }
