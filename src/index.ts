@@ -3,8 +3,15 @@ export { z } from 'zod';
 export { defineTask } from './runner/task-api.js';
 export type {
   TaskDefinition,
+  SingleTaskDefinition,
+  FanOutTaskDefinition,
+  ItemPosition,
+  FailedItem,
+  CallModelOptions,
   TaskContext,
   CritiqueContext,
+  ItemTaskContext,
+  FinalizeItemsContext,
   Message,
   PromptResult,
   Ingested,

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon } from './daemon.js';
+import { fanOut } from './fan-out.js';
 import { median, percentile, round } from './stats.js';
 import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace } from './workspace.js';
 
@@ -28,7 +29,7 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only per-task,pickup,throughput,memory`: measure just those figures. */
+/** `--only per-task,pickup,throughput,memory,fan-out`: measure just those figures. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
@@ -172,6 +173,7 @@ async function main() {
     if (wanted('pickup')) await pickupLatency();
     if (wanted('throughput')) await throughput();
     if (wanted('memory')) await managerFootprint();
+    if (wanted('fan-out')) await fanOut({ quick, workspace, record });
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }

@@ -10,6 +10,7 @@ interface ActiveRun {
   attempt: number;
   taskStartedAt: number;
   tokens: number;
+  items?: { total: number; complete: number } | undefined;
 }
 
 /**
@@ -43,6 +44,11 @@ export class LiveProgress {
       case 'task-stage': {
         const run = this.runs.get(event.run);
         if (run) Object.assign(run, { stage: event.stage, call: event.call });
+        break;
+      }
+      case 'task-items': {
+        const run = this.runs.get(event.run);
+        if (run) run.items = { total: event.total, complete: event.complete };
         break;
       }
       case 'task-complete': {
@@ -80,7 +86,7 @@ export class LiveProgress {
     const width = this.out.columns || 100;
     const lines = [...this.runs].map(([id, run]) => {
       const elapsed = formatDuration(Date.now() - run.taskStartedAt);
-      const text = `  ▸ ${id} · ${run.task} · ${run.stage}${run.call > 1 ? ` (call ${run.call})` : ''} · attempt ${run.attempt} · ${elapsed} · ${run.tokens} tokens`;
+      const text = `  ▸ ${id} · ${run.task} · ${run.items ? `items ${run.items.complete}/${run.items.total}` : `${run.stage}${run.call > 1 ? ` (call ${run.call})` : ''}`} · attempt ${run.attempt} · ${elapsed} · ${run.tokens} tokens`;
       return `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`;
     });
     if (lines.length === 0) return;

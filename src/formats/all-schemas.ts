@@ -6,6 +6,7 @@ import { LetterSchema } from './letter.js';
 import { OutputSchema } from './output.js';
 import { RunRecordSchema } from './run-record.js';
 import { SeedRejectionSchema } from './seed-rejection.js';
+import { ItemOutputSchema, ItemsFileSchema } from './items.js';
 
 /** Every file format, by the file name its JSON Schema is written to. */
 export const FILE_FORMATS = {
@@ -16,6 +17,8 @@ export const FILE_FORMATS = {
   'output.schema.json': OutputSchema,
   'run-record.schema.json': RunRecordSchema,
   'seed-rejection.schema.json': SeedRejectionSchema,
+  'items.schema.json': ItemsFileSchema,
+  'item-output.schema.json': ItemOutputSchema,
 } as const;
 
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
+import { ItemCountsSchema, TruncationSchema } from './items.js';
 
 /**
  * The failures a runner reports itself. The others (timeout, killed, interrupted, ...) only the
@@ -23,7 +24,11 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
     refinements: z.number().int(),
     costUsd: z.number().optional(),
   }),
-  z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int() }),
+  z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int(), costUsd: z.number().optional() }),
+  // A fan-out task's progress: sent as items finish.
+  ItemCountsSchema.extend({ type: z.literal('items') }),
+  // A text cut by truncateToTokens.
+  TruncationSchema.extend({ type: z.literal('truncated') }),
 ]);
 export type RunnerMessage = z.output<typeof RunnerMessageSchema>;
 

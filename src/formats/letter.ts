@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MockBehaviourSchema, TaskNameSchema } from './pipeline.js';
+import { ItemFailuresSchema, MockBehaviourSchema, TaskNameSchema } from './pipeline.js';
 
 /** letter.json: everything the runner child needs to run one attempt of one task. */
 export const LetterSchema = z.object({
@@ -14,6 +14,8 @@ export const LetterSchema = z.object({
   maxRefinements: z.number().int().min(0),
   mock: MockBehaviourSchema.optional(),
   maxRetries: z.number().int().min(0).optional().describe("SDK retries per call, over the provider's own"),
+  concurrency: z.number().int().min(1).optional().describe("a fan-out task's items in flight at once (default 4)"),
+  itemFailures: ItemFailuresSchema.optional().describe('what an item that never validates does to the task (default fail)'),
   createdAt: z.string(),
 });
 export type Letter = z.output<typeof LetterSchema>;

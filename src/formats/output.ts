@@ -1,14 +1,20 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.js';
+import { FailedItemSchema, ItemCountsSchema, TruncationSchema } from './items.js';
 
-/** tasks/<task>/output.json: the task's finished, validated value. */
+/**
+ * tasks/<task>/output.json: the task's finished, validated value. `usage` and `costUsd` are those of
+ * the calls behind the value, items reused from an earlier attempt included.
+ */
 export const OutputSchema = z.object({
   task: z.string(),
   value: z.unknown(),
   model: z.string().nullable(),
   usage: UsageSchema,
-  refinements: z.number().int().min(0),
+  refinements: z.number().int().min(0).describe('re-prompts; for a fan-out task, of all its items'),
   costUsd: z.number().min(0).optional(),
+  items: ItemCountsSchema.extend({ failedItems: z.array(FailedItemSchema) }).optional().describe('a fan-out task: its items, and those that failed'),
+  truncated: z.array(TruncationSchema).optional().describe('texts truncateToTokens cut while the task ran'),
   finishedAt: z.string(),
 });
 export type Output = z.output<typeof OutputSchema>;

@@ -21,6 +21,9 @@ export const MockBehaviourSchema = z.strictObject({
     .describe('broken-json: a reply cut off mid-JSON; invalid-value: JSON that breaks the output schema'),
 });
 
+/** What a fan-out task does with an item that never validates. */
+export const ItemFailuresSchema = z.enum(['fail', 'skip']);
+
 const taskSettings = {
   model: ModelRefSchema.optional().describe('model spec, alias, or fallback list'),
   timeoutMs: z.number().int().positive().optional().describe('kill the task process after this long'),
@@ -28,6 +31,8 @@ const taskSettings = {
   memoryMb: z.number().int().min(32).optional().describe('heap limit of the task process'),
   maxRetries: z.number().int().min(0).optional().describe("SDK retries per model call, over the provider's own setting"),
   mock: MockBehaviourSchema.optional(),
+  concurrency: z.number().int().min(1).max(256).optional().describe("a fan-out task's items in flight at once (default 4)"),
+  itemFailures: ItemFailuresSchema.optional().describe('fail: an item that never validates fails the task (default); skip: the task goes on without it'),
 };
 
 export const TaskEntryObjectSchema = z.strictObject({
@@ -79,3 +84,4 @@ export type TaskEntryObject = z.output<typeof TaskEntryObjectSchema>;
 export type MockBehaviour = z.output<typeof MockBehaviourSchema>;
 export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type Price = z.output<typeof PriceSchema>;
+export type ItemFailures = z.output<typeof ItemFailuresSchema>;

@@ -1,9 +1,10 @@
-import type { MockBehaviour, Pipeline } from './pipeline.js';
+import type { ItemFailures, MockBehaviour, Pipeline } from './pipeline.js';
 
 export const DEFAULT_MODEL = 'mock:default';
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_REFINEMENTS = 2;
 export const DEFAULT_MEMORY_MB = 1024;
+export const DEFAULT_ITEM_CONCURRENCY = 4;
 export const BUILT_IN_PROVIDERS = ['openai', 'anthropic', 'mock'] as const;
 
 /** A pipeline step with every default applied: what the manager schedules and letters carry. */
@@ -18,6 +19,9 @@ export interface ResolvedTask {
   mock: MockBehaviour | undefined;
   /** Overrides the providers' `maxRetries` for this task's calls. */
   maxRetries: number | undefined;
+  /** Fan-out items in flight at once. */
+  concurrency: number;
+  itemFailures: ItemFailures;
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -28,13 +32,18 @@ const MAX_ALIAS_DEPTH = 4;
  */
 export function expandModel(pipeline: Pipeline, ref: string | string[] | undefined): string[] {
   const models = pipeline.models ?? {};
+  return expandAliases(models, ref ?? pipeline.defaults?.model ?? ('default' in models ? 'default' : DEFAULT_MODEL));
+}
+
+/** A spec, alias or list as the specs to try in order, through the pipeline's `models` aliases. */
+export function expandAliases(aliases: Pipeline['models'], ref: string | string[]): string[] {
+  const models = aliases ?? {};
   const expand = (item: string, depth: number): string[] => {
     const alias = models[item];
     if (alias === undefined || depth > MAX_ALIAS_DEPTH) return [item];
     return (Array.isArray(alias) ? alias : [alias]).flatMap((inner) => expand(inner, depth + 1));
   };
-  const start = ref ?? pipeline.defaults?.model ?? ('default' in models ? 'default' : DEFAULT_MODEL);
-  return [...new Set((Array.isArray(start) ? start : [start]).flatMap((item) => expand(item, 0)))];
+  return [...new Set((Array.isArray(ref) ? ref : [ref]).flatMap((item) => expand(item, 0)))];
 }
 
 export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
@@ -52,6 +61,8 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       config: ('config' in step && step.config) || {},
       mock: ('mock' in step ? step.mock : undefined) ?? defaults.mock,
       maxRetries: ('maxRetries' in step ? step.maxRetries : undefined) ?? defaults.maxRetries,
+      concurrency: ('concurrency' in step ? step.concurrency : undefined) ?? defaults.concurrency ?? DEFAULT_ITEM_CONCURRENCY,
+      itemFailures: ('itemFailures' in step ? step.itemFailures : undefined) ?? defaults.itemFailures ?? 'fail',
     };
   });
 }

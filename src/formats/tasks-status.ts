@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
+import { ItemCountsSchema, TruncationSchema } from './items.js';
 
 export const RunStateSchema = z.enum(['queued', 'running', 'failed', 'complete']);
 export const TaskStateSchema = z.enum(['pending', 'running', 'failed', 'complete']);
@@ -17,6 +18,8 @@ export const TaskStatusSchema = z.object({
   costUsd: z.number().min(0).optional(),
   error: TaskFailureSchema.optional(),
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
+  items: ItemCountsSchema.optional().describe('a fan-out task: how many items, done, failed'),
+  truncated: z.array(TruncationSchema).optional().describe('texts truncateToTokens cut in the last attempt'),
 });
 
 /** tasks-status.json: the manager's record of a run; only the manager writes it. */

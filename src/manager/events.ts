@@ -19,6 +19,7 @@ export type ManagerEvent =
   | { event: 'run-started'; run: string; tasks: number }
   | { event: 'task-started'; run: string; task: string; attempt: number; model: string }
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
+  | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
   | { event: 'task-recovered'; run: string; task: string }
   | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }
@@ -43,6 +44,6 @@ export function logEvent(log: Logger, event: ManagerEvent): void {
   const line = { event: name, ...fields };
   if (ERROR.has(name)) log.error(line);
   else if (WARN.has(name)) log.warn(line);
-  else if (name === 'task-stage') log.debug(line);
+  else if (name === 'task-stage' || name === 'task-items') log.debug(line);
   else log.info(line);
 }

@@ -18,7 +18,7 @@ export interface RegistryError {
   problems: string[];
 }
 
-const STAGE_FUNCTIONS = ['ingest', 'preprocess', 'prompt', 'infer', 'parse', 'validate', 'critique', 'finalize'] as const;
+const STAGE_FUNCTIONS = ['ingest', 'preprocess', 'each', 'prompt', 'infer', 'parse', 'validate', 'critique', 'finalize'] as const;
 
 const isZodSchema = (value: unknown): value is z.ZodType =>
   typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';

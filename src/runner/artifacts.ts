@@ -1,6 +1,6 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { tempPathFor, writeFileAtomic } from '../fs/atomic-write.js';
 import { redact, stringifyRedacted } from '../secrets/known-secrets.js';
 
 /** Told when an artifact had an API key (or a piece of one) taken out, and whose. */
@@ -15,6 +15,9 @@ const PER_CALL = ['04-response', '05-parsed', '06-validation', '07-critique'];
  * Every artifact is redacted before it is written: a key in it becomes `[redacted:VARIABLE]`.
  */
 export class ArtifactWriter {
+  /** The last file written: the one to open when what follows fails. */
+  lastWritten: string | undefined;
+
   private constructor(
     readonly dir: string,
     private readonly taken: Set<string>,
@@ -30,6 +33,11 @@ export class ArtifactWriter {
       if (match && PER_CALL.includes(match[1]!)) lastCall = Math.max(lastCall, Number(match[2] ?? 1));
     }
     return new ArtifactWriter(dir, names, lastCall, onRedacted);
+  }
+
+  /** How many model calls this folder has seen (this attempt's and earlier ones'). */
+  callsSoFar(): number {
+    return this.lastCall;
   }
 
   /** The number of the next model call; per-call artifacts carry it. */
@@ -51,6 +59,7 @@ export class ArtifactWriter {
 
   async write(name: string, content: string | unknown): Promise<string> {
     this.taken.add(name);
+    this.lastWritten = name;
     const path = join(this.dir, name);
     const clean = typeof content === 'string' ? redact(content) : stringifyRedacted(content, 2);
     if (clean.names.length) this.onRedacted(name, clean.names);
@@ -64,5 +73,22 @@ export class ArtifactWriter {
     const clean = stringifyRedacted(value, 2);
     if (clean.names.length) this.onRedacted('output.json', clean.names);
     await writeFileAtomic(join(this.dir, 'output.json'), `${clean.text}\n`);
+  }
+
+  /**
+   * An item's output.json: atomic (temp file, rename) but not fsynced. Only a later attempt of the
+   * task reads it, and it checks what it reads: a file a power cut left empty or torn is simply not
+   * reused. An fsync per item would hold one of libuv's four file threads for as long as the disk
+   * takes, and a fan-out's other writes would queue behind it.
+   */
+  async writeItemOutput(value: unknown): Promise<void> {
+    this.taken.add('output.json');
+    this.lastWritten = 'output.json';
+    const path = join(this.dir, 'output.json');
+    const clean = stringifyRedacted(value, 2);
+    if (clean.names.length) this.onRedacted('output.json', clean.names);
+    const temp = tempPathFor(path);
+    await writeFile(temp, `${clean.text}\n`);
+    await rename(temp, path);
   }
 }

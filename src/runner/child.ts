@@ -109,9 +109,12 @@ async function main(): Promise<never> {
     inputs,
     providers: pipeline.value.providers,
     prices: pipeline.value.prices,
+    aliases: pipeline.value.models,
     log,
     signal: abort.signal,
     onStage: (stage, call) => void channel.send({ type: 'stage', stage, attempt: call }),
+    onItems: (counts) => void channel.send({ type: 'items', ...counts }),
+    onTruncated: (truncation) => void channel.send({ type: 'truncated', ...truncation }),
   });
 
   if (result.ok) {
@@ -123,7 +126,7 @@ async function main(): Promise<never> {
   log.error({ event: 'task-failed', reason: result.error.reason, stage: result.error.stage, message: result.error.message }, 'failed');
   close();
   // runTask reports only failures of the task's own making (task-threw, refinements-exhausted, provider-failed).
-  await channel.send({ type: 'failed', error: result.error as RunnerFailure, usage: result.usage, refinements: result.refinements });
+  await channel.send({ type: 'failed', error: result.error as RunnerFailure, usage: result.usage, refinements: result.refinements, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) });
   return exitWith(1);
 }
 

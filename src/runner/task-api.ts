@@ -33,6 +33,32 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** Where a fan-out item stands: `index` from 0 in the list `each` returned, of `count` items. */
+export interface ItemPosition {
+  index: number;
+  count: number;
+}
+
+/** An item of a fan-out task that never validated, or whose stages threw (`itemFailures: "skip"`). */
+export interface FailedItem {
+  index: number;
+  /** Its folder under `items/`, e.g. `0003`. */
+  item: string;
+  reason: string;
+  message: string;
+  issues?: string[];
+  /** The file to open first, relative to the run folder. */
+  artifact?: string;
+}
+
+/** Per-call options of `ctx.callModel`, instead of the task's own. */
+export interface CallModelOptions {
+  /** The reply's schema: a zod schema, or `null` for plain text. Default: the task's `output`. */
+  schema?: z.ZodType | null;
+  /** A `provider:model` spec, an alias from pipeline.json `models`, or a list (fallbacks). */
+  model?: string | string[];
+}
+
 /** A quality check passes with nothing, true or []; it fails with false, a message, or a list of them. */
 export type QualityResult = void | undefined | boolean | string | Array<string | { path?: string; message: string }>;
 
@@ -58,44 +84,80 @@ export interface TaskContext {
   signal: AbortSignal;
   /** Write an extra file into this task's folder for people to open (e.g. `brief.md`). */
   writeArtifact(name: string, content: string | object): Promise<string>;
-  /** The default inference: the task's models with fallbacks and structured output. */
-  callModel(messages: Message[]): Promise<InferenceResult>;
+  /** In a fan-out task's per-item stages (prompt to critique): which item this is. */
+  item?: ItemPosition;
+  /** In a fan-out task's finalize with `itemFailures: "skip"`: the items that failed ([] if none). */
+  failedItems?: FailedItem[];
+  /**
+   * Call a model: the task's models with fallbacks and structured output, or those of `options`.
+   * Every call is counted in the task's usage and cost and leaves its own `04-response*.json`.
+   */
+  callModel(messages: Message[], options?: CallModelOptions): Promise<InferenceResult>;
 }
 
-export type CritiqueContext = TaskContext & { reply: string };
+export type CritiqueContext<C extends TaskContext = TaskContext> = C & { reply: string };
+/** The context of a fan-out task's per-item stages (prompt to critique). */
+export type ItemTaskContext = TaskContext & { item: ItemPosition };
+/** The context of a fan-out task's finalize. */
+export type FinalizeItemsContext = TaskContext & { failedItems: FailedItem[] };
 
 type Awaitable<T> = T | Promise<T>;
 export type OutputOf<S> = S extends z.ZodType ? z.output<S> : string;
 
-/**
- * A task: an optional output schema and optional functions for the eight stages. Only `prompt`
- * is required; every other stage has a default (see the README).
- */
-export interface TaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D> {
+/** The stages every task may define, whatever it produces. */
+interface CommonStages<S extends z.ZodType | undefined, D, P, C extends TaskContext> {
   description?: string;
-  /** zod schema of the task's value; sent to the model as JSON Schema and checked on every reply. */
+  /** zod schema of the task's value (of each item's, in a fan-out); sent as JSON Schema, checked on every reply. */
   output?: S;
   /** 1. Gather the inputs. Default: `{ seed, inputs }`. */
   ingest?: (ctx: TaskContext) => Awaitable<D>;
   /** 2. Shape the inputs (truncate, chunk). Default: unchanged. */
   preprocess?: (data: D, ctx: TaskContext) => Awaitable<P>;
+  /** 4. Call a model. Default: `ctx.callModel(messages)`. */
+  infer?: (messages: Message[], ctx: C) => Awaitable<InferenceResult>;
+  /** 5. Turn the reply into a value. Default: JSON (fenced or bare) with a schema, else the text. */
+  parse?: (text: string, ctx: C) => Awaitable<unknown>;
+  /** 6. Quality check, run after the schema check passes. */
+  validate?: (value: OutputOf<S>, ctx: C) => Awaitable<QualityResult>;
+  /** 7. Feedback for the re-prompt. Default: the issues listed, with a request to answer again. */
+  critique?: (issues: ValidationIssue[], ctx: CritiqueContext<C>) => Awaitable<string>;
+}
+
+/**
+ * A task of one prompt: an optional output schema and optional functions for the eight stages.
+ * Only `prompt` is required; every other stage has a default (see the README).
+ */
+export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D> extends CommonStages<S, D, P, TaskContext> {
+  each?: undefined;
   /** 3. The prompt. */
   prompt: (data: P, ctx: TaskContext) => Awaitable<PromptResult>;
-  /** 4. Call a model. Default: `ctx.callModel(messages)`. */
-  infer?: (messages: Message[], ctx: TaskContext) => Awaitable<InferenceResult>;
-  /** 5. Turn the reply into a value. Default: JSON (fenced or bare) with a schema, else the text. */
-  parse?: (text: string, ctx: TaskContext) => Awaitable<unknown>;
-  /** 6. Quality check, run after the schema check passes. */
-  validate?: (value: OutputOf<S>, ctx: TaskContext) => Awaitable<QualityResult>;
-  /** 7. Feedback for the re-prompt. Default: the issues listed, with a request to answer again. */
-  critique?: (issues: ValidationIssue[], ctx: CritiqueContext) => Awaitable<string>;
   /** 8. The value to persist in output.json. Default: the validated value. */
   finalize?: (value: OutputOf<S>, ctx: TaskContext) => Awaitable<unknown>;
 }
 
+/**
+ * A fan-out task: `each` turns the pre-processed data into items, stages 3–7 run once per item
+ * (`ctx.item` says which; `output` and `validate` apply to each item's value), and `finalize`
+ * gets the item values in item order.
+ */
+export interface FanOutTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown> extends CommonStages<S, D, P, ItemTaskContext> {
+  /** 2b. The items, after pre-processing (chunks of a document, facts of an earlier task, ...). */
+  each: (data: P, ctx: TaskContext) => Awaitable<readonly I[]>;
+  /** 3. The prompt for one item. */
+  prompt: (item: I, ctx: ItemTaskContext) => Awaitable<PromptResult>;
+  /** 8. The task's value from the item values, in item order. Default: the list of values. */
+  finalize?: (values: OutputOf<S>[], ctx: FinalizeItemsContext) => Awaitable<unknown>;
+}
+
+export type TaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown> =
+  | SingleTaskDefinition<S, D, P>
+  | FanOutTaskDefinition<S, D, P, I>;
+
 /** Declare a task module; the identity at run time, it gives plain `.js` task files their types. */
-export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D>(
-  definition: TaskDefinition<S, D, P>,
-): TaskDefinition<S, D, P> {
+export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, I = unknown>(
+  definition: FanOutTaskDefinition<S, D, P, I>,
+): FanOutTaskDefinition<S, D, P, I>;
+export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D>(definition: SingleTaskDefinition<S, D, P>): SingleTaskDefinition<S, D, P>;
+export function defineTask(definition: TaskDefinition): TaskDefinition {
   return definition;
 }

@@ -91,6 +91,8 @@ export interface FakeLlm {
   /** What to do once the queues are empty (for this model, or any). */
   always: (behaviour: Behaviour, model?: string) => void;
   requestsFor: (model: string) => RecordedRequest[];
+  /** The most requests that were open at the same time. */
+  maxInFlight: () => number;
   close: () => Promise<void>;
 }
 
@@ -108,6 +110,8 @@ export async function startFakeLlm(): Promise<FakeLlm> {
   const fallbacks = new Map<string, Behaviour>();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const next = (model: string | undefined): Behaviour => {
     for (const key of [model ?? ANY, ANY]) {
@@ -148,7 +152,9 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       abandoned: false,
     };
     requests.push(record);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
     res.on('close', () => {
+      inFlight--;
       if (!res.writableFinished) record.abandoned = true;
     });
     if (!api) {
@@ -201,6 +207,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     queueFor: (model, ...behaviours) => queues.set(model, [...(queues.get(model) ?? []), ...behaviours]),
     always: (behaviour, model = ANY) => fallbacks.set(model, behaviour),
     requestsFor: (model) => requests.filter((request) => request.model === model),
+    maxInFlight: () => maxInFlight,
     close: () => {
       closed ??= new Promise<void>((done) => {
         for (const timer of timers) clearTimeout(timer);

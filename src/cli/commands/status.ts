@@ -61,6 +61,12 @@ async function oneRun(paths: WorkspacePaths, id: string, json: boolean): Promise
   return EXIT.ok;
 }
 
+/** `12/30`, with the failed ones when there are any; `-` for a task without items. */
+function describeItems(items: RunStatus['tasks'][string]['items']): string {
+  if (!items) return '-';
+  return `${items.complete}/${items.total}${items.failed ? ` (${items.failed} failed)` : ''}`;
+}
+
 export function describeRun(status: RunStatus, folder: string): string {
   const lines = [
     `run       ${status.id}`,
@@ -72,11 +78,22 @@ export function describeRun(status: RunStatus, folder: string): string {
     ...(status.rerunOf ? [`rerun of  ${status.rerunOf.run} from ${status.rerunOf.from}`] : []),
     '',
   ];
-  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']];
+  // The ITEMS column only for a pipeline with a fan-out task.
+  const withItems = Object.values(status.tasks).some((task) => task.items);
+  const items = (cell: string) => (withItems ? [cell] : []);
+  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.state, String(task.attempts), String(task.refinements), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
+    rows.push([name, task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
   }
   lines.push(table(rows));
+  for (const [name, task] of Object.entries(status.tasks)) {
+    if (task.items?.failedItems?.length && task.state !== 'failed') {
+      lines.push('', `${name} went on without ${task.items.failedItems.length} failed item(s): ${task.items.failedItems.map((item) => `items/${item}`).join(', ')} (see ${folder}/tasks/${name}/output.json)`);
+    }
+    for (const cut of task.truncated ?? []) {
+      lines.push('', `${name}: a text was truncated in ${cut.stage}, from about ${cut.tokens} to ${cut.keptTokens} tokens (see ${folder}/tasks/${name}/task.log)`);
+    }
+  }
   for (const [name, task] of Object.entries(status.tasks)) {
     if (task.state !== 'failed' || !task.error) continue;
     const error = task.error;

@@ -15,6 +15,7 @@ import { promoteRun } from '../runs/promote-run.js';
 import { saveStatus } from '../runs/run-status.js';
 import { runTaskProcess } from './task-process.js';
 import { countAttemptCutShort } from './crash-loop.js';
+import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import type { StandbyPool } from './standby-pool.js';
 import { learnKeyVariables } from '../../secrets/known-secrets.js';
@@ -109,6 +110,8 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     maxRefinements: task.maxRefinements,
     ...(task.mock ? { mock: task.mock } : {}),
     ...(task.maxRetries === undefined ? {} : { maxRetries: task.maxRetries }),
+    concurrency: task.concurrency,
+    itemFailures: task.itemFailures,
     createdAt: new Date().toISOString(),
   };
   await writeJsonAtomic(files.letter, letter);
@@ -118,9 +121,11 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
   delete state.error;
   delete state.endedAt;
   delete state.durationMs;
+  delete state.truncated;
   status.current = task.name;
   await saveStatus(runDir, status);
   emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
+  const progress = trackTaskProgress({ runDir, status, state, task: task.name, emit });
 
   const result = await runTaskProcess({
     workspace: options.paths.root,
@@ -135,8 +140,10 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     standbys: options.standbys,
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
+      progress.onMessage(message);
     },
   });
+  await progress.settle();
 
   if (result.ok) crashPoint('after-task-output');
   const endedAt = new Date();
@@ -144,7 +151,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
   if (result.ok) {
     const done = result.value;
     const costUsd = addCost(state.costUsd, done.costUsd);
-    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, usage: addUsage(state.usage, done.usage), ...(done.model ? { model: done.model } : {}), ...(costUsd === undefined ? {} : { costUsd }) });
+    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, usage: addUsage(state.usage, done.usage), ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(costUsd === undefined ? {} : { costUsd }) });
     await saveStatus(runDir, status);
     emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: done.usage, model: done.model });
     return 'complete';
@@ -193,6 +200,7 @@ async function recoverFinishedTask(runDir: string, task: string, state: TaskStat
     refinements: output.value.refinements,
     usage: addUsage(state.usage, output.value.usage),
     ...(output.value.model ? { model: output.value.model } : {}),
+    ...itemsOfOutput(output.value),
     ...(state.startedAt ? { durationMs: Math.max(0, Date.parse(endedAt) - Date.parse(state.startedAt)) } : {}),
     ...(output.value.costUsd === undefined ? {} : { costUsd: addCost(state.costUsd, output.value.costUsd) }),
   });

@@ -52,7 +52,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     let final: RunnerMessage | undefined;
     runner.channel.onMessage(
       bindToOwner((message: RunnerMessage) => {
-        if (message.type !== 'stage') final = message;
+        if (message.type === 'done' || message.type === 'failed') final = message;
         options.onMessage(message);
       }),
     );
@@ -68,7 +68,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     clearTimeout(timer);
     options.cancelSignal.removeEventListener('abort', onCancel);
 
-    const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements } : { usage: emptyUsage(), refinements: 0 };
+    const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements, costUsd: final.costUsd } : { usage: emptyUsage(), refinements: 0 };
     const stderrTail = runner.console.stderrTail(redactText);
     const withTail = stderrTail ? { stderrTail } : {};
     const failed = (error: TaskFailure) => err({ ...partial, error: { ...error, ...withTail } });

@@ -42,11 +42,13 @@ export async function scanCurrentRuns(paths: WorkspacePaths, emit: EmitEvent, op
   return runs;
 }
 
-/** Temp files of interrupted atomic writes, in a run folder and its task folders. */
+/** Temp files of interrupted atomic writes, in a run folder, its task folders and their items' folders. */
 async function removeTempFiles(runDir: string): Promise<void> {
   const tasksDir = join(runDir, 'tasks');
   const taskDirs = (await readdir(tasksDir).catch(() => [] as string[])).map((name) => join(tasksDir, name));
-  for (const dir of [runDir, ...taskDirs]) {
+  const itemDirs: string[] = [];
+  for (const taskDir of taskDirs) itemDirs.push(...(await readdir(join(taskDir, 'items')).catch(() => [] as string[])).map((name) => join(taskDir, 'items', name)));
+  for (const dir of [runDir, ...taskDirs, ...itemDirs]) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (name.startsWith('.') && name.endsWith(TEMP_SUFFIX)) await rm(join(dir, name), { force: true });
     }

@@ -1,0 +1,67 @@
+import type { ItemCounts } from '../../formats/items.js';
+import type { RunnerMessage } from '../../formats/ipc.js';
+import type { Output } from '../../formats/output.js';
+import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
+import type { EmitEvent } from '../events.js';
+import { saveStatus } from '../runs/run-status.js';
+
+/**
+ * A fan-out of hundreds of items reports each one; tasks-status.json is rewritten at most this
+ * often for them (the task's end is saved at once, as always).
+ */
+const SAVE_EVERY_MS = 500;
+
+export interface TaskProgress {
+  /** Take in a runner message about items or truncation; other messages are ignored. */
+  onMessage: (message: RunnerMessage) => void;
+  /** Before the task's end is saved: no progress save runs or is waiting after this resolves. */
+  settle: () => Promise<void>;
+}
+
+/** Keeps a task's `items` and `truncated` in tasks-status.json current while it runs, at a bounded rate. */
+export function trackTaskProgress(options: { runDir: string; status: RunStatus; state: TaskStatus; task: string; emit: EmitEvent }): TaskProgress {
+  const { runDir, status, state } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  let lastSaved = 0;
+  let settled = false;
+
+  const save = () => {
+    timer = undefined;
+    lastSaved = Date.now();
+    // A failed progress save is not worth failing the run for: the task's end is saved anyway.
+    saving = saving.then(() => saveStatus(runDir, status)).catch(() => {});
+  };
+  const schedule = () => {
+    if (settled || timer) return;
+    timer = setTimeout(save, Math.max(0, lastSaved + SAVE_EVERY_MS - Date.now()));
+  };
+
+  return {
+    onMessage: (message) => {
+      if (message.type === 'items') {
+        const { type: _type, ...counts } = message;
+        state.items = counts;
+        options.emit({ event: 'task-items', run: status.id, task: options.task, total: counts.total, complete: counts.complete, failed: counts.failed });
+        schedule();
+      } else if (message.type === 'truncated') {
+        const { type: _type, ...truncation } = message;
+        state.truncated = [...(state.truncated ?? []), truncation];
+        schedule();
+      }
+    },
+    settle: async () => {
+      settled = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await saving;
+    },
+  };
+}
+
+/** A finished fan-out task's counts as tasks-status.json keeps them (failed items by folder). */
+export function itemsOfOutput(output: Output): { items: ItemCounts } | Record<string, never> {
+  if (!output.items) return {};
+  const { failedItems, ...counts } = output.items;
+  return { items: { ...counts, ...(failedItems.length ? { failedItems: failedItems.map((item) => item.item) } : {}) } };
+}

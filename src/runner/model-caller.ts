@@ -1,0 +1,116 @@
+import type { z } from 'zod';
+import type { MockBehaviour, Price, ProviderConfig } from '../formats/pipeline.js';
+import { expandAliases } from '../formats/resolve-pipeline.js';
+import type { Usage } from '../formats/usage.js';
+import { addUsage, emptyUsage } from '../util/usage.js';
+import type { ArtifactWriter } from './artifacts.js';
+import { addCost, costOf } from './cost.js';
+import { AllModelsFailedError, callModels } from './inference.js';
+import type { CallModelOptions, InferenceResult, Message } from './task-api.js';
+import type { TaskLogger } from './task-log.js';
+
+/** What every call of a task attempt shares: the task's models, schema and providers. */
+export interface CallDefaults {
+  task: string;
+  models: string[];
+  /** pipeline.json `models`, to expand an alias given per call. */
+  aliases: Record<string, string | string[]> | undefined;
+  schema: Record<string, unknown> | undefined;
+  providers: Record<string, ProviderConfig> | undefined;
+  prices: Record<string, Price> | undefined;
+  mock: MockBehaviour | undefined;
+  maxRetries: number | undefined;
+  signal: AbortSignal;
+}
+
+/** Tokens, calls and cost, added up; an item's meter adds into its task's. */
+export class UsageMeter {
+  usage: Usage = emptyUsage();
+  costUsd: number | undefined;
+
+  constructor(private readonly parent?: UsageMeter) {}
+
+  add(usage: Usage, costUsd: number | undefined): void {
+    this.usage = addUsage(this.usage, usage);
+    this.costUsd = addCost(this.costUsd, costUsd);
+    this.parent?.add(usage, costUsd);
+  }
+}
+
+/**
+ * The one way a task's code reaches a model (`ctx.callModel`, and the default inference): every call
+ * gets the next call number of its folder, is metered, and leaves its `04-response*.json`.
+ */
+export class ModelCaller {
+  private readonly numbers = new WeakMap<object, number>();
+  /** Calls made so far through this caller. */
+  made = 0;
+  /** The number of the last call started. */
+  lastCall = 0;
+
+  constructor(
+    private readonly defaults: CallDefaults,
+    private readonly artifacts: ArtifactWriter,
+    readonly meter: UsageMeter,
+    private readonly log: TaskLogger,
+  ) {}
+
+  /** `byTask`: called by the task's own code, so the artifact also keeps what was sent. */
+  async call(messages: Message[], options: CallModelOptions = {}, byTask = false): Promise<InferenceResult> {
+    const call = this.artifacts.nextCall();
+    this.lastCall = call;
+    this.made++;
+    const models = options.model === undefined ? this.defaults.models : expandAliases(this.defaults.aliases, options.model);
+    const schema = options.schema === undefined ? this.defaults.schema : options.schema === null ? undefined : await jsonSchemaOf(options.schema);
+    const sent = byTask ? { messages, schema: schema ?? null } : {};
+    const d = this.defaults;
+    let reply: InferenceResult;
+    try {
+      reply = await callModels(
+        { models, providers: d.providers, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, maxRetries: d.maxRetries, signal: d.signal, log: this.log },
+        messages,
+        call,
+      );
+    } catch (error) {
+      if (error instanceof AllModelsFailedError) {
+        await this.artifacts.write(this.artifacts.callName('04-response', call), { call, model: null, error: error.message, failures: error.failures, ...sent });
+      }
+      throw error;
+    }
+    this.meter.add({ ...reply.usage, calls: 1 }, costOf(reply.usage, reply.model, d.prices));
+    await this.writeResponse(call, reply, sent);
+    this.numbers.set(reply, call);
+    return reply;
+  }
+
+  /** The call number of a reply this caller returned. */
+  callOf(reply: InferenceResult): number | undefined {
+    return typeof reply === 'object' && reply !== null ? this.numbers.get(reply) : undefined;
+  }
+
+  /** A reply a custom `infer` made without ctx.callModel: counted and written as a call of its own. */
+  async recordOwnReply(reply: InferenceResult): Promise<number> {
+    const call = this.artifacts.nextCall();
+    this.lastCall = call;
+    this.meter.add({ ...reply.usage, calls: 1 }, costOf(reply.usage, reply.model, this.defaults.prices));
+    await this.writeResponse(call, reply, {});
+    return call;
+  }
+
+  private async writeResponse(call: number, reply: InferenceResult, sent: object): Promise<void> {
+    await this.artifacts.write(this.artifacts.callName('04-response', call), {
+      call,
+      model: reply.model,
+      text: reply.text,
+      usage: reply.usage,
+      latencyMs: reply.latencyMs ?? null,
+      skipped: reply.skipped ?? [],
+      ...sent,
+    });
+  }
+}
+
+/** zod's JSON Schema export, loaded only by calls that bring their own schema. */
+async function jsonSchemaOf(schema: z.ZodType): Promise<Record<string, unknown>> {
+  return (await import('../formats/all-schemas.js')).jsonSchemaOf(schema);
+}
