@@ -4,7 +4,7 @@ import { FailedItemSchema, ItemCountsSchema, TruncationSchema } from './items.js
 
 /**
  * tasks/<task>/output.json: the task's finished, validated value. `usage` and `costUsd` are those of
- * the calls behind the value, items reused from an earlier attempt included.
+ * the attempt that wrote it: fan-out items it reused from an earlier attempt cost it nothing.
  */
 export const OutputSchema = z.object({
   task: z.string(),
