@@ -53,6 +53,8 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return `stopped: ${line.completed} complete, ${line.failed} failed, ${line.rejected} rejected`;
       case 'run-busy':
         return c.yellow(`run ${line.run} is busy: pid ${line.pid} (${line.command}) is working on it`);
+      case 'run-deferred':
+        return c.yellow(`run ${line.run} cannot start yet (${line.message}); ${line.retryInMs === null ? 'it continues on the next start' : `trying again in ${seconds(line.retryInMs)}`}`);
       case 'run-requested':
         return `run ${line.run} handed over to continue${line.pipeline === 'current' ? ' with the current pipeline.json' : ''}`;
       case 'request-invalid':

@@ -28,12 +28,14 @@ export type ManagerEvent =
   | { event: 'run-failed'; run: string; task: string; reason: string; message: string; dir: string }
   | { event: 'run-interrupted'; run: string; task: string }
   | { event: 'run-busy'; run: string; pid: number; command: string }
+  /** The run's lock could not be taken (disk full): it stays queued; retryInMs null when left for the next start. */
+  | { event: 'run-deferred'; run: string; reason: 'lock-unavailable'; message: string; retryInMs: number | null }
   | { event: 'run-requested'; run: string; pipeline: 'snapshot' | 'current' }
   | { event: 'request-invalid'; path: string; message: string }
   | { event: 'state-unreadable'; path: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'request-invalid']);
+const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

@@ -18,12 +18,15 @@ import { inspectSeed } from './intake/inspect-seed.js';
 import { prepareResume } from './recovery/prepare-resume.js';
 import { takeRunRequest } from './runs/requests.js';
 import { installLastResort } from './last-resort.js';
+import { RetryLater } from './execution/retry-later.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */
 const RESCAN_MS = 1000;
 /** On SIGINT/SIGTERM, running tasks get this long to finish before they are stopped. */
 export const DEFAULT_GRACE_MS = 10_000;
+/** With --once, how often a run whose lock cannot be taken (disk full) is tried before it is left. */
+const ONCE_LOCK_TRIES = 6;
 
 export interface ManagerOptions {
   root: string;
@@ -57,7 +60,9 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
 
   const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start');
   if (!managerLock.ok) {
-    return { ok: false, problems: [`another manager (pid ${managerLock.error.pid}, "${managerLock.error.command}") is already working on ${paths.root}`] };
+    if (managerLock.error.reason === 'io-error') return { ok: false, problems: [`cannot take the manager lock: ${managerLock.error.message}`] };
+    const { holder } = managerLock.error;
+    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}") is already working on ${paths.root}`] };
   }
 
   // A bug of the manager's own fails the task it met, not the daemon.
@@ -76,11 +81,23 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // One more than the slots: a replacement takes longer to start than a quick task takes to run.
     const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
     standbys.start();
+    // --once must end: a run that still cannot start after a few tries is left for the next start.
+    const retries = new RetryLater<string>((id) => scheduler.enqueue(id), options.once ? ONCE_LOCK_TRIES : undefined);
     const scheduler = new Scheduler<string>(concurrency, async (id) => {
       const entry = queuedRuns.get(id);
-      queuedRuns.delete(id);
       if (!entry) return;
       const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, command: 'start', standbys });
+      if (typeof outcome === 'object' && 'deferred' in outcome) {
+        // Stays queued: tried again when the cause (a full disk) may have passed.
+        const retryInMs = retries.schedule(id) ?? null;
+        if (retryInMs === null) {
+          queuedRuns.delete(id);
+          counts.interrupted++;
+        }
+        return emit({ event: 'run-deferred', run: id, reason: 'lock-unavailable', message: outcome.deferred, retryInMs });
+      }
+      queuedRuns.delete(id);
+      retries.started(id);
       if (outcome === 'complete') counts.completed++;
       else if (outcome === 'failed') counts.failed++;
       else if (outcome === 'interrupted') counts.interrupted++;
@@ -141,6 +158,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       for (const name of await pendingSeedNames(paths)) intake.offer(name);
       await intake.idle();
       await scheduler.idle();
+      while (retries.waiting > 0) {
+        await retries.next();
+        await scheduler.idle();
+      }
       await standbys.close();
       return { ok: true, ...counts, rejected: intake.rejected };
     }
@@ -165,6 +186,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       clearInterval(rescan);
       await Promise.all(watchers.map((watcher) => watcher.close()));
       intake.stop();
+      retries.cancel();
       scheduler.pause();
       const grace = setTimeout(() => stopController.abort(new Error('grace period over')), options.graceMs ?? DEFAULT_GRACE_MS);
       await scheduler.idle();

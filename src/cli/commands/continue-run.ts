@@ -70,6 +70,10 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
       process.stderr.write(`pop: run ${id} is busy: another process is working on it\n`);
       return EXIT.busy;
     }
+    if (typeof outcome === 'object' && 'deferred' in outcome) {
+      process.stderr.write(`pop: run ${id} cannot be locked now (${outcome.deferred}); try again\n`);
+      return EXIT.busy;
+    }
     if (typeof outcome === 'object') {
       process.stderr.write(`pop: ${outcome.refused}\n`);
       return EXIT.usage;

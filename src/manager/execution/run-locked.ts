@@ -3,7 +3,7 @@ import { acquireLock } from '../../fs/lock-file.js';
 import { readJsonFile } from '../../fs/read-json.js';
 import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
 import { fileLogger } from '../../log.js';
-import { messageOf, type Result } from '../../result.js';
+import { err, messageOf, type Result } from '../../result.js';
 import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
 import { logEvent, type EmitEvent } from '../events.js';
 import { executeRun, type RunOutcome } from './execute-run.js';
@@ -25,7 +25,8 @@ export interface LockedRunOptions {
   standbys?: StandbyPool | undefined;
 }
 
-export type LockedRunOutcome = RunOutcome | 'busy' | { refused: string };
+/** `deferred`: the lock could not be taken at all (disk full): the run stays queued, to try again. */
+export type LockedRunOutcome = RunOutcome | 'busy' | { refused: string } | { deferred: string };
 
 /**
  * Execute a run while holding its lock, so no two processes ever work on one run; its events
@@ -33,10 +34,13 @@ export type LockedRunOutcome = RunOutcome | 'busy' | { refused: string };
  */
 export async function executeRunLocked(options: LockedRunOptions): Promise<LockedRunOutcome> {
   const { paths, runDir, id } = options;
-  await mkdir(paths.locks, { recursive: true });
-  const lock = await acquireLock(runLockPath(paths, id), options.command);
+  const lock = await mkdir(paths.locks, { recursive: true }).then(
+    () => acquireLock(runLockPath(paths, id), options.command),
+    (error: unknown) => err({ reason: 'io-error' as const, message: `${paths.locks}: ${messageOf(error)}` }),
+  );
   if (!lock.ok) {
-    options.emit({ event: 'run-busy', run: id, pid: lock.error.pid, command: lock.error.command });
+    if (lock.error.reason === 'io-error') return { deferred: lock.error.message };
+    options.emit({ event: 'run-busy', run: id, pid: lock.error.holder.pid, command: lock.error.holder.command });
     return 'busy';
   }
   const runLog = fileLogger(runPaths(runDir).log, { run: id });

@@ -1,0 +1,159 @@
+/**
+ * The one-manager-per-workspace lock, and the per-run locks built the same way: a lock left by a
+ * dead process (or a zombie one) is taken over, and when several processes take it over at once
+ * exactly one of them gets it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ASK_TASK,
+  CLI,
+  REPO_ROOT,
+  isProcessRunning,
+  makeWorkspace,
+  pendingSeeds,
+  readRunRecords,
+  registryModule,
+  runDirs,
+  waitFor,
+  type Workspace,
+} from './support/workspace.js';
+import { execa } from 'execa';
+
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** The pid of a process that has exited and been reaped: nobody holds it now. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid;
+}
+
+async function writeStaleLock(path: string): Promise<number> {
+  const pid = deadPid();
+  await writeFile(path, JSON.stringify({ pid, command: 'start', acquiredAt: new Date(0).toISOString() }));
+  return pid;
+}
+
+/** A process that takes the lock when told to ("go" on stdin) and says whether it won. */
+const CONTENDER = `
+import { acquireLock } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'fs', 'lock-file.js'))};
+import { createInterface } from 'node:readline';
+let lock;
+const lines = createInterface({ input: process.stdin });
+lines.on('line', async (line) => {
+  if (line === 'go') {
+    lock = await acquireLock(process.argv[1], 'contender');
+    process.stdout.write(lock.ok ? 'won\\n' : 'lost\\n');
+  } else if (line === 'release') {
+    if (lock?.ok) await lock.value.release();
+    process.exit(0);
+  }
+});
+process.stdout.write('ready\\n');
+`;
+
+function contender(lockPath: string): { child: ChildProcess; next: () => Promise<string> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  started.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const queue: string[] = [];
+  const waiters: Array<(line: string) => void> = [];
+  lines.on('line', (line) => (waiters.length ? waiters.shift()!(line) : queue.push(line)));
+  return { child, next: () => (queue.length ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiters.push(resolve))) };
+}
+
+describe('a stale lock taken over by several processes at once', () => {
+  it('goes to exactly one of them, every time', { timeout: 180_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pop-lock-'));
+    try {
+      const lockPath = join(dir, 'x.lock');
+      for (let round = 0; round < 10; round++) {
+        await writeStaleLock(lockPath);
+        const contenders = Array.from({ length: 6 }, () => contender(lockPath));
+        expect(await Promise.all(contenders.map((c) => c.next()))).toEqual(Array(6).fill('ready'));
+        // All at once: one write each, as close together as the test can make them.
+        for (const c of contenders) c.child.stdin!.write('go\n');
+        const outcomes = await Promise.all(contenders.map((c) => c.next()));
+        expect(outcomes.filter((outcome) => outcome === 'won'), `round ${round}: ${outcomes.join(' ')}`).toHaveLength(1);
+        for (const c of contenders) c.child.stdin!.write('release\n');
+        await Promise.all(contenders.map((c) => new Promise((resolve) => (c.child.exitCode === null ? c.child.once('exit', resolve) : resolve(null)))));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function managerWorkspace(seeds: number): Promise<Workspace> {
+  return makeWorkspace({
+    'pipeline.json': { name: 'locks', tasks: ['ask'] },
+    'pipeline-tasks/index.js': registryModule(['ask']),
+    'pipeline-tasks/ask.js': ASK_TASK,
+    ...Object.fromEntries(Array.from({ length: seeds }, (_, i) => [`pipeline-pending/s${i}.json`, { q: `question ${i}` }])),
+  });
+}
+
+/** `start` as a daemon whose JSON log lines are collected; does not wait for anything. */
+function startManager(ws: Workspace) {
+  const child = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => (stdout += chunk));
+  let exited = false;
+  const finished = child.then((result) => {
+    exited = true;
+    return result;
+  });
+  return { child, finished, exited: () => exited, stdout: () => stdout };
+}
+
+describe('two managers started together on a workspace with a stale lock', () => {
+  it('never both run, and every seed completes exactly once', { timeout: 300_000 }, async () => {
+    const SEEDS = 3;
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const ws = await managerWorkspace(SEEDS);
+      await writeStaleLock(join(ws.current, '.manager.lock'));
+      const managers = [startManager(ws), startManager(ws)];
+      // Each either gets the lock (and logs manager-ready) or is refused and exits.
+      await waitFor(() => managers.every((m) => m.exited() || m.stdout().includes('"event":"manager-ready"')), {
+        timeoutMs: 40_000,
+        description: () => `both managers to start or be refused\n${managers.map((m) => m.stdout()).join('\n---\n')}`,
+      });
+      const up = managers.filter((m) => !m.exited());
+      expect(up, `attempt ${attempt}: managers up`).toHaveLength(1);
+      const refused = await managers.find((m) => m.exited())!.finished;
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/another manager \(pid \d+, "start"\) is already working on/);
+
+      await waitFor(async () => (await readRunRecords(ws)).length === SEEDS && (await pendingSeeds(ws)).length === 0, { timeoutMs: 40_000, description: `${SEEDS} runs in runs.jsonl` });
+      up[0]!.child.kill('SIGTERM');
+      await up[0]!.finished;
+      const records = await readRunRecords(ws);
+      expect(records.map((record) => record.seed).sort()).toEqual(Array.from({ length: SEEDS }, (_, i) => `s${i}.json`));
+      expect(await runDirs(ws.complete)).toHaveLength(SEEDS);
+    }
+  });
+});
+
+describe('a lock whose holder is a zombie (killed, not yet reaped)', () => {
+  it('is stale: a manager starts', async () => {
+    const ws = await managerWorkspace(1);
+    // `sleep 0.1` becomes a zombie: its parent execs into a program that never reaps children.
+    const holder = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(holder);
+    const zombie = Number(await new Promise<string>((resolve) => holder.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
+    await waitFor(() => !isProcessRunning(zombie), { description: `pid ${zombie} to become a zombie` });
+    expect(() => process.kill(zombie, 0), 'the zombie still has its pid').not.toThrow();
+    await writeFile(join(ws.current, '.manager.lock'), JSON.stringify({ pid: zombie, command: 'start', acquiredAt: new Date().toISOString() }));
+
+    const result = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['s0.json']);
+  });
+});
