@@ -8,6 +8,8 @@ export const SeedRejectionReasonSchema = z.enum([
   'not-a-file',
   'unreadable',
   'seed-schema',
+  'too-deep',
+  'hidden-name',
 ]);
 export type SeedRejectionReason = z.output<typeof SeedRejectionReasonSchema>;
 

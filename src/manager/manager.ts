@@ -208,7 +208,8 @@ async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
   return arrived.sort((a, b) => a.at - b.at || a.name.localeCompare(b.name)).map((seed) => seed.name);
 }
 
-const isSeedName = (name: string) => name.toLowerCase().endsWith('.json') && !name.startsWith('.');
+/** Hidden names too: the intake rejects those that stay (see SeedIntake), rather than ignore them. */
+const isSeedName = (name: string) => name.toLowerCase().endsWith('.json');
 
 /**
  * Watch one folder (not its subfolders) for files. No awaitWriteFinish: it would add a fixed wait

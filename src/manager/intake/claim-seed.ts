@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readRegularFile } from '../../fs/read-regular-file.js';
 import { basename, join } from 'node:path';
 import type { WorkspacePaths } from '../../workspace.js';
 import { runPaths } from '../../workspace.js';
@@ -11,6 +12,16 @@ import { crashPoint } from '../recovery/crash-point.js';
 
 /** Claims in progress are built under this prefix inside pipeline-current/, then renamed into place. */
 export const CLAIM_PREFIX = '.claim-';
+
+/** The seed as inspected: its bytes, and the file they were read from. */
+export interface ClaimedSeed {
+  bytes: Buffer;
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+}
 
 export interface PipelineSnapshot {
   name: string;
@@ -28,7 +39,7 @@ export interface PipelineSnapshot {
 export async function claimSeed(
   paths: WorkspacePaths,
   seedFile: string,
-  seed: { bytes: Buffer; sha256: string; size: number; mtimeMs: number },
+  seed: ClaimedSeed,
   pipeline: PipelineSnapshot,
 ): Promise<{ id: string; runDir: string; status: RunStatus }> {
   const name = basename(seedFile);
@@ -52,13 +63,15 @@ export async function claimSeed(
 }
 
 /**
- * Remove the claimed seed, unless it was rewritten meanwhile with new content: that is a new seed,
- * left to be claimed again. Same size and mtime, or else the same bytes, mean it is the one claimed.
+ * Remove the claimed seed, unless it was replaced meanwhile: a file with new content is a new seed,
+ * left to be claimed again; anything but a regular file (a FIFO, a link) is left to be judged on its
+ * own, and is never opened here. The same file (inode, size, mtime), or else the same bytes, is the
+ * one claimed.
  */
-async function removeIfUnchanged(file: string, seed: { size: number; mtimeMs: number; sha256: string }): Promise<void> {
-  const now = await stat(file).catch(() => undefined);
-  if (!now) return;
-  if (now.size === seed.size && now.mtimeMs === seed.mtimeMs) return unlink(file);
-  const bytes = await readFile(file).catch(() => undefined);
-  if (bytes && createHash('sha256').update(bytes).digest('hex') === seed.sha256) await unlink(file);
+async function removeIfUnchanged(file: string, seed: ClaimedSeed): Promise<void> {
+  const now = await lstat(file).catch(() => undefined);
+  if (!now?.isFile()) return;
+  if (now.ino === seed.ino && now.dev === seed.dev && now.size === seed.size && now.mtimeMs === seed.mtimeMs) return unlink(file);
+  const read = await readRegularFile(file, now);
+  if (read.ok && createHash('sha256').update(read.value.bytes).digest('hex') === seed.sha256) await unlink(file);
 }

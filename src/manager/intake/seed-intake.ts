@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import type { WorkspacePaths } from '../../workspace.js';
@@ -5,6 +6,10 @@ import { messageOf } from '../../result.js';
 import type { EmitEvent } from '../events.js';
 import { inspectSeed, type SeedCheck } from './inspect-seed.js';
 import { rejectSeed } from './reject-seed.js';
+import type { SeedRejectionReason } from '../../formats/seed-rejection.js';
+
+/** Names starting with '.' are hidden files: never claimed, only rejected once they settle. */
+export const isHiddenName = (name: string): boolean => name.startsWith('.');
 
 /** How long an unparseable seed may sit unchanged before it is judged broken rather than half-written. */
 export const DEFAULT_SETTLE_MS = 1500;
@@ -104,6 +109,7 @@ export class SeedIntake {
   private async take(name: string, settled: boolean): Promise<void> {
     const { paths, emit } = this.options;
     const file = join(paths.pending, name);
+    if (isHiddenName(name)) return this.takeHidden(file, name, settled);
     const check = await inspectSeed(file, this.options.seedSchema());
     switch (check.kind) {
       case 'gone':
@@ -117,16 +123,32 @@ export class SeedIntake {
         emit({ event: 'seed-claimed', seed: name, run });
         return;
       }
-      case 'not-yet':
-        if (!settled) {
-          emit({ event: 'seed-waiting', seed: name, message: `${check.message}; waiting for it to be finished` });
-          this.waiting.set(name, setTimeout(() => this.settleFile(name), this.options.settleMs));
-          return;
-        }
-        return this.reject(file, name, check);
+      case 'not-yet': {
+        const { reason, message, where } = check;
+        // A file replaced while read is looked at again, whether or not it had settled before.
+        if (settled && reason !== 'changing') return this.reject(file, name, { reason, message, ...(where ? { where } : {}) });
+        return this.wait(name, `${message}; waiting for it to be finished`);
+      }
       case 'reject':
         return this.reject(file, name, check);
     }
+  }
+
+  /**
+   * A hidden name (`.x.json`, `..json`) is never taken as a seed: tools write work in progress under
+   * such names and rename it when done. One still there, unchanged, after settleMs is rejected, so
+   * it is not silently ignored; a symbolic link (an editor's lock file) is left alone.
+   */
+  private async takeHidden(file: string, name: string, settled: boolean): Promise<void> {
+    const stats = await lstat(file).catch(() => undefined);
+    if (!stats || stats.isSymbolicLink()) return;
+    if (!settled) return this.wait(name, `has a hidden name (it starts with "."); it is rejected if it is still there in ${this.options.settleMs} ms`);
+    return this.reject(file, name, { reason: 'hidden-name', message: 'has a hidden name (it starts with "."), which is never taken as a seed; rename it without the leading dot' });
+  }
+
+  private wait(name: string, message: string): void {
+    this.options.emit({ event: 'seed-waiting', seed: name, message });
+    this.waiting.set(name, setTimeout(() => this.settleFile(name), this.options.settleMs));
   }
 
   /** The file did not change for settleMs: judge it as it is, in turn with the others. */
@@ -139,7 +161,7 @@ export class SeedIntake {
     void this.drain();
   }
 
-  private async reject(file: string, name: string, problem: { reason: Extract<SeedCheck, { kind: 'reject' }>['reason'] | 'not-json' | 'empty'; message: string; where?: string }): Promise<void> {
+  private async reject(file: string, name: string, problem: { reason: SeedRejectionReason; message: string; where?: string }): Promise<void> {
     const rejection = await rejectSeed(this.options.paths, file, { reason: problem.reason, message: problem.message, ...(problem.where ? { where: problem.where } : {}) });
     this.rejected++;
     this.options.emit({ event: 'seed-rejected', seed: name, reason: rejection.reason, message: rejection.message, movedTo: rejection.movedTo });
