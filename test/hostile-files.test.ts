@@ -4,7 +4,7 @@
  * names, a torn runs.jsonl. Each ends in a clear outcome with the daemon still working.
  */
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +77,119 @@ describe('a seed swapped for a FIFO while it is being claimed', () => {
     daemon.signal('SIGTERM');
     await waitFor(() => daemon.exited(), { timeoutMs: 30_000, description: () => `the manager to exit on SIGTERM\n${daemon.stdout().slice(-3000)}` });
     expect((await daemon.exit()).exitCode).toBe(0);
+  });
+});
+
+/** The .error.json of a rejected seed, found by the seed it names, and checked against its schema. */
+async function rejectionOf(ws: Workspace, seed: string) {
+  for (const name of await listDir(ws.rejected)) {
+    if (!name.endsWith('.error.json')) continue;
+    const rejection = await readValid(SeedRejectionSchema, join(ws.rejected, name));
+    if (rejection.file === `pipeline-pending/${seed}`) return { errorFile: name, rejection };
+  }
+  throw new Error(`no .error.json in ${ws.rejected} names ${seed}`);
+}
+
+describe('seed names at the file system limit (255 bytes)', () => {
+  it('a rejected seed with a long name keeps its .error.json: shortened with a hash when <name>.error.json would not fit', async () => {
+    const long235 = `${'a'.repeat(230)}.json`;
+    const long255 = `${'b'.repeat(250)}.json`;
+    const ws = await askWorkspace({ [`pipeline-pending/${long235}`]: 'not json', [`pipeline-pending/${long255}`]: 'not json either' });
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.events.filter((line) => line.event === 'internal-error')).toEqual([]);
+    expect(result.stderr).toBe('pop: 0 run(s) complete, 0 failed, 2 seed(s) rejected');
+
+    const short = await rejectionOf(ws, long235);
+    expect(short.errorFile).toBe(`${'a'.repeat(230)}.error.json`);
+    expect(short.rejection).toMatchObject({ reason: 'not-json', movedTo: `pipeline-pending/rejected/${long235}` });
+
+    const longest = await rejectionOf(ws, long255);
+    expect(Buffer.byteLength(longest.errorFile)).toBeLessThanOrEqual(255);
+    expect(longest.errorFile).toMatch(/^b+~[0-9a-f]{8}\.error\.json$/);
+    expect(longest.rejection).toMatchObject({ reason: 'not-json', movedTo: `pipeline-pending/rejected/${long255}` });
+    expect(await readFile(join(ws.rejected, long255), 'utf8')).toBe('not json either');
+  });
+
+  it('submit takes a 240-byte name, numbers a second one within the limit, and refuses a name that cannot fit (exit 2)', async () => {
+    const ws = await askWorkspace();
+    const sources = ws.path('sources');
+    await mkdir(sources);
+    const name240 = `${'c'.repeat(235)}.json`;
+    const name255 = `${'d'.repeat(250)}.json`;
+    const tooLong = 'e'.repeat(252); // becomes 257 bytes with the .json submit adds
+    for (const name of [name240, name255, tooLong]) await writeFile(join(sources, name), '{"q": "long"}');
+
+    const first = await runPop(ws, ['submit', join(sources, name240), join(sources, name255), join(sources, name255)]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const [, , second255] = first.stdout.trim().split('\n');
+    expect(first.stdout.trim().split('\n').slice(0, 2)).toEqual([name240, name255]);
+    expect(second255).toMatch(/^d+~[0-9a-f]{8}\.2\.json$/);
+    expect(Buffer.byteLength(second255!)).toBeLessThanOrEqual(255);
+    expect((await pendingSeeds(ws)).sort()).toEqual([name240, name255, second255].sort());
+
+    const refused = await runPop(ws, ['submit', join(sources, tooLong)]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toBe(`pop: ${join(sources, tooLong)}: the seed's name "${tooLong}.json" is 257 bytes; a file name may be at most 255: rename the file\n`.trimEnd());
+
+    // And the manager runs them all.
+    const run = await runPop(ws, ['start', '--once']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect((await readRunRecords(ws)).map((record) => record.seed).sort()).toEqual([name240, name255, second255].sort());
+  });
+});
+
+describe('seeds the manager must not choke on', () => {
+  it('a 9.9 MB seed nested millions deep is rejected as too-deep, with where, and the seed beside it runs', async () => {
+    const depth = 4_900_000;
+    const ws = await askWorkspace({ 'pipeline-pending/deep.json': `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`, 'pipeline-pending/fine.json': { q: 'shallow' } });
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { rejection } = await rejectionOf(ws, 'deep.json');
+    expect(rejection).toMatchObject({
+      reason: 'too-deep',
+      message: 'pipeline-pending/deep.json nests arrays and objects more than 512 levels deep; a seed may nest at most 512',
+      where: 'line 1, column 517',
+    });
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['fine.json']);
+  });
+
+  it('nesting of exactly 512 levels is a seed like any other', async () => {
+    const ws = await askWorkspace({ 'pipeline-pending/nested.json': `{"q": "deep", "a":${'['.repeat(511)}${']'.repeat(511)}}` });
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['nested.json']);
+  });
+
+  it('a seed that starts with a UTF-8 byte-order mark runs, and its seed.json keeps the bytes as dropped', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"q": "with a BOM"}')]);
+    const ws = await askWorkspace();
+    await writeFile(join(ws.pending, 'bom.json'), bytes);
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [record] = await readRunRecords(ws);
+    expect(record?.seed).toBe('bom.json');
+    expect((await readFile(join(ws.complete, record!.id, 'seed.json'))).equals(bytes)).toBe(true);
+    const output = JSON.parse(await readFile(join(ws.complete, record!.id, 'tasks', 'ask', 'output.json'), 'utf8')) as { value: { answer: string } };
+    expect(output.value.answer.length).toBeGreaterThan(0);
+  });
+
+  it('hidden names (`..json`, `.x.json`) are never claimed: rejected as hidden-name once they settle; a hidden link is left alone', async () => {
+    const ws = await askWorkspace({ 'pipeline-pending/..json': { q: 'dots' }, 'pipeline-pending/.x.json': { q: 'hidden' } });
+    // What an editor leaves while a file is open: a hidden link.
+    await symlink('user@host.1234', join(ws.pending, '.#y.json'));
+    const daemon = await startDaemon(ws);
+    await daemon.waitForEvent('seed-rejected', (line) => line.seed === '..json');
+    await daemon.waitForEvent('seed-rejected', (line) => line.seed === '.x.json');
+    const { rejection } = await rejectionOf(ws, '..json');
+    expect(rejection).toMatchObject({
+      reason: 'hidden-name',
+      message: 'pipeline-pending/..json has a hidden name (it starts with "."), which is never taken as a seed; rename it without the leading dot',
+    });
+    expect(JSON.parse(await readFile(ws.path(rejection.movedTo), 'utf8'))).toEqual({ q: 'dots' });
+    expect(daemon.events.filter((line) => line.event === 'seed-claimed')).toEqual([]);
+    await daemon.stop();
+    expect(await pendingSeeds(ws)).toEqual(['.#y.json']);
+    expect(await listDir(ws.rejected)).toEqual(['..error.json', '..json', '.x.error.json', '.x.json']);
   });
 });

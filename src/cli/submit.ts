@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createNewFile } from '../fs/create-new-file.js';
+import { fitName, NAME_MAX_BYTES } from '../fs/file-name.js';
 import { MAX_SEED_BYTES } from '../formats/seed.js';
+import { MAX_JSON_DEPTH, tooDeepAt } from '../formats/json-depth.js';
 import { err, ok, type Result } from '../result.js';
 
 /** Read a seed from a file, or standard input for `-`, checking it is a JSON object first. */
@@ -19,14 +21,21 @@ export async function readSeedSource(source: string): Promise<Result<{ name: str
   } catch (error) {
     return err(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  const deep = tooDeepAt(Buffer.from(text));
+  if (deep) return err(`${source}: nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (line ${deep.line}, column ${deep.column}); a seed may nest at most ${MAX_JSON_DEPTH}`);
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A leading byte-order mark is kept in the file (the manager skips it too).
+    data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     return err(`${source}: not valid JSON (${(error as Error).message})`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return err(`${source}: a seed must be a JSON object`);
-  return ok({ name: source === '-' ? `stdin-${Date.now()}.json` : basename(source).replace(/(\.json)?$/i, '.json'), text });
+  const name = source === '-' ? `stdin-${Date.now()}.json` : basename(source).replace(/(\.json)?$/i, '.json');
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX_BYTES) return err(`${source}: the seed's name "${name}" is ${bytes} bytes; a file name may be at most ${NAME_MAX_BYTES}: rename the file`);
+  if (name.startsWith('.')) return err(`${source}: the seed's name "${name}" starts with "."; hidden names are never taken as seeds: rename the file`);
+  return ok({ name, text });
 }
 
 /**
@@ -38,7 +47,7 @@ export async function submitSeed(pendingDir: string, seed: { name: string; text:
   const stem = seed.name.replace(/\.json$/i, '');
   function* names() {
     yield join(pendingDir, seed.name);
-    for (let n = 2; ; n++) yield join(pendingDir, `${stem}.${n}.json`);
+    for (let n = 2; ; n++) yield join(pendingDir, fitName(stem, `.${n}.json`));
   }
   return (await createNewFile(names(), seed.text))!;
 }

@@ -1,15 +1,24 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { stringifyRedacted } from '../secrets/known-secrets.js';
+import { truncateUtf8 } from './file-name.js';
 
 /** Temp files live beside their target (same file system, so rename is atomic) and are hidden. */
 export const TEMP_SUFFIX = '.tmp';
 
 let written = 0;
 
-/** Unique per process and call; no crypto, which the task process would otherwise load just for this. */
+/** How much of the target's name a temp name keeps: enough to tell whose it is, short enough to always fit. */
+const TEMP_NAME_KEEP_BYTES = 40;
+
+/**
+ * Unique per process and call; no crypto, which the task process would otherwise load just for this.
+ * Short whatever the target's name: a temp name longer than the file system's limit would fail a
+ * write whose target name fits.
+ */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}-${(++written).toString(36)}-${Date.now().toString(36)}${TEMP_SUFFIX}`);
+  const unique = `${process.pid.toString(36)}-${(++written).toString(36)}-${Date.now().toString(36)}`;
+  return join(dirname(path), `.${truncateUtf8(basename(path), TEMP_NAME_KEEP_BYTES)}.${unique}${TEMP_SUFFIX}`);
 }
 
 /**

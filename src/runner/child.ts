@@ -44,7 +44,8 @@ async function letterFromManager(): Promise<string> {
 /** A file the manager has already checked against its schema. */
 async function readJson<T>(path: string): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
   try {
-    return { ok: true, value: JSON.parse(await readFile(path, 'utf8')) as T };
+    // A seed may start with a UTF-8 byte-order mark (the manager accepted it); JSON.parse does not.
+    return { ok: true, value: JSON.parse((await readFile(path, 'utf8')).replace(/^\uFEFF/, '')) as T };
   } catch (error) {
     return { ok: false, error: `${path}: ${error instanceof Error ? error.message : String(error)}` };
   }
