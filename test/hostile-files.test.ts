@@ -193,3 +193,72 @@ describe('seeds the manager must not choke on', () => {
     expect(await listDir(ws.rejected)).toEqual(['..error.json', '..json', '.x.error.json', '.x.json']);
   });
 });
+
+describe('runs.jsonl with a torn last line (a write cut short by a crash or a full disk)', () => {
+  it('is cut back to whole lines before the next run is appended, and the torn bytes are kept aside', async () => {
+    const ws = await askWorkspace({ 'pipeline-pending/first.json': { q: 'one' } });
+    expect((await runPop(ws, ['start', '--once'])).exitCode).toBe(0);
+    const torn = '{"id":"20261126-000000-lost-abcdef","pipeline":"files","se';
+    await writeFile(ws.runsJsonl, `${await readFile(ws.runsJsonl, 'utf8')}${torn}`);
+
+    await writeFile(join(ws.pending, 'second.json'), '{"q": "two"}');
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // Every line parses and fits the schema.
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['first.json', 'second.json']);
+    expect(result.events.filter((line) => line.event === 'runs-file-repaired')).toMatchObject([{ path: ws.runsJsonl, bytes: torn.length, keptIn: `${ws.runsJsonl}.torn` }]);
+    expect(await readFile(`${ws.runsJsonl}.torn`, 'utf8')).toBe(`${torn}\n`);
+  });
+});
+
+/**
+ * A real full disk under pipeline-current/.locks (a tiny tmpfs, filled): the claim succeeds (its
+ * folder has room) but the run's lock cannot be written. Needs the right to mount (root).
+ */
+async function mountFullLocksFolder(ws: Workspace): Promise<{ free: () => Promise<void>; unmount: () => Promise<void> } | string> {
+  const locks = join(ws.current, '.locks');
+  await mkdir(locks, { recursive: true });
+  const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', locks], { reject: false });
+  if (mounted.exitCode !== 0) return `cannot mount a tmpfs (${mounted.stderr.trim() || `exit ${mounted.exitCode}`})`;
+  const filler = join(locks, 'filler');
+  // Fill it: write until the file system says it is full.
+  const fill = await execa('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { reject: false });
+  if (!/No space left on device/.test(fill.stderr)) {
+    await execa('umount', [locks], { reject: false });
+    return `filling the tmpfs did not end in ENOSPC: ${fill.stderr}`;
+  }
+  return {
+    free: () => rm(filler, { force: true }),
+    unmount: async () => {
+      await execa('umount', ['-l', locks], { reject: false });
+    },
+  };
+}
+
+describe('a full disk where run locks are written', () => {
+  it('keeps the claimed run queued, logs run-deferred, and runs it once space returns', async (context) => {
+    const ws = await askWorkspace();
+    const disk = await mountFullLocksFolder(ws);
+    if (typeof disk === 'string') {
+      return context.skip(disk);
+    }
+    try {
+      const daemon = await startDaemon(ws);
+      await writeFile(join(ws.pending, 'waits.json'), '{"q": "after the disk is freed"}');
+      const deferred = await daemon.waitForEvent('run-deferred');
+      expect(deferred).toMatchObject({ level: 'warn', reason: 'lock-unavailable' });
+      expect(String(deferred.message)).toContain('ENOSPC');
+      // Still deferred a second time: it is being retried, not dropped.
+      await daemon.waitForEvent('run-deferred', (line) => line !== deferred);
+      expect(daemon.events.filter((line) => line.event === 'run-started')).toEqual([]);
+
+      await disk.free();
+      const complete = await daemon.waitForEvent('run-complete', (line) => line.run === deferred.run);
+      expect(complete.run).toBe(deferred.run);
+      await daemon.stop();
+      expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['waits.json']);
+    } finally {
+      await disk.unmount();
+    }
+  });
+});

@@ -55,6 +55,8 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return c.yellow(`run ${line.run} is busy: pid ${line.pid} (${line.command}) is working on it`);
       case 'run-deferred':
         return c.yellow(`run ${line.run} cannot start yet (${line.message}); ${line.retryInMs === null ? 'it continues on the next start' : `trying again in ${seconds(line.retryInMs)}`}`);
+      case 'runs-file-repaired':
+        return c.yellow(`${line.path} ended in a torn line; cut off ${line.bytes} byte(s), kept in ${line.keptIn}`);
       case 'run-requested':
         return `run ${line.run} handed over to continue${line.pipeline === 'current' ? ' with the current pipeline.json' : ''}`;
       case 'request-invalid':

@@ -33,9 +33,11 @@ export type ManagerEvent =
   | { event: 'run-requested'; run: string; pipeline: 'snapshot' | 'current' }
   | { event: 'request-invalid'; path: string; message: string }
   | { event: 'state-unreadable'; path: string; message: string }
+  /** runs.jsonl ended in a torn line (a write cut short): cut off, and kept in keptIn. */
+  | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'request-invalid']);
+const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

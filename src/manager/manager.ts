@@ -19,6 +19,8 @@ import { prepareResume } from './recovery/prepare-resume.js';
 import { takeRunRequest } from './runs/requests.js';
 import { installLastResort } from './last-resort.js';
 import { RetryLater } from './execution/retry-later.js';
+import { repairTornTail } from '../fs/append-line.js';
+import { tornLinesFile } from './runs/promote-run.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */
@@ -109,6 +111,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       scheduler.enqueue(run.id);
     };
 
+    const tornBytes = await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
+    if (tornBytes > 0) emit({ event: 'runs-file-repaired', path: paths.runsJsonl, bytes: tornBytes, keptIn: tornLinesFile(paths) });
     // Continue what a previous manager left: runs queued, running, or complete but not yet moved.
     const current = await scanCurrentRuns(paths, emit);
     for (const run of current) {

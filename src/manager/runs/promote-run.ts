@@ -1,6 +1,6 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendLine } from '../../fs/append-line.js';
+import { appendLine, repairTornTail } from '../../fs/append-line.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
 import type { WorkspacePaths } from '../../workspace.js';
 import { buildRunRecord } from './run-record.js';
@@ -25,9 +25,11 @@ export async function promoteRun(
     status.current = null;
     await saveStatus(runDir, status);
   }
+  // A line torn by a crash or a full disk would otherwise swallow the start of this one.
+  await mkdir(paths.complete, { recursive: true });
+  await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
   if (!(await options.alreadyRecorded?.(status.id))) {
     const record = await buildRunRecord(runDir, status, completedAt);
-    await mkdir(paths.complete, { recursive: true });
     await appendLine(paths.runsJsonl, stringifyRedacted(record).text);
     crashPoint('after-runs-append');
   }
@@ -35,3 +37,6 @@ export async function promoteRun(
   await rename(runDir, target);
   return target;
 }
+
+/** Where torn runs.jsonl lines are kept when they are cut off. */
+export const tornLinesFile = (paths: WorkspacePaths): string => `${paths.runsJsonl}.torn`;
