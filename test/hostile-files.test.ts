@@ -4,7 +4,7 @@
  * names, a torn runs.jsonl. Each ends in a clear outcome with the daemon still working.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   readRunRecords,
   readValid,
   registryModule,
+  runDirs,
   runPop,
   startDaemon,
   waitFor,
@@ -248,8 +249,10 @@ describe('a full disk where run locks are written', () => {
       const deferred = await daemon.waitForEvent('run-deferred');
       expect(deferred).toMatchObject({ level: 'warn', reason: 'lock-unavailable' });
       expect(String(deferred.message)).toContain('ENOSPC');
-      // Still deferred a second time: it is being retried, not dropped.
-      await daemon.waitForEvent('run-deferred', (line) => line !== deferred);
+      expect(deferred.retryInMs).toBe(250);
+      // Still deferred a second time: it is being retried, not dropped, and waits longer.
+      const again = await daemon.waitForEvent('run-deferred', (line) => line !== deferred);
+      expect(again.retryInMs).toBe(500);
       expect(daemon.events.filter((line) => line.event === 'run-started')).toEqual([]);
 
       await disk.free();
@@ -260,5 +263,41 @@ describe('a full disk where run locks are written', () => {
     } finally {
       await disk.unmount();
     }
+  });
+});
+
+describe('a full disk where run locks are written, with start --once', () => {
+  it('gives up after 6 tries, leaving the run queued for the next start, which runs it', { timeout: 120_000 }, async (context) => {
+    const ws = await askWorkspace({ 'pipeline-pending/waits.json': { q: 'next time' } });
+    const disk = await mountFullLocksFolder(ws);
+    if (typeof disk === 'string') return context.skip(disk);
+    try {
+      const result = await runPop(ws, ['start', '--once']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const deferred = result.events.filter((line) => line.event === 'run-deferred');
+      expect(deferred.map((line) => line.retryInMs)).toEqual([250, 500, 1000, 2000, 4000, 8000, null]);
+      expect(await runDirs(ws.current)).toEqual([String(deferred[0]!.run)]);
+      expect(await readRunRecords(ws)).toEqual([]);
+
+      await disk.free();
+      const next = await runPop(ws, ['start', '--once']);
+      expect(next.exitCode, next.stderr).toBe(0);
+      expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['waits.json']);
+    } finally {
+      await disk.unmount();
+    }
+  });
+});
+
+describe('a FIFO at rest in pipeline-pending/', () => {
+  it('is rejected as not-a-file without being opened, and moved aside as it is', async () => {
+    const ws = await askWorkspace({ 'pipeline-pending/fine.json': { q: 'beside a pipe' } });
+    await execa('mkfifo', [join(ws.pending, 'pipe.json')]);
+    const result = await runPop(ws, ['start', '--once']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const { rejection } = await rejectionOf(ws, 'pipe.json');
+    expect(rejection).toMatchObject({ reason: 'not-a-file', message: 'pipeline-pending/pipe.json is a special file, not a JSON file' });
+    expect((await lstat(join(ws.rejected, 'pipe.json'))).isFIFO()).toBe(true);
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['fine.json']);
   });
 });
