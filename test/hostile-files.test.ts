@@ -301,3 +301,17 @@ describe('a FIFO at rest in pipeline-pending/', () => {
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['fine.json']);
   });
 });
+
+describe('a FIFO dropped among the run requests (pipeline-current/.requests/)', () => {
+  it('is reported as request-invalid without being opened; the manager keeps claiming and stops on SIGTERM', async () => {
+    const ws = await askWorkspace();
+    const daemon = await startDaemon(ws);
+    await execa('mkfifo', [join(ws.current, '.requests', 'stuck.json')]);
+    await daemon.waitForEvent('request-invalid', (line) => String(line.message).includes('stuck.json'));
+    await writeFile(join(ws.pending, 'after.json'), '{"q": "after the pipe"}');
+    await daemon.waitForEvent('run-complete');
+    const stopped = await daemon.stop();
+    expect(stopped.exitCode).toBe(0);
+    expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['after.json']);
+  });
+});

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, realpath, unlink } from 'node:fs/promises';
+import { realpath, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { createNewFile } from './create-new-file.js';
 import { isProcessRunning } from './process-running.js';
+import { readRegularFileAt } from './read-regular-file.js';
 import { LockSchema, type Lock } from '../formats/lock.js';
 import { err, messageOf, ok, type Result } from '../result.js';
 
@@ -134,7 +135,10 @@ async function acquirePidFile(path: string, lock: Lock): Promise<Result<HeldLock
 
 async function readLock(path: string): Promise<Lock | undefined> {
   try {
-    const parsed = LockSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
+    // Never a blocking open: whatever stands under the name, it is only described, not trusted.
+    const read = await readRegularFileAt(path);
+    if (!read.ok) return undefined;
+    const parsed = LockSchema.safeParse(JSON.parse(read.value.bytes.toString('utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

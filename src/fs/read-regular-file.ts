@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { err, ok, type Result } from '../result.js';
 
 export type ReadRegularFileError =
@@ -36,4 +36,17 @@ export async function readRegularFile(path: string, expected: Pick<Stats, 'ino' 
   } finally {
     await handle.close();
   }
+}
+
+/** The same, for a path not looked at before: anything but a regular file there counts as changed. */
+export async function readRegularFileAt(path: string): Promise<Result<{ bytes: Buffer; stats: Stats }, ReadRegularFileError>> {
+  let stats;
+  try {
+    stats = await lstat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return code === 'ENOENT' ? err({ reason: 'gone' }) : err({ reason: 'unreadable', code });
+  }
+  if (!stats.isFile()) return err({ reason: 'changed' });
+  return readRegularFile(path, stats);
 }

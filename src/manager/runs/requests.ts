@@ -1,4 +1,5 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
+import { readRegularFileAt } from '../../fs/read-regular-file.js';
 import { createNewFile } from '../../fs/create-new-file.js';
 import { join } from 'node:path';
 import { RunRequestSchema, type RunRequest } from '../../formats/run-request.js';
@@ -17,13 +18,12 @@ export async function writeRunRequest(paths: WorkspacePaths, request: RunRequest
 
 /** Read and remove a request file; a torn or foreign file is removed and reported. */
 export async function takeRunRequest(path: string): Promise<Result<RunRequest, string> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
+  // Never a blocking open: a FIFO dropped here must not hang the manager.
+  const read = await readRegularFileAt(path);
+  if (!read.ok && read.error.reason === 'gone') return undefined;
   await unlink(path).catch(() => {});
+  if (!read.ok) return err(`${path}: not a regular file (${read.error.reason === 'unreadable' ? read.error.code : 'a link, FIFO or folder'})`);
+  const text = read.value.bytes.toString('utf8');
   try {
     const parsed = RunRequestSchema.safeParse(JSON.parse(text));
     return parsed.success ? ok(parsed.data) : err(`${path}: not a run request (${parsed.error.issues[0]?.message ?? 'invalid'})`);
