@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PhrasePicker, randomFrom } from '../src/providers/prompt-words.js';
-import { valueForSchema } from '../src/providers/mock-value.js';
+import { PhrasePicker, randomFrom } from '../src/gateway/prompt-words.js';
+import { valueForSchema } from '../src/gateway/mock-value.js';
 import { popEnv, runPopWithEnv } from './support/fake-llm-server.js';
 import { REPO_ROOT, makeWorkspace, readRunRecords } from './support/workspace.js';
 

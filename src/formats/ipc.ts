@@ -2,6 +2,24 @@ import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
 import { ItemCountsSchema, TruncationSchema } from './items.js';
+import { MockBehaviourSchema } from './pipeline.js';
+
+/** A model call a task process asks the manager's gateway to make; `id` pairs it with its reply. */
+export const CallRequestSchema = z.object({
+  type: z.literal('call'),
+  id: z.number().int(),
+  models: z.array(z.string()).min(1),
+  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })),
+  schema: z.record(z.string(), z.unknown()).optional(),
+  schemaName: z.string(),
+  mock: MockBehaviourSchema.optional(),
+  /** 1 for the first call of a task attempt, 2 after the first refinement, ... */
+  call: z.number().int(),
+});
+export type CallRequest = z.output<typeof CallRequestSchema>;
+
+/** The task stopped waiting for a call (it is being stopped): the gateway aborts the request. */
+export const CallAbortSchema = z.object({ type: z.literal('call-abort'), id: z.number().int() });
 
 /**
  * The failures a runner reports itself. The others (timeout, killed, interrupted, ...) only the
@@ -13,7 +31,8 @@ const RunnerFailureSchema = TaskFailureSchema.extend({
 
 /**
  * Messages a runner child sends the manager over its channel (one JSON line each). A `done` is a
- * hint only: the manager completes a task on a valid output.json, never on a message.
+ * hint only: the manager completes a task on a valid output.json, never on a message. A `call`
+ * asks the manager's gateway for a model call.
  */
 export const RunnerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('stage'), stage: z.string(), attempt: z.number().int() }),
@@ -29,9 +48,50 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   ItemCountsSchema.extend({ type: z.literal('items') }),
   // A text cut by truncateToTokens.
   TruncationSchema.extend({ type: z.literal('truncated') }),
+  CallRequestSchema,
+  CallAbortSchema,
 ]);
 export type RunnerMessage = z.output<typeof RunnerMessageSchema>;
 
-/** Messages the manager sends a runner: to a standby, the letter of the task it is to run. */
-export const ManagerMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('run'), letter: z.string() })]);
+export const ProviderFailureSchema = z.object({
+  reason: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  message: z.string(),
+  status: z.number().int().optional(),
+});
+
+/** A line for the task's task.log about a call (model-call, model-retry, model-replied ...). */
+export const CallLogSchema = z.object({
+  type: z.literal('call-log'),
+  id: z.number().int(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  fields: z.record(z.string(), z.unknown()),
+  msg: z.string().optional(),
+});
+
+/** The answer to a call: the model that answered, its text and usage, and the models skipped before it. */
+export const CallReplySchema = z.object({
+  type: z.literal('call-reply'),
+  id: z.number().int(),
+  text: z.string(),
+  model: z.string(),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }),
+  latencyMs: z.number(),
+  skipped: z.array(z.object({ model: z.string(), reason: z.string(), message: z.string() })),
+  /** Served from the call cache: no request was made; `usage` is the original call's. */
+  cached: z.boolean().optional(),
+});
+
+/** Every model of the call failed (or the gateway could not make it): each one's failure. */
+export const CallErrorSchema = z.object({ type: z.literal('call-error'), id: z.number().int(), failures: z.array(ProviderFailureSchema) });
+
+/** What the manager sends a standby runner: the letter of the task it is to run. */
+export const RunLetterSchema = z.object({ type: z.literal('run'), letter: z.string() });
+
+/** Messages the manager sends a runner child. */
+export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema]);
 export type ManagerMessage = z.output<typeof ManagerMessageSchema>;
+export type CallReply = z.output<typeof CallReplySchema>;
+export type CallError = z.output<typeof CallErrorSchema>;
+export type CallLog = z.output<typeof CallLogSchema>;

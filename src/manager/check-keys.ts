@@ -1,6 +1,6 @@
 import type { Pipeline } from '../formats/pipeline.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
-import { apiKeyEnvFor, providerConfigFor } from '../providers/index.js';
+import { apiKeyEnvFor, providerConfigFor } from '../gateway/index.js';
 
 /**
  * API keys the pipeline's models need. A task none of whose models has its key cannot run: an

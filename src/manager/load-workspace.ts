@@ -3,7 +3,7 @@ import { PipelineSchema, type Pipeline } from '../formats/pipeline.js';
 import { BUILT_IN_PROVIDERS, resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
 import { schemaIssues } from '../formats/describe-error.js';
 import { loadRegistry, type Registry } from '../registry/load-registry.js';
-import { providerConfigFor } from '../providers/index.js';
+import { providerConfigFor } from '../gateway/index.js';
 import { err, ok, type Result } from '../result.js';
 import type { WorkspacePaths } from '../workspace.js';
 import { keyProblems } from './check-keys.js';

@@ -21,6 +21,7 @@ import { installLastResort } from './last-resort.js';
 import { RetryLater } from './execution/retry-later.js';
 import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
+import { noteKeyVariables } from '../gateway/key-variables.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */
@@ -82,6 +83,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
 
     // One more than the slots: a replacement takes longer to start than a quick task takes to run.
     const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
+    // Standbys are started before they have a task: the workspace's pipeline names their keys.
+    noteKeyVariables(active.pipeline.providers);
     standbys.start();
     // --once must end: a run that still cannot start after a few tries is left for the next start.
     const retries = new RetryLater<string>((id) => scheduler.enqueue(id), options.once ? ONCE_LOCK_TRIES : undefined);

@@ -17,6 +17,7 @@ import { runPaths, workspacePaths } from '../workspace.js';
 import { openTaskLog } from './task-log.js';
 import { runTask } from './run-task.js';
 import { ManagerChannel } from './channel.js';
+import { connectGateway } from './gateway-client.js';
 import { endProcessGroup, endSubprocesses, killSubprocessesNow } from './end-subprocesses.js';
 import { learnEnvFile, learnKeyVariables } from '../secrets/known-secrets.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
@@ -30,15 +31,12 @@ for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _
 // A manager that exits or is killed closes the channel: end the task's subprocesses and its whole
 // process group, so a restarted manager's new attempt never races an orphan of the old one.
 const channel = new ManagerChannel(endProcessGroup);
+// Model calls go over it to the manager's gateway.
+connectGateway(channel);
 
-/**
- * A standby has started Node and loaded the runner before it has a task; this is where it waits.
- * The mock provider is loaded meanwhile too: it is small and most tasks in development use it.
- */
+/** A standby has started Node and loaded the runner before it has a task; this is where it waits. */
 async function letterFromManager(): Promise<string> {
-  const message = channel.next('run');
-  await import('../providers/mock.js');
-  return (await message).letter;
+  return (await channel.next('run')).letter;
 }
 
 /** A file the manager has already checked against its schema. */

@@ -67,7 +67,7 @@ export class ModelCaller {
     let reply: InferenceResult;
     try {
       reply = await callModels(
-        { models, providers: d.providers, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, maxRetries: d.maxRetries, signal: d.signal, log: this.log },
+        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log },
         messages,
         call,
       );

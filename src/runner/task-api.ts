@@ -24,6 +24,8 @@ export interface InferenceResult {
   latencyMs?: number;
   /** Models tried before this one, with why they were skipped. */
   skipped?: Array<{ model: string; reason: string; message: string }>;
+  /** Served from the call cache: no request was made, and `usage` is the original call's. */
+  cached?: boolean;
 }
 
 export type IssueKind = 'parse' | 'structure' | 'quality';

@@ -3,7 +3,7 @@ import { writeJsonAtomic } from '../../fs/atomic-write.js';
 import { readJsonFile } from '../../fs/read-json.js';
 import type { Letter } from '../../formats/letter.js';
 import { OutputSchema } from '../../formats/output.js';
-import { PipelineSchema } from '../../formats/pipeline.js';
+import { PipelineSchema, type Pipeline } from '../../formats/pipeline.js';
 import { resolveTasks, type ResolvedTask } from '../../formats/resolve-pipeline.js';
 import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
 import type { TaskFailure } from '../../formats/task-failure.js';
@@ -67,8 +67,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     }
     // Counted here, not by attempt number: attempts cut short by a manager crash do not use them up.
     let outsideFailures = 0;
-    let outcome = await runOneTask(options, task, tasks.slice(0, index), state, outsideFailures);
-    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state, ++outsideFailures);
+    let outcome = await runOneTask(options, task, tasks.slice(0, index), state, outsideFailures, snapshot.value.providers);
+    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state, ++outsideFailures, snapshot.value.providers);
     if (outcome !== 'complete') return outcome;
   }
 
@@ -78,7 +78,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   return 'complete';
 }
 
-async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus, outsideFailures: number): Promise<RunOutcome | 'retry'> {
+async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus, outsideFailures: number, providers: Pipeline['providers']): Promise<RunOutcome | 'retry'> {
   const { runDir, status, emit } = options;
   const run = status.id;
   const files = taskPaths(runDir, task.name);
@@ -138,6 +138,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     memoryMb: task.memoryMb,
     cancelSignal: options.cancelSignal,
     standbys: options.standbys,
+    calls: { providers, maxRetries: task.maxRetries },
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
       progress.onMessage(message);

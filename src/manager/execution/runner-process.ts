@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { findDescendants, signalGroup, signalProcesses, type ProcessId } from '../../util/descendants.js';
 import { ConsoleCapture } from './console-capture.js';
 import { TaskChannel } from './task-channel.js';
+import { taskEnvironment } from '../../gateway/key-variables.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.js', import.meta.url));
 
@@ -37,7 +38,13 @@ export class RunnerProcess {
 
   constructor(options: { workspace: string; memoryMb: number; consolePath?: string; letterPath?: string }) {
     const args = [`--max-old-space-size=${options.memoryMb}`, CHILD_ENTRY, options.workspace, options.letterPath ?? '--standby'];
-    this.child = spawn(process.execPath, args, { cwd: options.workspace, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(process.execPath, args, {
+      cwd: options.workspace,
+      // Without the provider keys: the manager's gateway makes the calls.
+      env: taskEnvironment(),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.console = new ConsoleCapture(options.consolePath);
     this.channel = new TaskChannel(this.child.stdio[3] as Duplex);
     this.console.capture(this.child.stdout, this.child.stderr);

@@ -10,6 +10,10 @@ import { err, messageOf, ok, type Result } from '../../result.js';
 import { bindToOwner, withFaultOwner } from '../last-resort.js';
 import { faultPoint } from '../recovery/crash-point.js';
 import { redactText } from '../../secrets/known-secrets.js';
+import type { CallSettings } from '../../gateway/gateway.js';
+import { noteKeyVariables } from '../../gateway/key-variables.js';
+import { isCallMessage, serveCalls } from '../../gateway/serve-calls.js';
+import { processGateway } from '../../gateway/shared.js';
 
 export type TaskProcessFailure = { error: TaskFailure; usage: Usage; refinements: number; costUsd?: number | undefined };
 
@@ -25,6 +29,8 @@ export interface TaskProcessOptions {
   cancelSignal: AbortSignal;
   onMessage: (message: RunnerMessage) => void;
   standbys?: StandbyPool | undefined;
+  /** What the gateway needs to make this task's model calls. */
+  calls: CallSettings;
 }
 
 /** Why the manager ended an attempt itself, before the runner said anything. */
@@ -36,6 +42,7 @@ type Ending = { reason: 'timeout' | 'interrupted' } | { reason: 'protocol-violat
  * here as a value. It completes only on a valid output.json on disk, whatever the runner says.
  */
 export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<Output, TaskProcessFailure>> {
+  noteKeyVariables(options.calls.providers);
   const standby = options.standbys?.take(options.memoryMb);
   const runner = standby ?? new RunnerProcess({ workspace: options.workspace, memoryMb: options.memoryMb, consolePath: options.consolePath, letterPath: options.letterPath });
   let ended: Ending | undefined;
@@ -49,9 +56,12 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
       runner.console.attach(options.consolePath);
       runner.channel.send({ type: 'run', letter: options.letterPath });
     }
+    // A runner that has gone away gets no answer; its calls are aborted when it is seen to end.
+    const calls = serveCalls(processGateway(), options.calls, (message) => runner.channel.send(message));
     let final: RunnerMessage | undefined;
     runner.channel.onMessage(
       bindToOwner((message: RunnerMessage) => {
+        if (isCallMessage(message)) return calls.handle(message);
         if (message.type === 'done' || message.type === 'failed') final = message;
         options.onMessage(message);
       }),
@@ -65,6 +75,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
     faultPoint('task-running');
     const exit = await runner.ended;
+    calls.close();
     clearTimeout(timer);
     options.cancelSignal.removeEventListener('abort', onCancel);
 

@@ -42,11 +42,11 @@ export class OpenAIProvider implements Provider {
         { signal: request.signal },
       );
     } catch (error) {
-      throw toProviderError(classify(error, request.signal), this.setup, this.key);
+      throw toProviderError(classify(error, request.signal), { ...this.setup, model: request.model }, this.key);
     }
     const completion = asChatCompletion(response);
     if (!completion) {
-      throw toProviderError({ kind: 'bad-response', detail: `expected a chat completion, got ${preview(response)}` }, this.setup, this.key);
+      throw toProviderError({ kind: 'bad-response', detail: `expected a chat completion, got ${preview(response)}` }, { ...this.setup, model: request.model }, this.key);
     }
     const choice = completion.choices[0];
     return {

@@ -38,11 +38,11 @@ export class AnthropicProvider implements Provider {
         { signal: request.signal },
       );
     } catch (error) {
-      throw toProviderError(classify(error, request.signal), this.setup, this.key);
+      throw toProviderError(classify(error, request.signal), { ...this.setup, model: request.model }, this.key);
     }
     const message = asMessage(response);
     if (!message) {
-      throw toProviderError({ kind: 'bad-response', detail: `expected a message, got ${preview(response)}` }, this.setup, this.key);
+      throw toProviderError({ kind: 'bad-response', detail: `expected a message, got ${preview(response)}` }, { ...this.setup, model: request.model }, this.key);
     }
     return {
       text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),

@@ -35,7 +35,21 @@ export interface Completion {
   finishReason?: string | undefined;
 }
 
-export type ProviderFailureReason = 'auth' | 'rate-limited' | 'bad-request' | 'server-error' | 'timeout' | 'connection' | 'aborted' | 'bad-response' | 'missing-key' | 'unknown-provider';
+export type ProviderFailureReason =
+  | 'auth'
+  | 'rate-limited'
+  | 'bad-request'
+  | 'server-error'
+  | 'timeout'
+  | 'connection'
+  | 'aborted'
+  | 'bad-response'
+  | 'missing-key'
+  | 'unknown-provider'
+  /** Marked down after failing to connect or repeated server errors: not tried until it is back. */
+  | 'provider-down'
+  /** The gateway itself failed while making the call. */
+  | 'gateway-error';
 
 export interface ProviderFailure {
   reason: ProviderFailureReason;

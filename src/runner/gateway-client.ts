@@ -1,0 +1,80 @@
+import type { CallError, CallReply, CallRequest, ManagerMessage, RunnerMessage } from '../formats/ipc.js';
+import type { TaskLogger } from './task-log.js';
+
+/** The runner's channel to the manager, as far as model calls need it. */
+export interface CallChannel {
+  send(message: RunnerMessage): Promise<void>;
+  onMessage(handler: (message: ManagerMessage) => void): void;
+}
+
+let channel: CallChannel | undefined;
+
+/** Model calls go over this channel; messages about them coming back are taken from it. */
+export function connectGateway(managerChannel: CallChannel): void {
+  channel = managerChannel;
+  channel.onMessage(receive);
+}
+
+function sendToManager(message: RunnerMessage): void {
+  void channel?.send(message);
+}
+
+interface Waiting {
+  log: TaskLogger;
+  done: (answer: CallReply | CallError) => void;
+}
+
+/** How long a stopped task waits for the gateway to confirm an aborted call. */
+const ABORT_ANSWER_WAIT_MS = 500;
+
+const waiting = new Map<number, Waiting>();
+let nextId = 0;
+
+/** Messages from the manager's gateway: log lines of a call for task.log, then its answer. */
+function receive(message: ManagerMessage): void {
+  if (message.type === 'run') return;
+  const call = waiting.get(message.id);
+  if (!call) return;
+  if (message.type === 'call-log') {
+    call.log[message.level](message.fields, message.msg);
+    return;
+  }
+  waiting.delete(message.id);
+  call.done(message);
+}
+
+/**
+ * Ask the manager's gateway to make a model call and wait for its answer. The lines it logs
+ * about the call (model-call, model-retry, model-replied ...) go to `log`. A stopped task stops
+ * waiting at once and tells the gateway, which aborts the request.
+ */
+export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError> {
+  const id = ++nextId;
+  return new Promise((resolve) => {
+    // The gateway answers an aborted call at once, with its log lines; should it not, the task
+    // stops waiting anyway.
+    const stopped = () => {
+      sendToManager({ type: 'call-abort', id });
+      setTimeout(() => {
+        if (!waiting.delete(id)) return;
+        const failures = request.models.slice(0, 1).map((spec) => ({ ...specParts(spec), reason: 'aborted', message: 'the call was aborted because the task was stopped' }));
+        log.warn({ event: 'model-failed', model: request.models[0], call: request.call, reason: 'aborted' }, 'model failed');
+        resolve({ type: 'call-error', id, failures });
+      }, ABORT_ANSWER_WAIT_MS).unref();
+    };
+    waiting.set(id, {
+      log,
+      done: (answer) => {
+        signal.removeEventListener('abort', stopped);
+        resolve(answer);
+      },
+    });
+    signal.addEventListener('abort', stopped, { once: true });
+    sendToManager({ type: 'call', id, ...request });
+  });
+}
+
+function specParts(spec: string): { provider: string; model: string } {
+  const colon = spec.indexOf(':');
+  return colon > 0 ? { provider: spec.slice(0, colon), model: spec.slice(colon + 1) } : { provider: spec, model: spec };
+}
