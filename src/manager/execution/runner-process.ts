@@ -8,7 +8,11 @@ import { ConsoleCapture } from './console-capture.js';
 import { TaskChannel } from './task-channel.js';
 import { taskEnvironment } from '../../gateway/key-variables.js';
 
-const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.js', import.meta.url));
+/**
+ * The runner as one bundled file (`npm run build`): a task process reads and links one module
+ * instead of twenty. Packages (zod) stay outside it, loaded only by the tasks that use them.
+ */
+const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.bundle.js', import.meta.url));
 
 /** After SIGTERM, a task and what it started get this long to stop on their own before SIGKILL: enough to flush logs. */
 export const KILL_GRACE_MS = 2000;
