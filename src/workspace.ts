@@ -9,6 +9,8 @@ export function workspacePaths(root: string) {
     pipelineFile: join(root, 'pipeline.json'),
     registryFile: join(root, 'pipeline-tasks', 'index.js'),
     envFile: join(root, '.env'),
+    /** Stored model replies of tasks with `cache: true`. */
+    callCache: join(root, '.pop', 'cache'),
     pending,
     rejected: join(pending, 'rejected'),
     current: join(root, 'pipeline-current'),

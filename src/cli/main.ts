@@ -19,6 +19,8 @@ import { validateCommand } from './commands/validate.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
 import { uiCommand } from './commands/ui.js';
 import { compareCommand } from './commands/compare.js';
+import { cacheClearCommand, cacheStatsCommand } from './commands/cache.js';
+import { processGateway } from '../gateway/shared.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -68,8 +70,10 @@ export function buildProgram(): Command {
     .option('--once', 'process what is pending now, then exit (1 if any run failed)')
     .option('--concurrency <n>', 'runs at once', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
-    .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean }) => {
+    .option('--no-cache', 'neither use nor fill the call cache this time, whatever the tasks say')
+    .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean }) => {
       const paths = workspace(options.root);
+      if (!options.cache) processGateway().cacheOff = true;
       const output = progressOutput(options.json === true);
       const result = await runManager({ root: paths.root, once: options.once === true, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       output.stop();
@@ -173,6 +177,24 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; json?: boolean }) => {
       process.exitCode = await validateCommand(workspace(options.root), options.json === true);
+    });
+
+  const cache = program.command('cache').description("the call cache of tasks with cache: true (.pop/cache/)");
+  cache
+    .command('stats')
+    .description('how many replies are stored, their size and age')
+    .addOption(rootOption())
+    .option('--json', 'machine-readable output')
+    .action(async (options: { root: string; json?: boolean }) => {
+      process.exitCode = await cacheStatsCommand(workspacePaths(resolve(options.root)), options.json === true);
+    });
+  cache
+    .command('clear')
+    .description('remove stored replies, all of them or the older ones')
+    .addOption(rootOption())
+    .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w')
+    .action(async (options: { root: string; olderThan?: string }) => {
+      process.exitCode = await cacheClearCommand(workspacePaths(resolve(options.root)), options.olderThan);
     });
 
   program

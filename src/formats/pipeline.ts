@@ -33,6 +33,7 @@ const taskSettings = {
   mock: MockBehaviourSchema.optional(),
   concurrency: z.number().int().min(1).max(256).optional().describe("a fan-out task's items in flight at once (default 4)"),
   itemFailures: ItemFailuresSchema.optional().describe('fail: an item that never validates fails the task (default); skip: the task goes on without it'),
+  cache: z.boolean().optional().describe('answer identical calls from the call cache (.pop/cache/) instead of the provider'),
 };
 
 export const TaskEntryObjectSchema = z.strictObject({
@@ -44,12 +45,19 @@ export const TaskEntryObjectSchema = z.strictObject({
 
 export const TaskEntrySchema = z.union([TaskNameSchema, TaskEntryObjectSchema]);
 
+export const ProviderLimitsSchema = z.strictObject({
+  concurrency: z.number().int().positive().optional().describe('calls in flight at once, across every task'),
+  requestsPerMinute: z.number().positive().optional().describe('requests sent per minute, evenly spaced'),
+  tokensPerMinute: z.number().int().positive().optional().describe('input + output tokens per minute (estimated before a call, corrected after)'),
+});
+
 export const ProviderSchema = z.strictObject({
-  type: z.enum(['openai', 'anthropic', 'mock']),
+  type: z.enum(['openai', 'anthropic', 'mock']).optional().describe('required, except to set limits of a built-in provider (openai, anthropic, mock)'),
   baseURL: z.string().url().optional(),
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('environment variable holding the key'),
   maxRetries: z.number().int().min(0).optional(),
   timeoutMs: z.number().int().positive().optional().describe('per-request time limit'),
+  limits: ProviderLimitsSchema.optional().describe("the provider's budget, shared by every task of the manager"),
 });
 
 export const PriceSchema = z.strictObject({
@@ -69,6 +77,11 @@ export const PipelineSchema = z
     prices: z.record(z.string(), PriceSchema).optional(),
   })
   .superRefine((pipeline, ctx) => {
+    for (const [name, provider] of Object.entries(pipeline.providers ?? {})) {
+      if (provider.type === undefined && !['openai', 'anthropic', 'mock'].includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'type'], message: `provider "${name}" needs a "type" (openai, anthropic or mock)` });
+      }
+    }
     const seen = new Set<string>();
     pipeline.tasks.forEach((entry, index) => {
       const name = typeof entry === 'string' ? entry : entry.name;
@@ -83,5 +96,6 @@ export type Pipeline = z.output<typeof PipelineSchema>;
 export type TaskEntryObject = z.output<typeof TaskEntryObjectSchema>;
 export type MockBehaviour = z.output<typeof MockBehaviourSchema>;
 export type ProviderConfig = z.output<typeof ProviderSchema>;
+export type ProviderLimits = z.output<typeof ProviderLimitsSchema>;
 export type Price = z.output<typeof PriceSchema>;
 export type ItemFailures = z.output<typeof ItemFailuresSchema>;

@@ -22,6 +22,8 @@ export interface ResolvedTask {
   /** Fan-out items in flight at once. */
   concurrency: number;
   itemFailures: ItemFailures;
+  /** Answer identical calls from the call cache. */
+  cache: boolean;
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -63,6 +65,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       maxRetries: ('maxRetries' in step ? step.maxRetries : undefined) ?? defaults.maxRetries,
       concurrency: ('concurrency' in step ? step.concurrency : undefined) ?? defaults.concurrency ?? DEFAULT_ITEM_CONCURRENCY,
       itemFailures: ('itemFailures' in step ? step.itemFailures : undefined) ?? defaults.itemFailures ?? 'fail',
+      cache: ('cache' in step ? step.cache : undefined) ?? defaults.cache ?? false,
     };
   });
 }

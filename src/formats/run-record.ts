@@ -23,6 +23,7 @@ export const RunRecordSchema = z.object({
     calls: z.number().int().min(0),
     inputTokens: z.number().int().min(0),
     outputTokens: z.number().int().min(0),
+    cachedCalls: z.number().int().min(0).optional().describe('calls answered from the call cache (not in calls, no cost)'),
     costUsd: z.number().min(0).optional(),
   }),
   sha256: z.object({ seed: z.string(), pipeline: z.string() }),

@@ -11,6 +11,11 @@ export function withCallLog<T>(log: TaskLogger, body: () => Promise<T>): Promise
   return current.run(log, body);
 }
 
+/** The log of the call being made in this async context. */
+export function currentCallLog(): TaskLogger {
+  return current.getStore() ?? silentLogger;
+}
+
 /**
  * The logger every SDK client is built with. One client serves the calls of every task, so a line
  * it logs (a retry) goes to the log of the call in whose course it was written: the async context

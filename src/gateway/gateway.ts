@@ -3,9 +3,21 @@ import { splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
 import { err, ok, type Result } from '../result.js';
+import { estimateTokens } from '../runner/tokens.js';
+import { ProviderBudget, type OnWait, type Ticket } from './budget.js';
+import { CallCache, cacheKey } from './call-cache.js';
 import { withCallLog } from './call-log.js';
+import { ProviderHealth } from './health.js';
+import { providerConfigFor } from './index.js';
+import { providerFetch } from './provider-fetch.js';
 import { ProviderPool } from './provider-pool.js';
 import { ProviderError, type ProviderFailure } from './types.js';
+
+/**
+ * The reply budget a call is reckoned to use before it is made: Anthropic calls ask for at most
+ * 8192 tokens; Chat Completions calls set no maximum, and replies of tasks are short.
+ */
+const OUTPUT_TOKENS_RECKONED = { anthropic: 8192, openai: 1024, mock: 1024 } as const;
 
 /** One model call as a task asks for it. */
 export interface GatewayRequest {
@@ -23,7 +35,12 @@ export interface CallSettings {
   providers: Record<string, ProviderConfig> | undefined;
   /** The task's own retry count, over its providers' settings. */
   maxRetries: number | undefined;
+  /** Where successful replies are kept and looked up, when the task has `cache: true`. */
+  cacheDir?: string | undefined;
 }
+
+/** Replies that are not answers to keep: a refusal, a filtered reply, the mock told to answer badly. */
+const NOT_CACHED_FINISHES = new Set(['refusal', 'content_filter', 'mock-failure']);
 
 export interface Answer {
   text: string;
@@ -32,6 +49,8 @@ export interface Answer {
   usage: { inputTokens: number; outputTokens: number };
   latencyMs: number;
   skipped: Array<{ model: string; reason: string; message: string }>;
+  /** Served from the call cache: no request was made; `usage` is the original call's. */
+  cached?: boolean;
 }
 
 /**
@@ -42,9 +61,36 @@ export interface Answer {
  */
 export class Gateway {
   private readonly pool: ProviderPool;
+  private readonly states = new Map<string, { budget: ProviderBudget; health: ProviderHealth }>();
+  private readonly caches = new Map<string, CallCache>();
+  /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
+  cacheOff = false;
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.pool = new ProviderPool(env);
+    this.pool = new ProviderPool(env, (provider) => {
+      const state = this.stateOf(provider);
+      return providerFetch(state.budget, state.health);
+    });
+  }
+
+  private cacheFor(settings: CallSettings): CallCache | undefined {
+    if (this.cacheOff || !settings.cacheDir) return undefined;
+    let cache = this.caches.get(settings.cacheDir);
+    if (!cache) {
+      cache = new CallCache(settings.cacheDir);
+      this.caches.set(settings.cacheDir, cache);
+    }
+    return cache;
+  }
+
+  /** A provider's budget and health, by its name: shared by every task and run. */
+  private stateOf(provider: string): { budget: ProviderBudget; health: ProviderHealth } {
+    let state = this.states.get(provider);
+    if (!state) {
+      state = { budget: new ProviderBudget(), health: new ProviderHealth() };
+      this.states.set(provider, state);
+    }
+    return state;
   }
 
   async call(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger): Promise<Result<Answer, ProviderFailure[]>> {
@@ -70,24 +116,57 @@ export class Gateway {
         failures.push({ reason: 'aborted', ...parts, message: 'the task was stopped before this model was tried' });
         break;
       }
+      const parts = splitModelSpec(spec);
+      const config = parts && providerConfigFor(parts.provider, settings.providers);
+      const state = parts ? this.stateOf(parts.provider) : undefined;
       const callLog = log.child({ model: spec, call: request.call });
+      const cache = this.cacheFor(settings);
+      const key = cache && parts && config ? cacheKey({ config, model: parts.model, ...request }) : undefined;
+      const hit = key ? await cache?.get(key) : undefined;
+      if (hit) {
+        log.info({ event: 'model-cached', model: hit.model, servedModel: hit.servedModel, call: request.call, usage: hit.usage }, 'answered from the call cache');
+        return ok({ text: hit.text, model: hit.model, usage: hit.usage, latencyMs: 0, skipped: skipped(), cached: true });
+      }
+      const admission = state?.health.admit() ?? { kind: 'go' };
+      if (parts && admission.kind === 'skip') {
+        const message = `provider "${parts.provider}" is marked down after failing to connect; it is tried again in ${Math.ceil(admission.retryInMs / 1000)} s`;
+        failures.push({ reason: 'provider-down', ...parts, message });
+        log.warn({ event: 'model-skipped', model: spec, call: request.call, reason: 'provider-down', message }, 'model skipped');
+        continue;
+      }
+      let ticket: Ticket | undefined;
       try {
+        state?.budget.setLimits(config?.limits);
+        const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
+        const estimate = estimateTokens(JSON.stringify(request.messages)) + OUTPUT_TOKENS_RECKONED[config?.type ?? 'mock'];
+        ticket = await admitted(state?.budget.admit(estimate, signal, onWait), spec, signal);
         const { provider, name, model } = await this.pool.get(spec, settings.providers, settings.maxRetries);
+        // The mock sends no request of its own: its spacing and pauses are applied here.
+        if (config?.type === 'mock') await admitted(state?.budget.beforeRequest(signal, onWait), spec, signal);
         log.info({ event: 'model-call', model: spec, call: request.call }, 'calling model');
         const started = performance.now();
         const completion = await withCallLog(callLog, () =>
           provider.complete({ model, messages: request.messages, schema: request.schema, schemaName: request.schemaName, call: request.call, signal, mock: request.mock }),
         );
+        ticket?.settle(completion.usage.inputTokens + completion.usage.outputTokens);
         const latencyMs = Math.round(performance.now() - started);
         const answered = `${name}:${model}`;
         log.info(
           { event: 'model-replied', model: answered, servedModel: completion.model, call: request.call, latencyMs, usage: completion.usage, finishReason: completion.finishReason },
           'model replied',
         );
+        if (key && !NOT_CACHED_FINISHES.has(completion.finishReason ?? '')) {
+          const reply = { model: answered, servedModel: completion.model, text: completion.text, usage: completion.usage, finishReason: completion.finishReason, latencyMs, createdAt: new Date().toISOString() };
+          // A reply that cannot be stored is still the answer.
+          await cache?.put(key, reply).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply'));
+        }
         return ok({ text: completion.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped() });
       } catch (error) {
+        ticket?.settle(0);
+        if (admission.kind === 'probe' && state?.health.isProbing) state.health.probeAbandoned();
         if (!(error instanceof ProviderError)) throw error;
         failures.push(error.failure);
+        if (error.failure.reason === 'server-error') state?.health.serverError();
         log.warn({ event: 'model-failed', model: spec, call: request.call, reason: error.failure.reason, status: error.failure.status, message: error.failure.message }, 'model failed');
         // A stopped task tries nothing more. Nor does a rate limit that outlasted the SDK's retries
         // (which honour retry-after): the contract falls back on auth, other 4xx, 5xx and timeouts.
@@ -95,5 +174,16 @@ export class Gateway {
       }
     }
     return err(failures);
+  }
+}
+
+/** A wait for the budget that the task gave up on is an aborted call, as a provider reports one. */
+async function admitted<T>(waiting: Promise<T> | undefined, spec: string, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    return await waiting;
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
+    throw new ProviderError({ reason: 'aborted', ...parts, message: `the call to ${spec} was aborted because the task was stopped while it waited for the provider's budget` });
   }
 }

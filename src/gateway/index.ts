@@ -1,19 +1,22 @@
 import { silentLogger, type TaskLogger as Logger } from '../runner/task-log.js';
 import type { ProviderConfig } from '../formats/pipeline.js';
 import { BUILT_IN_PROVIDERS, splitModelSpec } from '../formats/resolve-pipeline.js';
-import { ProviderError, type Provider } from './types.js';
+import { ProviderError, type Provider, type TypedProviderConfig } from './types.js';
 
-/** The provider type and settings behind a spec's prefix: declared in pipeline.json, or built in. */
-export function providerConfigFor(name: string, declared: Record<string, ProviderConfig> | undefined): ProviderConfig | undefined {
+/**
+ * The provider type and settings behind a spec's prefix: declared in pipeline.json, or built in
+ * (a built-in provider may be declared without a type, to set its limits).
+ */
+export function providerConfigFor(name: string, declared: Record<string, ProviderConfig> | undefined): TypedProviderConfig | undefined {
   const config = declared?.[name];
-  if (config) return config;
   const builtIn = BUILT_IN_PROVIDERS.find((provider) => provider === name);
-  if (builtIn) return { type: builtIn };
+  if (config?.type) return { ...config, type: config.type };
+  if (builtIn) return { ...config, type: builtIn };
   return undefined;
 }
 
 /** The environment variable a provider's key is read from. */
-export function apiKeyEnvFor(config: ProviderConfig): string | undefined {
+export function apiKeyEnvFor(config: TypedProviderConfig): string | undefined {
   if (config.apiKeyEnv) return config.apiKeyEnv;
   if (config.type === 'openai') return config.baseURL ? undefined : 'OPENAI_API_KEY';
   if (config.type === 'anthropic') return 'ANTHROPIC_API_KEY';
@@ -27,7 +30,7 @@ export function apiKeyEnvFor(config: ProviderConfig): string | undefined {
 export async function createProvider(
   spec: string,
   declared: Record<string, ProviderConfig> | undefined,
-  options: { env?: NodeJS.ProcessEnv; log?: Logger; maxRetries?: number | undefined } = {},
+  options: { env?: NodeJS.ProcessEnv; log?: Logger; maxRetries?: number | undefined; fetch?: typeof fetch | undefined } = {},
 ): Promise<{ provider: Provider; name: string; model: string }> {
   const parts = splitModelSpec(spec);
   if (!parts) {
@@ -44,7 +47,7 @@ export async function createProvider(
       message: `provider "${parts.provider}" of model "${spec}" is not declared in pipeline.json "providers" (built in: ${BUILT_IN_PROVIDERS.join(', ')})`,
     });
   }
-  const named = { name: parts.provider, model: parts.model, config, env: options.env ?? process.env, log: options.log ?? silentLogger };
+  const named = { name: parts.provider, model: parts.model, config, env: options.env ?? process.env, log: options.log ?? silentLogger, fetch: options.fetch };
   switch (config.type) {
     case 'mock': {
       const { MockProvider } = await import('./mock.js');

@@ -55,7 +55,7 @@ export class OpenAIProvider implements Provider {
       model: completion.model || request.model,
       usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
       latencyMs: 0,
-      finishReason: choice?.finish_reason ?? undefined,
+      finishReason: !choice?.message?.content && choice?.message?.refusal ? 'refusal' : (choice?.finish_reason ?? undefined),
     };
   }
 }

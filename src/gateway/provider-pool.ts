@@ -18,14 +18,18 @@ export interface PooledProvider {
 export class ProviderPool {
   private readonly built = new Map<string, Promise<Provider>>();
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    /** The fetch for a provider's requests, by provider name (limits and health are per provider). */
+    private readonly fetchFor: (provider: string) => typeof fetch,
+  ) {}
 
   async get(spec: string, declared: Record<string, ProviderConfig> | undefined, maxRetries: number | undefined): Promise<PooledProvider> {
     const provider = spec.slice(0, spec.indexOf(':'));
     const key = JSON.stringify([provider, declared?.[provider] ?? null, maxRetries ?? null]);
     let building = this.built.get(key);
     if (!building) {
-      building = createProvider(spec, declared, { env: this.env, log: routedLogger(), maxRetries }).then((made) => made.provider);
+      building = createProvider(spec, declared, { env: this.env, log: routedLogger(), maxRetries, fetch: this.fetchFor(provider) }).then((made) => made.provider);
       this.built.set(key, building);
       building.catch(() => this.built.delete(key));
     }

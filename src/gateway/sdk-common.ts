@@ -30,13 +30,14 @@ export function readKey(setup: ProviderSetup): KeyInfo {
 export function sharedClientOptions(
   setup: ProviderSetup,
   key: KeyInfo,
-): { maxRetries: number; timeout?: number; baseURL?: string; logger: SdkLogger; logLevel: typeof SDK_LOG_LEVEL } {
+): { maxRetries: number; timeout?: number; baseURL?: string; logger: SdkLogger; logLevel: typeof SDK_LOG_LEVEL; fetch?: typeof fetch } {
   return {
     maxRetries: setup.config.maxRetries ?? SDK_DEFAULT_MAX_RETRIES,
     ...(setup.config.timeoutMs ? { timeout: setup.config.timeoutMs } : {}),
     ...(setup.config.baseURL ? { baseURL: setup.config.baseURL } : {}),
     logger: sdkLogger(setup.log, setup.name, [key.apiKey]),
     logLevel: SDK_LOG_LEVEL,
+    ...(setup.fetch ? { fetch: setup.fetch } : {}),
   };
 }
 

@@ -2,14 +2,19 @@ import type { TaskLogger as Logger } from '../runner/task-log.js';
 import type { Message } from '../runner/task-api.js';
 import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
 
+/** A provider's settings with its type known. */
+export type TypedProviderConfig = ProviderConfig & { type: NonNullable<ProviderConfig['type']> };
+
 /** What a provider is built from: the spec's parts, its pipeline.json settings, where keys and logs go. */
 export interface ProviderSetup {
   /** The provider's name in the spec (`oai` in `oai:gpt-4o-mini`). */
   name: string;
   /** The model name without its provider prefix. */
   model: string;
-  config: ProviderConfig;
+  config: TypedProviderConfig;
   env: NodeJS.ProcessEnv;
+  /** The fetch the SDK sends its requests with: the gateway's, which applies limits and watches health. */
+  fetch?: typeof fetch | undefined;
   /** The task's logger: retries and request failures the SDK reports go there. */
   log: Logger;
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { MockBehaviour, Price, ProviderConfig } from '../formats/pipeline.js';
 import { expandAliases } from '../formats/resolve-pipeline.js';
 import type { Usage } from '../formats/usage.js';
-import { addUsage, emptyUsage } from '../util/usage.js';
+import { addUsage, emptyUsage, usageOfReply } from '../util/usage.js';
 import type { ArtifactWriter } from './artifacts.js';
 import { addCost, costOf } from './cost.js';
 import { AllModelsFailedError, callModels } from './inference.js';
@@ -77,7 +77,8 @@ export class ModelCaller {
       }
       throw error;
     }
-    this.meter.add({ ...reply.usage, calls: 1 }, costOf(reply.usage, reply.model, d.prices));
+    // A reply from the call cache counts as a cached call: no tokens spent, no cost.
+    this.meter.add(usageOfReply(reply), reply.cached ? undefined : costOf(reply.usage, reply.model, d.prices));
     await this.writeResponse(call, reply, sent);
     this.numbers.set(reply, call);
     return reply;
@@ -105,6 +106,7 @@ export class ModelCaller {
       usage: reply.usage,
       latencyMs: reply.latencyMs ?? null,
       skipped: reply.skipped ?? [],
+      ...(reply.cached ? { cached: true } : {}),
       ...sent,
     });
   }

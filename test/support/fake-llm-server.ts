@@ -93,6 +93,18 @@ export interface FakeLlm {
   requestsFor: (model: string) => RecordedRequest[];
   /** The most requests that were open at the same time. */
   maxInFlight: () => number;
+  /**
+   * Answer 429 (`retry-after: 1`) to a request beyond `perSecond` in any second, as providers
+   * enforcing a rate limit do; those answers are counted in `rateLimitedCount` (and recorded).
+   */
+  limitRate: (perSecond: number) => void;
+  rateLimitedCount: () => number;
+  /** Stop answering: every request's connection is dropped as it comes (counted), as a server going away does. */
+  stop: () => void;
+  /** Answer again after `stop`. */
+  restart: () => void;
+  /** Requests dropped while stopped. */
+  droppedConnections: () => number;
   close: () => Promise<void>;
 }
 
@@ -126,8 +138,26 @@ export async function startFakeLlm(): Promise<FakeLlm> {
   };
 
   const server = createServer((req, res) => {
+    if (stopped) {
+      dropped++;
+      req.socket.destroy();
+      return;
+    }
     void handle(req, res);
   });
+  let perSecond: number | undefined;
+  let rateLimitedCount = 0;
+  const accepted: number[] = [];
+  let stopped = false;
+  let dropped = 0;
+  /** Whether a request arriving now is beyond the rate limit (a sliding second). */
+  const beyondRate = (now: number): boolean => {
+    if (perSecond === undefined) return false;
+    while (accepted.length && (accepted[0] as number) <= now - 1000) accepted.shift();
+    if (accepted.length >= perSecond) return true;
+    accepted.push(now);
+    return false;
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -152,6 +182,11 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       abandoned: false,
     };
     requests.push(record);
+    if (api && beyondRate(record.receivedAt)) {
+      rateLimitedCount++;
+      send(res, 429, errorBody(api, 429, 'Rate limit reached'), { 'retry-after': '1' });
+      return;
+    }
     maxInFlight = Math.max(maxInFlight, ++inFlight);
     res.on('close', () => {
       inFlight--;
@@ -208,6 +243,18 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     always: (behaviour, model = ANY) => fallbacks.set(model, behaviour),
     requestsFor: (model) => requests.filter((request) => request.model === model),
     maxInFlight: () => maxInFlight,
+    limitRate: (limit) => {
+      perSecond = limit;
+    },
+    rateLimitedCount: () => rateLimitedCount,
+    stop: () => {
+      stopped = true;
+      server.closeAllConnections();
+    },
+    restart: () => {
+      stopped = false;
+    },
+    droppedConnections: () => dropped,
     close: () => {
       closed ??= new Promise<void>((done) => {
         for (const timer of timers) clearTimeout(timer);

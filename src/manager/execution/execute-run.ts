@@ -138,7 +138,7 @@ async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlie
     memoryMb: task.memoryMb,
     cancelSignal: options.cancelSignal,
     standbys: options.standbys,
-    calls: { providers, maxRetries: task.maxRetries },
+    calls: { providers, maxRetries: task.maxRetries, ...(task.cache ? { cacheDir: options.paths.callCache } : {}) },
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
       progress.onMessage(message);

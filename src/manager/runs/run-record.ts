@@ -18,6 +18,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
   }));
   let costUsd: number | undefined;
   for (const task of tasks) costUsd = addCost(costUsd, task.costUsd);
+  const cachedCalls = tasks.reduce((sum, task) => sum + (task.usage.cachedCalls ?? 0), 0);
   const startedAt = status.startedAt ?? status.createdAt;
   return {
     id: status.id,
@@ -31,6 +32,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
       calls: tasks.reduce((sum, task) => sum + task.usage.calls, 0),
       inputTokens: tasks.reduce((sum, task) => sum + task.usage.inputTokens, 0),
       outputTokens: tasks.reduce((sum, task) => sum + task.usage.outputTokens, 0),
+      ...(cachedCalls ? { cachedCalls } : {}),
       ...(costUsd === undefined ? {} : { costUsd }),
     },
     sha256: { seed: status.source.sha256, pipeline: createHash('sha256').update(pipelineBytes).digest('hex') },
