@@ -6,6 +6,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { apiBound, cachedCallCost, cpuPerTaskProcess, rateLimited } from './api-figures.js';
 import { startDaemon } from './daemon.js';
 import { fanOut } from './fan-out.js';
 import { median, percentile, round } from './stats.js';
@@ -20,7 +21,8 @@ interface Row {
   target: string;
   pass: boolean;
 }
-type Target = { kind: 'ratio' | 'absolute'; max: number };
+/** ratio: value ÷ baseline ≤ max; at-least: value ÷ baseline ≥ max; absolute: value ≤ max; info: no target. */
+type Target = { kind: 'ratio' | 'absolute' | 'at-least' | 'info'; max: number };
 interface RunLine {
   id: string;
   seed: string;
@@ -29,20 +31,29 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only per-task,pickup,throughput,memory,fan-out`: measure just those figures. */
+/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache`: measure just those figures. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
   ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000 }
   : { spawns: 30, perTaskRuns: 30, pickups: 30, throughputSeeds: 1000, queuedSeeds: 1000, completedRuns: 10000 };
+/** `--api-seeds=N`: N of the API-bound figure (200 by default; 20 with --quick). */
+const apiSeedsArg = Number(process.argv.find((arg) => arg.startsWith('--api-seeds='))?.slice('--api-seeds='.length));
+const API_SIZES = {
+  cpuSeeds: quick ? 10 : 40,
+  apiSeeds: Number.isInteger(apiSeedsArg) && apiSeedsArg > 0 ? apiSeedsArg : quick ? 20 : 200,
+  rateCalls: quick ? 120 : 240,
+};
 const MANAGER = join(REPO, 'orchestrator', 'manager.js');
 const rows: Row[] = [];
 const workspaces: string[] = [];
 
 function record(figure: string, value: number, baseline: number | undefined, unit: string, target: Target): void {
   const ratio = baseline === undefined ? undefined : value / baseline;
-  const pass = target.kind === 'ratio' ? ratio !== undefined && ratio <= target.max : value <= target.max;
-  rows.push({ figure, value: round(value), baseline: baseline === undefined ? null : round(baseline), unit, ratio: ratio === undefined ? null : round(ratio, 2), target: `${target.kind === 'ratio' ? '≤' : '≤ '}${target.max}${target.kind === 'ratio' ? '×' : ` ${unit}`}`, pass });
+  const pass =
+    target.kind === 'info' ? true : target.kind === 'ratio' ? ratio !== undefined && ratio <= target.max : target.kind === 'at-least' ? ratio !== undefined && ratio >= target.max : value <= target.max;
+  const targetText = { ratio: `≤${target.max}×`, 'at-least': `≥${target.max}×`, absolute: `≤ ${target.max} ${unit}`, info: '-' }[target.kind];
+  rows.push({ figure, value: round(value), baseline: baseline === undefined ? null : round(baseline), unit, ratio: ratio === undefined ? null : round(ratio, 2), target: targetText, pass });
   process.stderr.write(`  ${figure}: ${round(value)} ${unit}${baseline === undefined || ratio === undefined ? '' : ` (baseline ${round(baseline)} ${unit}, ${round(ratio, 2)}×)`} ${pass ? 'pass' : 'FAIL'}\n`);
 }
 
@@ -174,6 +185,10 @@ async function main() {
     if (wanted('throughput')) await throughput();
     if (wanted('memory')) await managerFootprint();
     if (wanted('fan-out')) await fanOut({ quick, workspace, record });
+    const bareCpu = wanted('cpu') || wanted('api') ? await cpuPerTaskProcess(API_SIZES, record, workspaces) : 0;
+    if (wanted('api')) await apiBound(API_SIZES, bareCpu, record, workspaces);
+    if (wanted('rate')) await rateLimited(API_SIZES, record, workspaces);
+    if (wanted('cache')) await cachedCallCost(record);
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }

@@ -1,5 +1,5 @@
 // A local OpenAI-compatible server for the benchmark: answers Chat Completions after `latencyMs`,
-// and, with a rate limit, answers 429 to requests beyond it (as a real provider does).
+// and, with a rate limit, answers 429 to requests beyond it in any second.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,8 +11,8 @@ export interface LlmServer {
 
 export interface LlmServerOptions {
   latencyMs: number;
-  /** Requests per minute beyond which the server answers 429 (a sliding 60 s window). */
-  requestsPerMinute?: number | undefined;
+  /** Requests per second beyond which the server answers 429 (a sliding second), as providers enforce a per-minute limit. */
+  requestsPerSecond?: number | undefined;
 }
 
 export async function startLlmServer(options: LlmServerOptions): Promise<LlmServer> {
@@ -26,9 +26,9 @@ export async function startLlmServer(options: LlmServerOptions): Promise<LlmServ
       stats.requests++;
       stats.firstAt ||= now;
       stats.lastAt = now;
-      if (options.requestsPerMinute !== undefined) {
-        while (recent.length && (recent[0] as number) <= now - 60_000) recent.shift();
-        if (recent.length >= options.requestsPerMinute) {
+      if (options.requestsPerSecond !== undefined) {
+        while (recent.length && (recent[0] as number) <= now - 1000) recent.shift();
+        if (recent.length >= options.requestsPerSecond) {
           stats.rateLimited++;
           const body = JSON.stringify({ error: { message: 'rate limit', type: 'rate_limit_error' } });
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(body);
