@@ -16,13 +16,17 @@ import { makeWorkspace, readValid, registryModule, type Workspace } from './supp
 
 const JSON_OUTPUT = `z.object({ answer: z.string().min(1), confidence: z.number().min(0).max(1) })`;
 
-/** Answers as JSON; then, carelessly, prints, logs and writes the key it can see. */
+/**
+ * Answers as JSON; then, carelessly, prints, logs and writes the key it can see. Provider keys are
+ * kept out of task processes, so it uses another credential of the environment (one of a key's shape).
+ */
 const CARELESS_TASK = `import { defineTask, z } from 'pop';
 export default defineTask({
   output: ${JSON_OUTPUT},
   prompt: ({ seed }) => ({ system: 'Answer as JSON.', user: String(seed.q) }),
   finalize: async (value, ctx) => {
-    const key = process.env.OPENAI_API_KEY;
+    if (process.env.OPENAI_API_KEY !== undefined) throw new Error('a provider key reached the task process');
+    const key = process.env.TASK_CREDENTIAL;
     console.log('calling with', key);
     console.error('Authorization: Bearer ' + key);
     ctx.log.info({ event: 'careless', header: 'Bearer ' + key, piece: key.slice(0, 20) }, 'key ' + key);
@@ -110,7 +114,8 @@ describe('a server that echoes the key it was sent', () => {
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
       '.env': `LOCAL_LLM_TOKEN=${dotenvKey}\n`,
     });
-    const env = popEnv({ OPENAI_API_KEY: envKey });
+    const taskKey = `sk-task-${randomBytes(20).toString('hex')}`;
+    const env = popEnv({ OPENAI_API_KEY: envKey, TASK_CREDENTIAL: taskKey });
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -126,7 +131,7 @@ describe('a server that echoes the key it was sent', () => {
       ...(await cliOutputs(ws, env, relative(ws.complete, runDir))),
     ];
     expect(texts.map((file) => file.path)).toEqual(expect.arrayContaining(['pipeline-complete/runs.jsonl', expect.stringMatching(/second\/01-ingestion\.json$/)]));
-    expect(leaks(texts, [envKey, dotenvKey], MIN_FRAGMENT_LENGTH)).toEqual([]);
+    expect(leaks(texts, [envKey, dotenvKey, taskKey], MIN_FRAGMENT_LENGTH)).toEqual([]);
 
     // Where the keys were, the artifacts name the variable they were taken out for.
     const first = join(runDir, 'tasks', 'first');
@@ -138,14 +143,15 @@ describe('a server that echoes the key it was sent', () => {
     const output = JSON.parse(await readFile(join(first, 'output.json'), 'utf8')) as { value: { answer: string } };
     expect(output.value.answer).toContain(`Bearer ${marker}`);
     expect(await readFile(join(first, '05-parsed.json'), 'utf8')).toContain(marker);
-    expect(await readFile(join(first, 'notes.md'), 'utf8')).toBe(`key: ${marker}\n`);
+    const taskMarker = '[redacted:TASK_CREDENTIAL]';
+    expect(await readFile(join(first, 'notes.md'), 'utf8')).toBe(`key: ${taskMarker}\n`);
     const consoleLog = await readFile(join(first, 'console.log'), 'utf8');
-    expect(consoleLog).toContain(`calling with ${marker}`);
-    expect(consoleLog).toContain(`Authorization: Bearer ${marker}`);
+    expect(consoleLog).toContain(`calling with ${taskMarker}`);
+    expect(consoleLog).toContain(`Authorization: Bearer ${taskMarker}`);
     const firstLog = await logLines(join(first, 'task.log'));
     expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', variables: ['OPENAI_API_KEY'] }));
-    expect(firstLog).toContainEqual(expect.objectContaining({ event: 'careless', header: `Bearer ${marker}`, piece: marker, msg: `key ${marker}` }));
-    expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', artifact: 'notes.md', variables: ['OPENAI_API_KEY'] }));
+    expect(firstLog).toContainEqual(expect.objectContaining({ event: 'careless', header: `Bearer ${taskMarker}`, piece: taskMarker, msg: `key ${taskMarker}` }));
+    expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', artifact: 'notes.md', variables: ['TASK_CREDENTIAL'] }));
 
     expect(await readFile(join(second, '01-ingestion.json'), 'utf8')).toContain(`Bearer ${marker}`);
     const downstream = JSON.parse(await readFile(join(second, '04-response.json'), 'utf8')) as { text: string };
@@ -221,25 +227,25 @@ describe('a task whose error carries a key', () => {
       'pipeline-tasks/ask.js': `import { defineTask } from 'pop';
 export default defineTask({
   prompt: () => {
-    const error = new Error('the server refused Bearer ' + process.env.OPENAI_API_KEY);
-    error.stack = error.stack + '\\n    at key ' + process.env.OPENAI_API_KEY.slice(0, 24);
+    const error = new Error('the server refused Bearer ' + process.env.TASK_CREDENTIAL);
+    error.stack = error.stack + '\\n    at key ' + process.env.TASK_CREDENTIAL.slice(0, 24);
     throw error;
   },
 });
 `,
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
     });
-    const env = popEnv({ OPENAI_API_KEY: envKey });
+    const env = popEnv({ TASK_CREDENTIAL: envKey });
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(1);
     const runDir = await onlyRun(ws, 'current');
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
-    expect(status.tasks.ask?.error).toMatchObject({ reason: 'task-threw', stage: 'prompt', message: 'prompt threw: the server refused Bearer [redacted:OPENAI_API_KEY]' });
-    expect(status.tasks.ask?.error?.stack).toContain('at key [redacted:OPENAI_API_KEY]');
-    expect(result.events).toContainEqual(expect.objectContaining({ event: 'task-failed', message: 'prompt threw: the server refused Bearer [redacted:OPENAI_API_KEY]' }));
+    expect(status.tasks.ask?.error).toMatchObject({ reason: 'task-threw', stage: 'prompt', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' });
+    expect(status.tasks.ask?.error?.stack).toContain('at key [redacted:TASK_CREDENTIAL]');
+    expect(result.events).toContainEqual(expect.objectContaining({ event: 'task-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }));
     const runLog = await logLines(join(runDir, 'run.log'));
-    expect(runLog).toContainEqual(expect.objectContaining({ event: 'run-failed', message: 'prompt threw: the server refused Bearer [redacted:OPENAI_API_KEY]' }));
+    expect(runLog).toContainEqual(expect.objectContaining({ event: 'run-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }));
 
     const texts = [
       ...(await workspaceFiles(ws)),
@@ -264,20 +270,20 @@ describe('the end of what a task printed, kept for its error', () => {
 import { defineTask } from 'pop';
 export default defineTask({
   prompt: () => {
-    writeSync(2, 'x'.repeat(3000) + process.env.OPENAI_API_KEY + 'y'.repeat(1991) + '\\n');
+    writeSync(2, 'x'.repeat(3000) + process.env.TASK_CREDENTIAL + 'y'.repeat(1991) + '\\n');
     process.exit(3);
   },
 });
 `,
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
     });
-    const env = popEnv({ OPENAI_API_KEY: envKey });
+    const env = popEnv({ TASK_CREDENTIAL: envKey });
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(1);
     const runDir = await onlyRun(ws, 'current');
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
-    expect(status.tasks.ask?.error).toMatchObject({ reason: 'exit-non-zero', exitCode: 3, stderrTail: expect.stringMatching(/^API_KEY\]y{1991}$/) });
+    expect(status.tasks.ask?.error).toMatchObject({ reason: 'exit-non-zero', exitCode: 3, stderrTail: expect.stringMatching(/^DENTIAL\]y{1991}$/) });
 
     const texts = [
       ...(await workspaceFiles(ws)).filter((file) => !file.path.endsWith('console.log')),

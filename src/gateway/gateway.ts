@@ -1,9 +1,10 @@
-import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
-import { splitModelSpec } from '../formats/resolve-pipeline.js';
+import type { MockBehaviour, Pipeline, ProviderConfig } from '../formats/pipeline.js';
+import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
 import { err, ok, type Result } from '../result.js';
 import { estimateTokens } from '../runner/tokens.js';
+import { redact } from '../secrets/known-secrets.js';
 import { ProviderBudget, type OnWait, type Ticket } from './budget.js';
 import { CallCache, cacheKey } from './call-cache.js';
 import { withCallLog } from './call-log.js';
@@ -83,6 +84,26 @@ export class Gateway {
     return cache;
   }
 
+  /**
+   * Load the SDKs of the providers a pipeline's models use, in the background: importing one costs
+   * a few hundred ms of CPU, which the first call would otherwise wait for (and a short task's time
+   * limit run out in).
+   */
+  preload(pipeline: Pipeline): void {
+    const types = new Set<string>();
+    for (const task of resolveTasks(pipeline)) {
+      for (const spec of task.models) {
+        const parts = splitModelSpec(spec);
+        const type = parts && providerConfigFor(parts.provider, pipeline.providers)?.type;
+        if (type) types.add(type);
+      }
+    }
+    // Node's fetch stack is loaded on first use too.
+    if (types.has('openai') || types.has('anthropic')) new Headers();
+    if (types.has('openai')) void import('./openai.js').catch(() => {});
+    if (types.has('anthropic')) void import('./anthropic.js').catch(() => {});
+  }
+
   /** A provider's budget and health, by its name: shared by every task and run. */
   private stateOf(provider: string): { budget: ProviderBudget; health: ProviderHealth } {
     let state = this.states.get(provider);
@@ -155,12 +176,15 @@ export class Gateway {
           { event: 'model-replied', model: answered, servedModel: completion.model, call: request.call, latencyMs, usage: completion.usage, finishReason: completion.finishReason },
           'model replied',
         );
+        // A server that echoes the request's headers must not hand the task (or its artifacts) a key.
+        const reply = redact(completion.text);
+        if (reply.names.length) log.warn({ event: 'secrets-redacted', model: answered, call: request.call, variables: reply.names }, 'API keys taken out of a model reply');
         if (key && !NOT_CACHED_FINISHES.has(completion.finishReason ?? '')) {
-          const reply = { model: answered, servedModel: completion.model, text: completion.text, usage: completion.usage, finishReason: completion.finishReason, latencyMs, createdAt: new Date().toISOString() };
+          const stored = { model: answered, servedModel: completion.model, text: reply.text, usage: completion.usage, finishReason: completion.finishReason, latencyMs, createdAt: new Date().toISOString() };
           // A reply that cannot be stored is still the answer.
-          await cache?.put(key, reply).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply'));
+          await cache?.put(key, stored).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply'));
         }
-        return ok({ text: completion.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped() });
+        return ok({ text: reply.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped() });
       } catch (error) {
         ticket?.settle(0);
         if (admission.kind === 'probe' && state?.health.isProbing) state.health.probeAbandoned();

@@ -22,6 +22,7 @@ import { RetryLater } from './execution/retry-later.js';
 import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
+import { processGateway } from '../gateway/shared.js';
 
 export const DEFAULT_CONCURRENCY = 2;
 /** How often pending/ is listed, to catch what the watcher missed. */
@@ -85,6 +86,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
+    processGateway().preload(active.pipeline);
     standbys.start();
     // --once must end: a run that still cannot start after a few tries is left for the next start.
     const retries = new RetryLater<string>((id) => scheduler.enqueue(id), options.once ? ONCE_LOCK_TRIES : undefined);
