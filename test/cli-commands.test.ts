@@ -356,7 +356,7 @@ describe('start --once, status and runs on a workspace with complete and failed 
     const data = JSON.parse(result.stdout) as { current: unknown[]; completed: unknown[] };
     expect(Object.keys(data)).toEqual(['current', 'completed']);
     const current = data.current.map((entry) => RunStatusSchema.parse(entry));
-    expect(current.map((status) => [status.id, status.state, status.current])).toEqual([[bad, 'failed', 'summary']]);
+    expect(current.map((status) => [status.id, status.state, status.error?.task])).toEqual([[bad, 'failed', 'summary']]);
     expect(current[0]).toEqual(await readStatus(join(ws.current, bad)));
     const completed = data.completed.map((entry) => RunRecordSchema.parse(entry));
     expect(completed).toEqual((await readRunRecords(ws)).reverse());
@@ -405,7 +405,7 @@ describe('start --once, status and runs on a workspace with complete and failed 
     expect(data.folder).toBe(`pipeline-current/${bad}`);
     const status = RunStatusSchema.parse(data);
     expect(status).toEqual(await readStatus(join(ws.current, bad)));
-    expect(status).toMatchObject({ id: bad, pipeline: 'beta', state: 'failed', current: 'summary', source: { file: 'bad.json' } });
+    expect(status).toMatchObject({ id: bad, pipeline: 'beta', state: 'failed', running: [], source: { file: 'bad.json' } });
     expect(status.error).toMatchObject({
       task: 'summary',
       reason: 'task-threw',
@@ -423,7 +423,7 @@ describe('start --once, status and runs on a workspace with complete and failed 
     expect(result.exitCode, result.stderr).toBe(0);
     const data = JSON.parse(result.stdout) as RunStatus & { folder: string };
     expect(data.folder).toBe(`pipeline-complete/${one}`);
-    expect(RunStatusSchema.parse(data)).toMatchObject({ id: one, state: 'complete', current: null, pipeline: 'alpha' });
+    expect(RunStatusSchema.parse(data)).toMatchObject({ id: one, state: 'complete', running: [], pipeline: 'alpha' });
   });
 
   it('status <unknown id> exits 3 and lists the closest ids', async () => {

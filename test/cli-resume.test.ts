@@ -59,7 +59,7 @@ async function failedRun(files: Record<string, string | object> = {}): Promise<{
   expect(start.exitCode, start.stderr).toBe(1);
   const id = await onlyCurrentRun(ws);
   const status = await readStatus(join(ws.current, id));
-  expect(status).toMatchObject({ state: 'failed', current: 'summary', error: { task: 'summary', reason: 'task-threw', stage: 'prompt' } });
+  expect(status).toMatchObject({ state: 'failed', running: [], error: { task: 'summary', reason: 'task-threw', stage: 'prompt' } });
   expect(status.tasks.facts).toMatchObject({ state: 'complete', attempts: 1 });
   expect(status.tasks.summary).toMatchObject({ state: 'failed', attempts: 1 });
   return { ws, id };
@@ -85,7 +85,7 @@ describe('resume', () => {
     expect(await runDirs(ws.complete)).toEqual([id]);
     const runDir = join(ws.complete, id);
     const status = await readStatus(runDir);
-    expect(status).toMatchObject({ id, state: 'complete', current: null });
+    expect(status).toMatchObject({ id, state: 'complete', running: [] });
     expect(status.error).toBeUndefined();
     expect(status.tasks.facts).toMatchObject({ state: 'complete', attempts: 1, usage: { calls: 1 } });
     expect(status.tasks.summary).toMatchObject({ state: 'complete', attempts: 2, usage: { calls: 1 }, model: 'mock:default' });
@@ -307,7 +307,7 @@ describe('rerun --from', () => {
 
     const status = await readStatus(copy);
     expect(status).toMatchObject({ id: newId, state: 'complete', rerunOf: { run: id, from: 'summary' }, source: { file: 'owls.json', sha256: originalStatus.source.sha256 } });
-    expect(status.tasks.facts).toEqual(originalStatus.tasks.facts);
+    expect(status.tasks.facts).toEqual({ ...originalStatus.tasks.facts, copied: true });
     expect(status.tasks.summary).toMatchObject({ state: 'complete', attempts: 1, usage: { calls: 1 } });
     expect(originalStatus.rerunOf).toBeUndefined();
 

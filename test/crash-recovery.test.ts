@@ -85,7 +85,7 @@ async function expectCompletedOnce(ws: Workspace, id: string): Promise<RunStatus
   const dir = join(ws.complete, id);
   expect(await readFile(join(dir, 'seed.json'), 'utf8')).toBe(SEED);
   const status = await readValid(RunStatusSchema, join(dir, 'tasks-status.json'));
-  expect(status).toMatchObject({ id, state: 'complete', current: null, tasks: { one: { state: 'complete' }, two: { state: 'complete' } } });
+  expect(status).toMatchObject({ id, state: 'complete', running: [], tasks: { one: { state: 'complete' }, two: { state: 'complete' } } });
   for (const task of ['one', 'two']) await readValid(OutputSchema, join(dir, 'tasks', task, 'output.json'));
   return status;
 }
@@ -123,7 +123,7 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const { id, dir, status } = await theRunLeft(ws);
     // The manager saw task one start but not finish; its output is on disk.
-    expect(status).toMatchObject({ state: 'running', current: 'one', tasks: { one: { state: 'running', attempts: 1 }, two: { state: 'pending', attempts: 0 } } });
+    expect(status).toMatchObject({ state: 'running', running: ['one'], tasks: { one: { state: 'running', attempts: 1 }, two: { state: 'pending', attempts: 0 } } });
     const output = await readValid(OutputSchema, join(dir, 'tasks', 'one', 'output.json'));
     expect(output.task).toBe('one');
     expect(await listDir(join(dir, 'tasks'))).toEqual(['one']);
@@ -154,7 +154,7 @@ describe('the manager killed at a crash point, then restarted', () => {
     await crashAt(ws, 'after-runs-append');
 
     const { id, status } = await theRunLeft(ws);
-    expect(status).toMatchObject({ state: 'complete', current: null, tasks: { one: { state: 'complete' }, two: { state: 'complete' } } });
+    expect(status).toMatchObject({ state: 'complete', running: [], tasks: { one: { state: 'complete' }, two: { state: 'complete' } } });
     const records = await readRunRecords(ws);
     expect(records.map((record) => record.id)).toEqual([id]);
     const line = await readFile(ws.runsJsonl, 'utf8');
@@ -195,7 +195,7 @@ describe('what a crash leaves behind, found at start', () => {
       id,
       pipeline: 'crash',
       state: 'failed',
-      current: 'two',
+      running: [],
       // Task one's output.json was on disk, so it counts as complete; two never started.
       tasks: { one: { state: 'complete', attempts: 1 }, two: { state: 'pending', attempts: 0 } },
       error: { task: 'two', reason: 'state-unreadable' },
@@ -325,7 +325,7 @@ describe('the manager SIGKILLed while a task runs', () => {
     expect(await runnerChildren(ws)).toEqual([]);
 
     const before = await readValid(RunStatusSchema, join(ws.current, id, 'tasks-status.json'));
-    expect(before).toMatchObject({ state: 'running', current: 'slow', tasks: { slow: { state: 'running', attempts: 1 } } });
+    expect(before).toMatchObject({ state: 'running', running: ['slow'], tasks: { slow: { state: 'running', attempts: 1 } } });
     const attemptOne = await listDir(taskDir);
     // (No console.log yet: it is created when the task first prints, or when it ends.)
     expect(attemptOne).toEqual(['01-ingestion.json', '02-preprocessed.json', 'letter.json', 'task.log']);

@@ -454,7 +454,7 @@ export default defineTask({
       issues: [issue],
       artifact: 'tasks/count/06-validation.2.json',
     };
-    expect(status).toMatchObject({ state: 'failed', current: 'count', tasks: { count: { state: 'failed', attempts: 1, refinements: 1, error } } });
+    expect(status).toMatchObject({ state: 'failed', running: [], tasks: { count: { state: 'failed', attempts: 1, refinements: 1, error } } });
     expect(status.error).toEqual({ ...error, task: 'count' });
     expect(eventsNamed(result.events, 'run-failed')).toEqual([expect.objectContaining({ run, task: 'count', reason: 'refinements-exhausted' })]);
     const validation = JSON.parse(await readFile(join(ws.current, run as string, error.artifact), 'utf8')) as unknown;

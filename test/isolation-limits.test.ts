@@ -80,7 +80,7 @@ describe('a task process under its limits', () => {
     const status = await readValid(RunStatusSchema, join(ws.current, run, 'tasks-status.json'));
     expect(status).toMatchObject({
       state: 'failed',
-      current: 'spawner',
+      running: [],
       tasks: { spawner: { state: 'failed', attempts: 1, error: { reason: 'timeout', message: 'the task ran past its time limit of 3000 ms and was stopped' } } },
       error: { task: 'spawner', reason: 'timeout' },
     });
@@ -98,7 +98,7 @@ describe('a task process under its limits', () => {
     const error = status.tasks.hog?.error;
     expect(error).toMatchObject({ reason: 'out-of-memory', message: 'the task ran out of memory (heap limit 64 MB)' });
     expect(error?.stderrTail).toMatch(/JavaScript heap out of memory/);
-    expect(status).toMatchObject({ state: 'failed', current: 'hog', tasks: { hog: { state: 'failed', attempts: 1 } }, error: { task: 'hog', reason: 'out-of-memory' } });
+    expect(status).toMatchObject({ state: 'failed', running: [], tasks: { hog: { state: 'failed', attempts: 1 } }, error: { task: 'hog', reason: 'out-of-memory' } });
     expect(eventsNamed(result.events, 'run-failed')).toEqual([expect.objectContaining({ run, task: 'hog', reason: 'out-of-memory' })]);
     expect(await readRunRecords(ws)).toEqual([]);
   });

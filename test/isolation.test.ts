@@ -69,7 +69,7 @@ async function runBatch(ws: Workspace): Promise<{ status: RunStatus; error: Task
   const currentRuns = await runDirs(ws.current);
   expect(currentRuns).toHaveLength(1);
   const status = await readValid(RunStatusSchema, join(ws.current, currentRuns[0] as string, 'tasks-status.json'));
-  expect(status).toMatchObject({ id: currentRuns[0], state: 'failed', current: 'risky', source: { file: 'bad.json' } });
+  expect(status).toMatchObject({ id: currentRuns[0], state: 'failed', running: [], source: { file: 'bad.json' } });
   expect(status.tasks.prepare).toMatchObject({ state: 'complete' });
   expect(status.tasks.risky).toMatchObject({ state: 'failed', attempts: 1 });
   const error = status.tasks.risky?.error;

@@ -82,7 +82,7 @@ describe('a seed dropped into a running daemon', () => {
     expect(await listDir(join(runDir, 'tasks'))).toEqual(['ask', 'comment']);
 
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
-    expect(status).toMatchObject({ id: runId, pipeline: 'qa', state: 'complete', current: null, source: { file: 'sky.json', sha256: sha256(SEED) } });
+    expect(status).toMatchObject({ id: runId, pipeline: 'qa', state: 'complete', running: [], source: { file: 'sky.json', sha256: sha256(SEED) } });
     expect(status.error).toBeUndefined();
     expect(Object.keys(status.tasks)).toEqual(['ask', 'comment']);
     for (const task of Object.values(status.tasks)) {

@@ -129,7 +129,7 @@ describe('the refinement loop', () => {
     expect(await pendingSeeds(ws)).toEqual([]);
 
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
-    expect(status).toMatchObject({ state: 'failed', current: 'ask' });
+    expect(status).toMatchObject({ state: 'failed', running: [] });
     const task = status.tasks.ask;
     expect(task).toMatchObject({ state: 'failed', attempts: 1, refinements: 2, usage: { calls: 3 } });
     expect(task?.error).toMatchObject({ reason: 'refinements-exhausted', stage: 'validation', artifact: 'tasks/ask/06-validation.3.json' });

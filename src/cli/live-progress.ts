@@ -3,22 +3,26 @@ import { formatDuration } from './table.js';
 
 const REDRAW_MS = 1000;
 
-interface ActiveRun {
+interface RunningTask {
+  run: string;
   task: string;
   stage: string;
   call: number;
   attempt: number;
   taskStartedAt: number;
-  tokens: number;
   items?: { total: number; complete: number } | undefined;
 }
 
 /**
- * On a terminal: event lines scroll as usual, and below them one live line per active run (task,
- * stage, attempt, elapsed, tokens so far), redrawn in place.
+ * On a terminal: event lines scroll as usual, and below them one live line per running task (run,
+ * task, stage, attempt, elapsed, the run's tokens so far) and how many runs are queued, redrawn
+ * in place.
  */
 export class LiveProgress {
-  private readonly runs = new Map<string, ActiveRun>();
+  /** By run and task: several tasks of one run may run at once. */
+  private readonly tasks = new Map<string, RunningTask>();
+  private readonly runTokens = new Map<string, number>();
+  private queued = 0;
   private drawnLines = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -36,30 +40,35 @@ export class LiveProgress {
 
   onEvent(event: ManagerEvent): void {
     switch (event.event) {
-      case 'task-started': {
-        const previous = this.runs.get(event.run);
-        this.runs.set(event.run, { task: event.task, stage: 'starting', call: 1, attempt: event.attempt, taskStartedAt: Date.now(), tokens: previous?.tokens ?? 0 });
+      case 'task-started':
+        this.tasks.set(key(event.run, event.task), { run: event.run, task: event.task, stage: 'starting', call: 1, attempt: event.attempt, taskStartedAt: Date.now() });
         break;
-      }
       case 'task-stage': {
-        const run = this.runs.get(event.run);
-        if (run) Object.assign(run, { stage: event.stage, call: event.call });
+        const task = this.tasks.get(key(event.run, event.task));
+        if (task) Object.assign(task, { stage: event.stage, call: event.call });
         break;
       }
       case 'task-items': {
-        const run = this.runs.get(event.run);
-        if (run) run.items = { total: event.total, complete: event.complete };
+        const task = this.tasks.get(key(event.run, event.task));
+        if (task) task.items = { total: event.total, complete: event.complete };
         break;
       }
-      case 'task-complete': {
-        const run = this.runs.get(event.run);
-        if (run) run.tokens += event.usage.inputTokens + event.usage.outputTokens;
+      case 'task-complete':
+        this.runTokens.set(event.run, (this.runTokens.get(event.run) ?? 0) + event.usage.inputTokens + event.usage.outputTokens);
+        this.tasks.delete(key(event.run, event.task));
         break;
-      }
+      case 'task-failed':
+      case 'task-retrying':
+        this.tasks.delete(key(event.run, event.task));
+        break;
+      case 'runs-queued':
+        this.queued = event.queued;
+        break;
       case 'run-complete':
       case 'run-failed':
       case 'run-interrupted':
-        this.runs.delete(event.run);
+        for (const [at, task] of this.tasks) if (task.run === event.run) this.tasks.delete(at);
+        this.runTokens.delete(event.run);
         break;
       default:
         return;
@@ -84,13 +93,17 @@ export class LiveProgress {
 
   private draw(): void {
     const width = this.out.columns || 100;
-    const lines = [...this.runs].map(([id, run]) => {
-      const elapsed = formatDuration(Date.now() - run.taskStartedAt);
-      const text = `  ▸ ${id} · ${run.task} · ${run.items ? `items ${run.items.complete}/${run.items.total}` : `${run.stage}${run.call > 1 ? ` (call ${run.call})` : ''}`} · attempt ${run.attempt} · ${elapsed} · ${run.tokens} tokens`;
-      return `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`;
+    const texts = [...this.tasks.values()].map((task) => {
+      const elapsed = formatDuration(Date.now() - task.taskStartedAt);
+      const doing = task.items ? `items ${task.items.complete}/${task.items.total}` : `${task.stage}${task.call > 1 ? ` (call ${task.call})` : ''}`;
+      return `  ▸ ${task.run} · ${task.task} · ${doing} · attempt ${task.attempt} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
+    if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
+    const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);
     if (lines.length === 0) return;
     this.out.write(`${lines.join('\n')}\n`);
     this.drawnLines = lines.length;
   }
 }
+
+const key = (run: string, task: string) => `${run}\u0000${task}`;

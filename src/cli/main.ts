@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .description('watch pipeline-pending/ and run every seed through pipeline.json')
     .addOption(rootOption())
     .option('--once', 'process what is pending now, then exit (1 if any run failed)')
-    .option('--concurrency <n>', 'runs at once', positiveInt, DEFAULT_CONCURRENCY)
+    .option('--concurrency <n>', 'task processes at once, across all runs', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
     .option('--no-cache', 'neither use nor fill the call cache this time, whatever the tasks say')
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean }) => {

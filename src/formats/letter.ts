@@ -9,7 +9,7 @@ export const LetterSchema = z.object({
   attempt: z.number().int().min(1),
   model: z.array(z.string()).min(1).describe('model specs to try, in order'),
   config: z.record(z.string(), z.unknown()),
-  inputs: z.record(z.string(), z.string()).describe('earlier task name → its output.json, relative to the run folder'),
+  inputs: z.record(z.string(), z.string()).describe('every task upstream (needs, transitively) → its output.json, relative to the run folder'),
   timeoutMs: z.number().int().positive(),
   maxRefinements: z.number().int().min(0),
   mock: MockBehaviourSchema.optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { graphProblems } from './task-graph.js';
 
 /** Task names become folder names, so they are restricted to a safe, portable alphabet. */
 export const TaskNameSchema = z
@@ -40,6 +41,10 @@ export const TaskEntryObjectSchema = z.strictObject({
   name: TaskNameSchema.describe('the step name; also its folder under tasks/'),
   task: TaskNameSchema.optional().describe('registry key of the module to run (defaults to name)'),
   config: z.record(z.string(), z.unknown()).optional().describe('free-form settings handed to the task'),
+  needs: z
+    .array(TaskNameSchema)
+    .optional()
+    .describe('tasks that must be complete before this one starts; absent: the task listed before it; []: starts with the run'),
   ...taskSettings,
 });
 
@@ -90,6 +95,9 @@ export const PipelineSchema = z
       }
       seen.add(name);
     });
+    if (seen.size !== pipeline.tasks.length) return;
+    const entries = pipeline.tasks.map((entry) => (typeof entry === 'string' ? { name: entry } : entry));
+    for (const problem of graphProblems(entries)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });
 
 export type Pipeline = z.output<typeof PipelineSchema>;

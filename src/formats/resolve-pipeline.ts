@@ -1,4 +1,5 @@
 import type { ItemFailures, MockBehaviour, Pipeline } from './pipeline.js';
+import { directNeeds, TaskGraph } from './task-graph.js';
 
 export const DEFAULT_MODEL = 'mock:default';
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
@@ -24,6 +25,8 @@ export interface ResolvedTask {
   itemFailures: ItemFailures;
   /** Answer identical calls from the call cache. */
   cache: boolean;
+  /** The tasks it waits for, defaults applied (absent in pipeline.json: the task listed before). */
+  needs: string[];
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -48,10 +51,17 @@ export function expandAliases(aliases: Pipeline['models'], ref: string | string[
   return [...new Set((Array.isArray(ref) ? ref : [ref]).flatMap((item) => expand(item, 0)))];
 }
 
+const entriesOf = (pipeline: Pipeline) => pipeline.tasks.map((entry) => (typeof entry === 'string' ? { name: entry } : entry));
+
+/** The graph of a parsed (so checked) pipeline. */
+export function taskGraphOf(pipeline: Pipeline): TaskGraph {
+  return new TaskGraph(entriesOf(pipeline));
+}
+
 export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
   const defaults = pipeline.defaults ?? {};
-  return pipeline.tasks.map((entry) => {
-    const step = typeof entry === 'string' ? { name: entry } : entry;
+  const needs = directNeeds(entriesOf(pipeline));
+  return entriesOf(pipeline).map((step) => {
     return {
       name: step.name,
       module: ('task' in step && step.task) || step.name,
@@ -66,6 +76,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       concurrency: ('concurrency' in step ? step.concurrency : undefined) ?? defaults.concurrency ?? DEFAULT_ITEM_CONCURRENCY,
       itemFailures: ('itemFailures' in step ? step.itemFailures : undefined) ?? defaults.itemFailures ?? 'fail',
       cache: ('cache' in step ? step.cache : undefined) ?? defaults.cache ?? false,
+      needs: needs.get(step.name) ?? [],
     };
   });
 }

@@ -17,15 +17,18 @@ export const RunRecordSchema = z.object({
       refinements: z.number().int().min(0),
       usage: UsageSchema,
       costUsd: z.number().min(0).optional(),
+      copied: z.literal(true).optional().describe('copied from the run this one reruns: not counted in totals'),
     }),
   ),
-  totals: z.object({
-    calls: z.number().int().min(0),
-    inputTokens: z.number().int().min(0),
-    outputTokens: z.number().int().min(0),
-    cachedCalls: z.number().int().min(0).optional().describe('calls answered from the call cache (not in calls, no cost)'),
-    costUsd: z.number().min(0).optional(),
-  }),
+  totals: z
+    .object({
+      calls: z.number().int().min(0),
+      inputTokens: z.number().int().min(0),
+      outputTokens: z.number().int().min(0),
+      cachedCalls: z.number().int().min(0).optional().describe('calls answered from the call cache (not in calls, no cost)'),
+      costUsd: z.number().min(0).optional(),
+    })
+    .describe('the calls this run made (a rerun: not those of the tasks it copied)'),
   sha256: z.object({ seed: z.string(), pipeline: z.string() }),
 });
 export type RunRecord = z.output<typeof RunRecordSchema>;

@@ -20,6 +20,7 @@ export const TaskStatusSchema = z.object({
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
   items: ItemCountsSchema.optional().describe('a fan-out task: how many items, done, failed'),
   truncated: z.array(TruncationSchema).optional().describe('texts truncateToTokens cut in the last attempt'),
+  copied: z.literal(true).optional().describe('copied byte for byte from the run this one reruns; its usage was paid there'),
 });
 
 /** tasks-status.json: the manager's record of a run; only the manager writes it. */
@@ -35,7 +36,8 @@ export const RunStatusSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().optional().describe('when the first task started'),
   updatedAt: z.string(),
-  current: z.string().nullable(),
+  // Files written before tasks ran side by side have `current` instead; they still read (as none running).
+  running: z.array(z.string()).default([]).describe('the tasks running now, in pipeline order'),
   tasks: z.record(z.string(), TaskStatusSchema),
   rerunOf: z.object({ run: z.string(), from: z.string() }).optional().describe('the run this one was copied from by rerun --from'),
   error: TaskFailureSchema.extend({ task: z.string() }).optional(),

@@ -16,6 +16,7 @@ export type ManagerEvent =
   | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
   | { event: 'seed-duplicate'; seed: string; run: string }
   | { event: 'run-resumed'; run: string; state: string }
+  | { event: 'runs-queued'; queued: number }
   | { event: 'run-started'; run: string; tasks: number }
   | { event: 'task-started'; run: string; task: string; attempt: number; model: string }
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
@@ -48,6 +49,6 @@ export function logEvent(log: Logger, event: ManagerEvent): void {
   const line = { event: name, ...fields };
   if (ERROR.has(name)) log.error(line);
   else if (WARN.has(name)) log.warn(line);
-  else if (name === 'task-stage' || name === 'task-items') log.debug(line);
+  else if (name === 'task-stage' || name === 'task-items' || name === 'runs-queued') log.debug(line);
   else log.info(line);
 }

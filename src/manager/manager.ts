@@ -11,6 +11,7 @@ import { executeRunLocked, type LockedRunOptions } from './execution/run-locked.
 import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
+import { TaskSlots } from './execution/task-slots.js';
 import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
@@ -73,6 +74,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   const removeLastResort = installLastResort((fault) => logEvent(options.log, { event: 'internal-error', ...fault }));
   try {
     const stopController = new AbortController();
+    // Aborted as soon as the manager begins to stop: no task starts after that, in any run.
+    const stopStarting = new AbortController();
     const counts = { completed: 0, failed: 0, interrupted: 0 };
     type QueuedRun = Pick<LockedRunOptions, 'runDir' | 'id' | 'status' | 'prepare'>;
     const queuedRuns = new Map<string, QueuedRun>();
@@ -82,18 +85,28 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
 
-    // One more than the slots: a replacement takes longer to start than a quick task takes to run.
+    // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
+    // every slot has a run to fill it while runs are queued.
+    const slots = new TaskSlots(concurrency);
+    // One standby more than the slots: a replacement takes longer to start than a quick task takes to run.
     const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);
     standbys.start();
+    let queuedShown = 0;
+    const showQueued = () => {
+      if (scheduler.queued === queuedShown) return;
+      queuedShown = scheduler.queued;
+      emit({ event: 'runs-queued', queued: queuedShown });
+    };
     // --once must end: a run that still cannot start after a few tries is left for the next start.
     const retries = new RetryLater<string>((id) => scheduler.enqueue(id), options.once ? ONCE_LOCK_TRIES : undefined);
     const scheduler = new Scheduler<string>(concurrency, async (id) => {
+      showQueued();
       const entry = queuedRuns.get(id);
       if (!entry) return;
-      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, command: 'start', standbys });
+      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, stopSignal: stopStarting.signal, command: 'start', standbys, slots });
       if (typeof outcome === 'object' && 'deferred' in outcome) {
         // Stays queued: tried again when the cause (a full disk) may have passed.
         const retryInMs = retries.schedule(id) ?? null;
@@ -114,6 +127,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       if (queuedRuns.has(run.id)) return;
       queuedRuns.set(run.id, run);
       scheduler.enqueue(run.id);
+      showQueued();
     };
 
     const tornBytes = await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
@@ -191,7 +205,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
     await waitForStopSignal(async (signal) => {
-      emit({ event: 'manager-stopping', signal, running: scheduler.running });
+      stopStarting.abort();
+      emit({ event: 'manager-stopping', signal, running: slots.running });
       clearInterval(rescan);
       await Promise.all(watchers.map((watcher) => watcher.close()));
       intake.stop();

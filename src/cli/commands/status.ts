@@ -27,7 +27,7 @@ async function overview(paths: WorkspacePaths, json: boolean): Promise<number> {
     for (const status of current) {
       const tasks = Object.values(status.tasks);
       const done = tasks.filter((task) => task.state === 'complete').length;
-      rows.push([status.id, status.state, status.current ?? '-', `${done}/${tasks.length}`, formatAge(status.createdAt)]);
+      rows.push([status.id, status.state, whereAt(status).join(', ') || '-', `${done}/${tasks.length}`, formatAge(status.createdAt)]);
     }
     process.stdout.write(`${table(rows)}\n`);
   }
@@ -70,7 +70,7 @@ function describeItems(items: RunStatus['tasks'][string]['items']): string {
 export function describeRun(status: RunStatus, folder: string): string {
   const lines = [
     `run       ${status.id}`,
-    `state     ${status.state}${status.current && status.state !== 'complete' ? ` (at ${status.current})` : ''}`,
+    `state     ${status.state}${describeWhere(status)}`,
     `pipeline  ${status.pipeline}`,
     `seed      ${status.source.file}`,
     `folder    ${folder}`,
@@ -83,7 +83,7 @@ export function describeRun(status: RunStatus, folder: string): string {
   const items = (cell: string) => (withItems ? [cell] : []);
   const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
+    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
   }
   lines.push(table(rows));
   for (const [name, task] of Object.entries(status.tasks)) {
@@ -105,4 +105,19 @@ export function describeRun(status: RunStatus, folder: string): string {
     lines.push(`  logs: ${folder}/tasks/${name}/task.log, ${folder}/tasks/${name}/console.log`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The tasks a run is at: those running, or for a failed run those that failed. */
+function whereAt(status: RunStatus): string[] {
+  if (status.running.length > 0) return status.running;
+  if (status.state !== 'failed') return [];
+  const failed = Object.entries(status.tasks).filter(([, task]) => task.state === 'failed').map(([name]) => name);
+  return failed.length > 0 ? failed : status.error ? [status.error.task] : [];
+}
+
+function describeWhere(status: RunStatus): string {
+  if (status.state === 'complete') return '';
+  const at = whereAt(status);
+  if (at.length === 0) return '';
+  return status.running.length > 0 ? ` (running ${at.join(', ')})` : ` (at ${at.join(', ')})`;
 }

@@ -1,209 +1,112 @@
-import { mkdir } from 'node:fs/promises';
-import { writeJsonAtomic } from '../../fs/atomic-write.js';
 import { readJsonFile } from '../../fs/read-json.js';
-import type { Letter } from '../../formats/letter.js';
-import { OutputSchema } from '../../formats/output.js';
-import { PipelineSchema, type Pipeline } from '../../formats/pipeline.js';
-import { resolveTasks, type ResolvedTask } from '../../formats/resolve-pipeline.js';
-import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
-import type { TaskFailure } from '../../formats/task-failure.js';
-import { addUsage, emptyUsage } from '../../util/usage.js';
-import { addCost } from '../../runner/cost.js';
-import { relativeOutputPath, runPaths, taskPaths, type WorkspacePaths } from '../../workspace.js';
+import { PipelineSchema } from '../../formats/pipeline.js';
+import { resolveTasks, taskGraphOf, type ResolvedTask } from '../../formats/resolve-pipeline.js';
+import type { RunStatus } from '../../formats/tasks-status.js';
+import { TaskGraph } from '../../formats/task-graph.js';
+import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import type { EmitEvent } from '../events.js';
-import { promoteRun } from '../runs/promote-run.js';
-import { saveStatus } from '../runs/run-status.js';
-import { runTaskProcess } from './task-process.js';
-import { countAttemptCutShort } from './crash-loop.js';
-import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
-import { crashPoint } from '../recovery/crash-point.js';
+import type { RunContext } from './run-context.js';
+import { completeRun, failRun, interruptRun, recoverFinishedTask, type RunOutcome } from './run-outcome.js';
 import type { StandbyPool } from './standby-pool.js';
+import { serialStatusSaver } from './status-writes.js';
+import { runTaskToOutcome, taskState, type TaskOutcome } from './task-attempt.js';
+import type { TaskSlots } from './task-slots.js';
 import { learnKeyVariables } from '../../secrets/known-secrets.js';
 
-export type RunOutcome = 'complete' | 'failed' | 'interrupted';
-
-/**
- * A task process killed from outside (a signal we did not send) or that could not start is not
- * the task's fault: it is tried again, up to this many tries in one go, before the run fails.
- */
-export const MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3;
-const OUTSIDE_FAILURES = new Set(['killed', 'spawn-error']);
+export type { RunOutcome } from './run-outcome.js';
+export { MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE } from './task-attempt.js';
 
 export interface ExecuteRunOptions {
   paths: WorkspacePaths;
   runDir: string;
   status: RunStatus;
   emit: EmitEvent;
-  /** Aborted when the manager stops: running tasks are ended and the run stays resumable. */
+  /** Aborted when running tasks must be ended: they stop and the run stays resumable. */
   cancelSignal: AbortSignal;
+  /** Aborted when the manager begins to stop: no task starts after it; running ones finish. */
+  stopSignal?: AbortSignal | undefined;
   alreadyRecorded?: (id: string) => Promise<boolean>;
   standbys?: StandbyPool | undefined;
+  slots?: TaskSlots | undefined;
 }
 
 /**
- * Drive one run: each task of the run's own pipeline snapshot in order, each in its own process,
- * skipping tasks already complete. The status file is rewritten at every transition.
+ * Drive one run through its task graph (the run's own pipeline snapshot): a task starts once
+ * every task it needs is complete, each in its own process, several at once when the graph
+ * allows. A failed task stops only the tasks downstream of it; the others run to the end.
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
-  const { paths, runDir, status, emit } = options;
-  const run = status.id;
+  const { status, emit, runDir } = options;
+  const save = serialStatusSaver(runDir, status);
   const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema);
+  const stopping = options.stopSignal ? AbortSignal.any([options.stopSignal, options.cancelSignal]) : options.cancelSignal;
+  const base = { paths: options.paths, runDir, status, emit, cancelSignal: options.cancelSignal, stopping, standbys: options.standbys, slots: options.slots, save };
   if (!snapshot.ok) {
-    return failRun(options, 'pipeline.json', { reason: 'invalid-task', message: snapshot.error.message });
+    const context: RunContext = { ...base, graph: new TaskGraph([]), providers: undefined };
+    return failRun(context, [], { task: 'pipeline.json', error: { reason: 'invalid-task', message: snapshot.error.message } });
   }
   learnKeyVariables(snapshot.value.providers);
-  const tasks = resolveTasks(snapshot.value);
+  const context: RunContext = { ...base, graph: taskGraphOf(snapshot.value), providers: snapshot.value.providers };
+  const tasks = new Map(resolveTasks(snapshot.value).map((task) => [task.name, task]));
+  const order = context.graph.topologicalOrder();
+
+  // Tasks a previous manager saw start: complete if their output was written, else run again.
+  for (const name of order) {
+    const state = taskState(context, name);
+    if (state.state === 'running' && (await recoverFinishedTask(runDir, name, state))) emit({ event: 'task-recovered', run: status.id, task: name });
+  }
   status.state = 'running';
   status.startedAt ??= new Date().toISOString();
   delete status.error;
-  emit({ event: 'run-started', run, tasks: tasks.length });
+  await save();
+  emit({ event: 'run-started', run: status.id, tasks: order.length });
 
-  for (const [index, task] of tasks.entries()) {
-    const state: TaskStatus = (status.tasks[task.name] ??= { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() });
-    if (state.state === 'complete') continue;
-    if (state.state === 'running' && (await recoverFinishedTask(runDir, task.name, state))) {
-      emit({ event: 'task-recovered', run, task: task.name });
-      continue;
+  const outcomes = await runGraph(context, order, tasks);
+  const failed = order.filter((name) => outcomes.get(name) === 'failed');
+  if (failed.length > 0) return failRun(context, failed);
+  const unfinished = order.filter((name) => status.tasks[name]?.state !== 'complete');
+  if (unfinished.length > 0) {
+    if (!stopping.aborted) throw new Error(`run ${status.id}: tasks ${unfinished.join(', ')} could not start, yet nothing failed`);
+    return interruptRun(context, unfinished);
+  }
+  return completeRun(context, options.alreadyRecorded);
+}
+
+/**
+ * Start every task whose needs are complete, and again each time one ends, until nothing can
+ * start: all complete, the rest downstream of a failure, or the manager stopping. Each task is
+ * taken at most once per execution (its own retries are inside runTaskToOutcome).
+ */
+async function runGraph(context: RunContext, order: string[], tasks: Map<string, ResolvedTask>): Promise<Map<string, TaskOutcome>> {
+  const outcomes = new Map<string, TaskOutcome>();
+  const inFlight = new Map<string, Promise<void>>();
+  const complete = (name: string) => context.status.tasks[name]?.state === 'complete';
+  for (;;) {
+    if (!context.stopping.aborted) {
+      for (const name of order) {
+        if (complete(name) || outcomes.has(name) || inFlight.has(name)) continue;
+        if (!context.graph.needsOf(name).every(complete)) continue;
+        const task = tasks.get(name)!;
+        inFlight.set(
+          name,
+          runTaskToOutcome(context, task).then(
+            (outcome) => {
+              outcomes.set(name, outcome);
+              inFlight.delete(name);
+            },
+            (error: unknown) => {
+              inFlight.delete(name);
+              throw error;
+            },
+          ),
+        );
+      }
     }
-    // Counted here, not by attempt number: attempts cut short by a manager crash do not use them up.
-    let outsideFailures = 0;
-    let outcome = await runOneTask(options, task, tasks.slice(0, index), state, outsideFailures, snapshot.value.providers);
-    while (outcome === 'retry') outcome = await runOneTask(options, task, tasks.slice(0, index), state, ++outsideFailures, snapshot.value.providers);
-    if (outcome !== 'complete') return outcome;
+    if (inFlight.size === 0) return outcomes;
+    // A bug in one task's bookkeeping ends the run (run-locked reports it), after the others settle.
+    await Promise.race(inFlight.values()).catch(async (error: unknown) => {
+      await Promise.allSettled(inFlight.values());
+      throw error;
+    });
   }
-
-  status.current = null;
-  const target = await promoteRun(paths, runDir, status, options.alreadyRecorded ? { alreadyRecorded: options.alreadyRecorded } : {});
-  emit({ event: 'run-complete', run, durationMs: Date.parse(status.updatedAt) - Date.parse(status.startedAt ?? status.createdAt), dir: target });
-  return 'complete';
-}
-
-async function runOneTask(options: ExecuteRunOptions, task: ResolvedTask, earlier: ResolvedTask[], state: TaskStatus, outsideFailures: number, providers: Pipeline['providers']): Promise<RunOutcome | 'retry'> {
-  const { runDir, status, emit } = options;
-  const run = status.id;
-  const files = taskPaths(runDir, task.name);
-  await mkdir(files.dir, { recursive: true });
-
-  // The runner trusts what it is handed, so earlier outputs are checked here, once.
-  for (const done of earlier) {
-    const output = await readJsonFile(taskPaths(runDir, done.name).output, OutputSchema);
-    if (!output.ok) return failRun(options, task.name, { reason: 'bad-input', message: `the output of earlier task "${done.name}" is unusable: ${output.error.message}` });
-  }
-
-  const crashLoop = countAttemptCutShort(state);
-  if (crashLoop) {
-    Object.assign(state, { state: 'failed', error: crashLoop });
-    emit({ event: 'task-failed', run, task: task.name, attempt: state.attempts, reason: crashLoop.reason, message: crashLoop.message });
-    return failRun(options, task.name, crashLoop);
-  }
-
-  const attempt = state.attempts + 1;
-  const letter: Letter = {
-    runId: run,
-    task: task.name,
-    module: task.module,
-    attempt,
-    model: task.models,
-    config: task.config,
-    inputs: Object.fromEntries(earlier.map((done) => [done.name, relativeOutputPath(done.name)])),
-    timeoutMs: task.timeoutMs,
-    maxRefinements: task.maxRefinements,
-    ...(task.mock ? { mock: task.mock } : {}),
-    ...(task.maxRetries === undefined ? {} : { maxRetries: task.maxRetries }),
-    concurrency: task.concurrency,
-    itemFailures: task.itemFailures,
-    createdAt: new Date().toISOString(),
-  };
-  await writeJsonAtomic(files.letter, letter);
-
-  const startedAt = new Date();
-  Object.assign(state, { state: 'running', attempts: attempt, startedAt: startedAt.toISOString() });
-  delete state.error;
-  delete state.endedAt;
-  delete state.durationMs;
-  delete state.truncated;
-  status.current = task.name;
-  await saveStatus(runDir, status);
-  emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
-  const progress = trackTaskProgress({ runDir, status, state, task: task.name, emit });
-
-  const result = await runTaskProcess({
-    workspace: options.paths.root,
-    run,
-    task: task.name,
-    letterPath: files.letter,
-    outputPath: files.output,
-    consolePath: files.console,
-    timeoutMs: task.timeoutMs,
-    memoryMb: task.memoryMb,
-    cancelSignal: options.cancelSignal,
-    standbys: options.standbys,
-    calls: { providers, maxRetries: task.maxRetries, ...(task.cache ? { cacheDir: options.paths.callCache } : {}) },
-    onMessage: (message) => {
-      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
-      progress.onMessage(message);
-    },
-  });
-  await progress.settle();
-
-  if (result.ok) crashPoint('after-task-output');
-  const endedAt = new Date();
-  const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
-  if (result.ok) {
-    const done = result.value;
-    const costUsd = addCost(state.costUsd, done.costUsd);
-    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, usage: addUsage(state.usage, done.usage), ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(costUsd === undefined ? {} : { costUsd }) });
-    await saveStatus(runDir, status);
-    emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: done.usage, model: done.model });
-    return 'complete';
-  }
-
-  const failure = result.error;
-  const costUsd = addCost(state.costUsd, failure.costUsd);
-  Object.assign(state, { ...finished, refinements: failure.refinements, usage: addUsage(state.usage, failure.usage), ...(costUsd === undefined ? {} : { costUsd }) });
-  if (failure.error.reason === 'interrupted') {
-    // Not the task's fault: leave it to be retried as a new attempt when the manager starts again.
-    Object.assign(state, { state: 'pending' });
-    status.state = 'queued';
-    await saveStatus(runDir, status);
-    emit({ event: 'run-interrupted', run, task: task.name });
-    return 'interrupted';
-  }
-  state.state = 'failed';
-  state.error = failure.error;
-  if (OUTSIDE_FAILURES.has(failure.error.reason) && outsideFailures + 1 < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
-    await saveStatus(runDir, status);
-    emit({ event: 'task-retrying', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message });
-    return 'retry';
-  }
-  emit({ event: 'task-failed', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message, ...(failure.error.artifact ? { artifact: failure.error.artifact } : {}) });
-  return failRun(options, task.name, failure.error);
-}
-
-async function failRun(options: ExecuteRunOptions, task: string, error: TaskFailure): Promise<RunOutcome> {
-  const { status, runDir } = options;
-  status.state = 'failed';
-  status.current = task;
-  status.error = { ...error, task };
-  await saveStatus(runDir, status);
-  options.emit({ event: 'run-failed', run: status.id, task, reason: error.reason, message: error.message, dir: runDir });
-  return 'failed';
-}
-
-/** A task the manager saw start but not finish may have written its output just before a crash. */
-async function recoverFinishedTask(runDir: string, task: string, state: TaskStatus): Promise<boolean> {
-  const output = await readJsonFile(taskPaths(runDir, task).output, OutputSchema);
-  if (!output.ok) return false;
-  const endedAt = output.value.finishedAt;
-  Object.assign(state, {
-    state: 'complete',
-    endedAt,
-    refinements: output.value.refinements,
-    usage: addUsage(state.usage, output.value.usage),
-    ...(output.value.model ? { model: output.value.model } : {}),
-    ...itemsOfOutput(output.value),
-    ...(state.startedAt ? { durationMs: Math.max(0, Date.parse(endedAt) - Date.parse(state.startedAt)) } : {}),
-    ...(output.value.costUsd === undefined ? {} : { costUsd: addCost(state.costUsd, output.value.costUsd) }),
-  });
-  return true;
 }

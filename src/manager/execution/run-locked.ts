@@ -10,6 +10,7 @@ import { executeRun, type RunOutcome } from './execute-run.js';
 import { runsJsonlHas } from '../recovery/reconcile.js';
 import { saveStatus } from '../runs/run-status.js';
 import type { StandbyPool } from './standby-pool.js';
+import type { TaskSlots } from './task-slots.js';
 
 export interface LockedRunOptions {
   paths: WorkspacePaths;
@@ -21,8 +22,11 @@ export interface LockedRunOptions {
   prepare?: ((status: RunStatus) => Promise<Result<RunStatus, string>>) | undefined;
   emit: EmitEvent;
   cancelSignal: AbortSignal;
+  /** Aborted when the manager begins to stop: no new task starts. */
+  stopSignal?: AbortSignal | undefined;
   command: string;
   standbys?: StandbyPool | undefined;
+  slots?: TaskSlots | undefined;
 }
 
 /** `deferred`: the lock could not be taken at all (disk full): the run stays queued, to try again. */
@@ -61,7 +65,17 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
       status = prepared.value;
       await saveStatus(runDir, status);
     }
-    return await executeRun({ paths, runDir, status, emit, cancelSignal: options.cancelSignal, standbys: options.standbys, alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run) });
+    return await executeRun({
+      paths,
+      runDir,
+      status,
+      emit,
+      cancelSignal: options.cancelSignal,
+      stopSignal: options.stopSignal,
+      standbys: options.standbys,
+      slots: options.slots,
+      alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run),
+    });
   } catch (error) {
     emit({ event: 'internal-error', message: `run ${id}: ${messageOf(error)}`, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
     return 'failed';

@@ -3,7 +3,6 @@ import type { RunnerMessage } from '../../formats/ipc.js';
 import type { Output } from '../../formats/output.js';
 import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
 import type { EmitEvent } from '../events.js';
-import { saveStatus } from '../runs/run-status.js';
 
 /**
  * A fan-out of hundreds of items reports each one; tasks-status.json is rewritten at most this
@@ -19,8 +18,8 @@ export interface TaskProgress {
 }
 
 /** Keeps a task's `items` and `truncated` in tasks-status.json current while it runs, at a bounded rate. */
-export function trackTaskProgress(options: { runDir: string; status: RunStatus; state: TaskStatus; task: string; emit: EmitEvent }): TaskProgress {
-  const { runDir, status, state } = options;
+export function trackTaskProgress(options: { save: () => Promise<void>; status: RunStatus; state: TaskStatus; task: string; emit: EmitEvent }): TaskProgress {
+  const { status, state } = options;
   let timer: NodeJS.Timeout | undefined;
   let saving: Promise<void> = Promise.resolve();
   let lastSaved = 0;
@@ -30,7 +29,7 @@ export function trackTaskProgress(options: { runDir: string; status: RunStatus; 
     timer = undefined;
     lastSaved = Date.now();
     // A failed progress save is not worth failing the run for: the task's end is saved anyway.
-    saving = saving.then(() => saveStatus(runDir, status)).catch(() => {});
+    saving = saving.then(() => options.save()).catch(() => {});
   };
   const schedule = () => {
     if (settled || timer) return;

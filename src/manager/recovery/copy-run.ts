@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineSchema } from '../../formats/pipeline.js';
-import { resolveTasks } from '../../formats/resolve-pipeline.js';
+import { resolveTasks, taskGraphOf } from '../../formats/resolve-pipeline.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
 import { err, ok, type Result } from '../../result.js';
 import { runPaths, taskPaths, type WorkspacePaths } from '../../workspace.js';
@@ -10,9 +10,10 @@ import { newRunId } from '../intake/run-id.js';
 import { initialStatus, saveStatus } from '../runs/run-status.js';
 
 /**
- * `rerun --from <task>`: copy a run to a new id, keeping the tasks before `<task>` byte for byte
- * (no model call is made for them again) and leaving `<task>` and those after to run. The original
- * run is not touched. Built in a temp folder and renamed into place, like a claim.
+ * `rerun --from <task>`: copy a run to a new id, keeping every complete task not downstream of
+ * `<task>` byte for byte (no model call is made for them again; marked `copied`) and leaving
+ * `<task>`, its downstream, and tasks the source never completed to run. The original run is not
+ * touched. Built in a temp folder and renamed into place, like a claim.
  */
 export async function copyRunForRerun(
   paths: WorkspacePaths,
@@ -25,14 +26,14 @@ export async function copyRunForRerun(
   const parsed = PipelineSchema.safeParse(JSON.parse(text));
   if (!parsed.success) return err(`the pipeline for the rerun is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const tasks = resolveTasks(parsed.data);
-  const index = tasks.findIndex((task) => task.name === from);
-  if (index < 0) return err(`no task "${from}" in the run's pipeline; its tasks: ${tasks.map((task) => task.name).join(', ')}`);
-  const kept = tasks.slice(0, index);
-  for (const task of kept) {
-    if (source.status.tasks[task.name]?.state !== 'complete') {
-      return err(`task "${task.name}" of run ${source.status.id} is not complete, so the rerun cannot start at "${from}"; start at "${task.name}" or earlier`);
-    }
+  if (!tasks.some((task) => task.name === from)) return err(`no task "${from}" in the run's pipeline; its tasks: ${tasks.map((task) => task.name).join(', ')}`);
+  const graph = taskGraphOf(parsed.data);
+  const isComplete = (name: string) => source.status.tasks[name]?.state === 'complete';
+  for (const name of graph.upstreamOf(from)) {
+    if (!isComplete(name)) return err(`task "${name}" of run ${source.status.id} is not complete, so the rerun cannot start at "${from}"; start at "${name}" or earlier`);
   }
+  const redone = new Set(graph.downstreamOf(from));
+  const kept = tasks.filter((task) => !redone.has(task.name) && isComplete(task.name));
 
   const id = newRunId(source.status.source.file);
   const temp = join(paths.current, `${CLAIM_PREFIX}${id}`);
@@ -52,7 +53,7 @@ export async function copyRunForRerun(
       tasks,
       now: new Date().toISOString(),
     });
-    for (const task of kept) status.tasks[task.name] = structuredClone(source.status.tasks[task.name]!);
+    for (const task of kept) status.tasks[task.name] = { ...structuredClone(source.status.tasks[task.name]!), copied: true };
     status.rerunOf = { run: source.status.id, from };
     await saveStatus(temp, status);
     await rename(temp, runDir);

@@ -29,7 +29,7 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
     source: { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
     createdAt: now,
     updatedAt: now,
-    current: null,
+    running: [],
     tasks: {},
   };
   for (const task of tasks) {
@@ -39,7 +39,6 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
       : { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() };
   }
   const stoppedAt = tasks.find((task) => status.tasks[task.name]?.state !== 'complete')?.name ?? '-';
-  status.current = stoppedAt;
   status.error = {
     task: stoppedAt,
     reason: 'state-unreadable',

@@ -22,7 +22,7 @@ export async function promoteRun(
   const completedAt = status.state === 'complete' ? status.updatedAt : new Date().toISOString();
   if (status.state !== 'complete') {
     status.state = 'complete';
-    status.current = null;
+    status.running = [];
     await saveStatus(runDir, status);
   }
   // A line torn by a crash or a full disk would otherwise swallow the start of this one.

@@ -15,10 +15,13 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
     refinements: task.refinements,
     usage: task.usage,
     ...(task.costUsd === undefined ? {} : { costUsd: task.costUsd }),
+    ...(task.copied ? { copied: true as const } : {}),
   }));
+  // A rerun's totals are the calls it made: copied tasks were paid for by the run they came from.
+  const made = tasks.filter((task) => !task.copied);
   let costUsd: number | undefined;
-  for (const task of tasks) costUsd = addCost(costUsd, task.costUsd);
-  const cachedCalls = tasks.reduce((sum, task) => sum + (task.usage.cachedCalls ?? 0), 0);
+  for (const task of made) costUsd = addCost(costUsd, task.costUsd);
+  const cachedCalls = made.reduce((sum, task) => sum + (task.usage.cachedCalls ?? 0), 0);
   const startedAt = status.startedAt ?? status.createdAt;
   return {
     id: status.id,
@@ -29,9 +32,9 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
     durationMs: Math.max(0, Date.parse(completedAt) - Date.parse(startedAt)),
     tasks,
     totals: {
-      calls: tasks.reduce((sum, task) => sum + task.usage.calls, 0),
-      inputTokens: tasks.reduce((sum, task) => sum + task.usage.inputTokens, 0),
-      outputTokens: tasks.reduce((sum, task) => sum + task.usage.outputTokens, 0),
+      calls: made.reduce((sum, task) => sum + task.usage.calls, 0),
+      inputTokens: made.reduce((sum, task) => sum + task.usage.inputTokens, 0),
+      outputTokens: made.reduce((sum, task) => sum + task.usage.outputTokens, 0),
       ...(cachedCalls ? { cachedCalls } : {}),
       ...(costUsd === undefined ? {} : { costUsd }),
     },

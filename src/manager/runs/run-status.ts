@@ -14,7 +14,7 @@ export function initialStatus(init: { id: string; pipeline: string; file: string
     source: { file: init.file, sha256: init.sha256, mtimeMs: init.mtimeMs },
     createdAt: init.now,
     updatedAt: init.now,
-    current: null,
+    running: [],
     tasks,
   };
 }

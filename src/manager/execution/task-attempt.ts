@@ -1,0 +1,162 @@
+import { mkdir } from 'node:fs/promises';
+import { writeJsonAtomic } from '../../fs/atomic-write.js';
+import { readJsonFile } from '../../fs/read-json.js';
+import type { Letter } from '../../formats/letter.js';
+import { OutputSchema } from '../../formats/output.js';
+import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
+import type { TaskStatus } from '../../formats/tasks-status.js';
+import { addUsage, emptyUsage } from '../../util/usage.js';
+import { addCost } from '../../runner/cost.js';
+import { relativeOutputPath, taskPaths } from '../../workspace.js';
+import { crashPoint } from '../recovery/crash-point.js';
+import { runTaskProcess } from './task-process.js';
+import { countAttemptCutShort } from './crash-loop.js';
+import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
+import type { RunContext } from './run-context.js';
+
+/**
+ * A task process killed from outside (a signal we did not send) or that could not start is not
+ * the task's fault: it is tried again, up to this many tries in one go, before the task fails.
+ */
+export const MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3;
+const OUTSIDE_FAILURES = new Set(['killed', 'spawn-error']);
+
+/** How a task ended this time: `not-started` when the manager began stopping before it could start. */
+export type TaskOutcome = 'complete' | 'failed' | 'interrupted' | 'not-started';
+
+export function taskState(context: RunContext, name: string): TaskStatus {
+  return (context.status.tasks[name] ??= { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() });
+}
+
+/**
+ * Run one task to an outcome: wait for a process slot, then attempt it, trying again after a
+ * failure from outside. Every transition is saved to tasks-status.json.
+ */
+export async function runTaskToOutcome(context: RunContext, task: ResolvedTask): Promise<TaskOutcome> {
+  const release = context.slots ? await context.slots.acquire(context.stopping) : () => {};
+  if (!release) return 'not-started';
+  try {
+    // Counted here, not by attempt number: attempts cut short by a manager crash do not use them up.
+    for (let outsideFailures = 0; ; outsideFailures++) {
+      if (context.stopping.aborted) return outsideFailures === 0 ? 'not-started' : setBackToPending(context, task.name);
+      const outcome = await attemptTask(context, task, outsideFailures);
+      if (outcome !== 'retry') return outcome;
+    }
+  } finally {
+    release();
+  }
+}
+
+/** A task whose last try was ended from outside, not retried because the manager stops: not its fault. */
+async function setBackToPending(context: RunContext, name: string): Promise<TaskOutcome> {
+  const state = taskState(context, name);
+  state.state = 'pending';
+  delete state.error;
+  await context.save();
+  return 'interrupted';
+}
+
+async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailures: number): Promise<TaskOutcome | 'retry'> {
+  const { runDir, status, emit } = context;
+  const run = status.id;
+  const state = taskState(context, task.name);
+  const files = taskPaths(runDir, task.name);
+  await mkdir(files.dir, { recursive: true });
+
+  // The runner trusts what it is handed, so the outputs it reads are checked here, once.
+  const upstream = context.graph.upstreamOf(task.name);
+  for (const done of upstream) {
+    const output = await readJsonFile(taskPaths(runDir, done).output, OutputSchema);
+    if (!output.ok) {
+      return failTask(context, task.name, state.attempts, { reason: 'bad-input', message: `the output of task "${done}", which "${task.name}" needs, is unusable: ${output.error.message}` });
+    }
+  }
+
+  const crashLoop = countAttemptCutShort(state);
+  if (crashLoop) return failTask(context, task.name, state.attempts, crashLoop);
+
+  const attempt = state.attempts + 1;
+  const letter: Letter = {
+    runId: run,
+    task: task.name,
+    module: task.module,
+    attempt,
+    model: task.models,
+    config: task.config,
+    inputs: Object.fromEntries(upstream.map((done) => [done, relativeOutputPath(done)])),
+    timeoutMs: task.timeoutMs,
+    maxRefinements: task.maxRefinements,
+    ...(task.mock ? { mock: task.mock } : {}),
+    ...(task.maxRetries === undefined ? {} : { maxRetries: task.maxRetries }),
+    concurrency: task.concurrency,
+    itemFailures: task.itemFailures,
+    createdAt: new Date().toISOString(),
+  };
+  await writeJsonAtomic(files.letter, letter);
+
+  const startedAt = new Date();
+  Object.assign(state, { state: 'running', attempts: attempt, startedAt: startedAt.toISOString() });
+  delete state.error;
+  delete state.endedAt;
+  delete state.durationMs;
+  delete state.truncated;
+  await context.save();
+  emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
+  const progress = trackTaskProgress({ save: context.save, status, state, task: task.name, emit });
+
+  const result = await runTaskProcess({
+    workspace: context.paths.root,
+    run,
+    task: task.name,
+    letterPath: files.letter,
+    outputPath: files.output,
+    consolePath: files.console,
+    timeoutMs: task.timeoutMs,
+    memoryMb: task.memoryMb,
+    cancelSignal: context.cancelSignal,
+    standbys: context.standbys,
+    calls: { providers: context.providers, maxRetries: task.maxRetries, ...(task.cache ? { cacheDir: context.paths.callCache } : {}) },
+    onMessage: (message) => {
+      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
+      progress.onMessage(message);
+    },
+  });
+  await progress.settle();
+
+  if (result.ok) crashPoint('after-task-output');
+  const endedAt = new Date();
+  const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
+  if (result.ok) {
+    const done = result.value;
+    const costUsd = addCost(state.costUsd, done.costUsd);
+    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, usage: addUsage(state.usage, done.usage), ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(costUsd === undefined ? {} : { costUsd }) });
+    await context.save();
+    emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: done.usage, model: done.model });
+    return 'complete';
+  }
+
+  const failure = result.error;
+  const costUsd = addCost(state.costUsd, failure.costUsd);
+  Object.assign(state, { ...finished, refinements: failure.refinements, usage: addUsage(state.usage, failure.usage), ...(costUsd === undefined ? {} : { costUsd }) });
+  if (failure.error.reason === 'interrupted') {
+    // Not the task's fault: it is tried again as a new attempt when the run continues.
+    state.state = 'pending';
+    await context.save();
+    return 'interrupted';
+  }
+  if (OUTSIDE_FAILURES.has(failure.error.reason) && outsideFailures + 1 < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
+    Object.assign(state, { state: 'failed', error: failure.error });
+    await context.save();
+    emit({ event: 'task-retrying', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message });
+    return 'retry';
+  }
+  return failTask(context, task.name, attempt, failure.error);
+}
+
+async function failTask(context: RunContext, name: string, attempt: number, error: NonNullable<TaskStatus['error']>): Promise<TaskOutcome> {
+  const state = taskState(context, name);
+  Object.assign(state, { state: 'failed', error });
+  await context.save();
+  context.emit({ event: 'task-failed', run: context.status.id, task: name, attempt, reason: error.reason, message: error.message, ...(error.artifact ? { artifact: error.artifact } : {}) });
+  return 'failed';
+}
