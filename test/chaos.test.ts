@@ -22,6 +22,7 @@ describe('chaos: SIGKILLs at random moments while seeds flow', () => {
       tornLines: 0,
       leftInPending: 0,
       leftInCurrent: 0,
+      recordsMissingTasks: 0,
       ok: true,
     });
     expect(report.managerKills + report.childKills).toBe(6);

@@ -10,7 +10,8 @@ import { apiBound, cachedCallCost, cpuPerTaskProcess, rateLimited } from './api-
 import { startDaemon } from './daemon.js';
 import { fanOut } from './fan-out.js';
 import { median, percentile, round } from './stats.js';
-import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace } from './workspace.js';
+import { startSlowOpenAiServer } from './slow-openai-server.js';
+import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace, type BenchTaskEntry } from './workspace.js';
 
 interface Row {
   figure: string;
@@ -31,12 +32,12 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache`: measure just those figures. */
+/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches`: measure just those figures. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
-  ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000 }
-  : { spawns: 30, perTaskRuns: 30, pickups: 30, throughputSeeds: 1000, queuedSeeds: 1000, completedRuns: 10000 };
+  ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000, branchRuns: 3 }
+  : { spawns: 30, perTaskRuns: 30, pickups: 30, throughputSeeds: 1000, queuedSeeds: 1000, completedRuns: 10000, branchRuns: 7 };
 /** `--api-seeds=N`: N of the API-bound figure (200 by default; 20 with --quick). */
 const apiSeedsArg = Number(process.argv.find((arg) => arg.startsWith('--api-seeds='))?.slice('--api-seeds='.length));
 const API_SIZES = {
@@ -151,6 +152,47 @@ async function throughput() {
   record('runs duplicated', runs.length - ids.size + (runs.length - seeds.size), undefined, 'runs', { kind: 'absolute', max: 0 });
 }
 
+/**
+ * Three branches side by side, each a task waiting BRANCH_WAIT_MS on a local OpenAI-compatible
+ * server, against a pipeline of one such branch: run wall times (runs.jsonl's durationMs), one seed
+ * at a time, the same manager setup for both.
+ */
+const BRANCH_WAIT_MS = 300;
+async function parallelBranches() {
+  process.stderr.write(`three parallel branches (${SIZES.branchRuns} runs each)…\n`);
+  const server = await startSlowOpenAiServer(BRANCH_WAIT_MS);
+  try {
+    const pipeline = { providers: { local: { type: 'openai', baseURL: server.baseURL } }, models: { default: 'local:bench' } };
+    const manager = async (tasks: BenchTaskEntry[]) => {
+      const root = await makeWorkspace({ tasks, pipeline });
+      workspaces.push(root);
+      const daemon = startDaemon(root, ['--concurrency', '3']);
+      await daemon.next((event) => event.event === 'manager-ready');
+      const walls: number[] = [];
+      return {
+        walls,
+        runOne: async (i: number) => {
+          const done = daemon.next((event) => event.event === 'run-complete');
+          await dropSeed(root, `branch-${i}.json`, i);
+          walls.push(Number((await done).event.durationMs));
+        },
+        stop: () => daemon.stop(),
+      };
+    };
+    const one = await manager([{ name: 'a', needs: [] }]);
+    const three = await manager([{ name: 'a', needs: [] }, { name: 'b', needs: [] }, { name: 'c', needs: [] }]);
+    // Alternated, one run at a time, so both see the same load on the machine.
+    for (let i = 0; i < SIZES.branchRuns; i++) {
+      await one.runOne(i);
+      await three.runOne(i);
+    }
+    await Promise.all([one.stop(), three.stop()]);
+    record(`run wall time, three parallel branches each waiting ${BRANCH_WAIT_MS} ms on a local server (median of ${SIZES.branchRuns})`, median(three.walls), median(one.walls), 'ms', { kind: 'ratio', max: 1.3 });
+  } finally {
+    await server.close();
+  }
+}
+
 async function managerFootprint() {
   process.stderr.write(`manager memory and start-up (${SIZES.queuedSeeds} queued, ${SIZES.completedRuns} completed)…\n`);
   const startup = async (completed: number) => {
@@ -189,6 +231,7 @@ async function main() {
     if (wanted('api')) await apiBound(API_SIZES, bareCpu, record, workspaces);
     if (wanted('rate')) await rateLimited(API_SIZES, record, workspaces);
     if (wanted('cache')) await cachedCallCost(record);
+    if (wanted('branches')) await parallelBranches();
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }

@@ -1,4 +1,4 @@
-// `npm run chaos`: 50 seeds through a 3-task mock pipeline while the manager is SIGKILLed at
+// `npm run chaos`: 50 seeds through a mock pipeline with two parallel branches while the manager is SIGKILLed at
 // random moments (and now and then a task process); exits 1 on any loss or duplicate.
 import { runChaos } from './chaos.js';
 
@@ -16,6 +16,7 @@ const figures: Array<[string, number | string]> = [
   ['torn lines', report.tornLines],
   ['left in pipeline-pending/', report.leftInPending],
   ['left in pipeline-current/', report.leftInCurrent],
+  ['runs.jsonl lines missing a task', report.recordsMissingTasks],
 ];
 for (const [name, value] of figures) process.stdout.write(`${name.padEnd(36)} ${value}\n`);
 process.stdout.write(report.ok ? 'chaos: every seed completed exactly once\n' : 'chaos: FAILED: a seed was lost or ran twice\n');

@@ -1,11 +1,26 @@
 // Kill the manager (and now and then a task process) with SIGKILL at random moments while seeds
-// flow through, restart it each time, then check that every seed completed exactly once.
+// flow through a pipeline with parallel branches, restart it each time, then check that every seed
+// completed exactly once, every task of it complete.
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { startDaemon } from './daemon.js';
-import { dropSeed, makeWorkspace } from './workspace.js';
+import { dropSeed, makeWorkspace, type BenchTaskEntry } from './workspace.js';
+
+/**
+ * start → (left, right) → join: two branches run side by side, so kills land while several tasks
+ * of a run are in flight. A fan-out task belongs here as one more branch: `needs: ['start']`,
+ * listed in the join's needs, with its module in CHAOS_MODULES.
+ */
+export const CHAOS_TASKS: BenchTaskEntry[] = [
+  { name: 'start', needs: [] },
+  { name: 'left', needs: ['start'] },
+  { name: 'right', needs: ['start'] },
+  { name: 'join', needs: ['left', 'right'] },
+];
+/** Task modules other than the trivial one, by task name. */
+export const CHAOS_MODULES: Record<string, string> = {};
 
 export interface ChaosOptions {
   seeds: number;
@@ -30,6 +45,8 @@ export interface ChaosReport {
   tornLines: number;
   leftInPending: number;
   leftInCurrent: number;
+  /** runs.jsonl lines that do not list every task of the pipeline. */
+  recordsMissingTasks: number;
   ok: boolean;
 }
 
@@ -53,7 +70,7 @@ const visible = async (dir: string) => (await readdir(dir).catch(() => [] as str
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.report ?? (() => {});
   const next = random(options.randomSeed ?? Date.now());
-  const root = await makeWorkspace();
+  const root = await makeWorkspace({ tasks: CHAOS_TASKS, modules: CHAOS_MODULES });
   try {
     let daemon = startDaemon(root);
     let dropped = 0;
@@ -92,11 +109,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const text = await readFile(join(root, 'pipeline-complete', 'runs.jsonl'), 'utf8').catch(() => '');
     const lines = text.split('\n').filter(Boolean);
-    const records: Array<{ id: string; seed: string }> = [];
+    const records: Array<{ id: string; seed: string; tasks: Array<{ name: string }> }> = [];
     let tornLines = 0;
     for (const line of lines) {
       try {
-        records.push(JSON.parse(line) as { id: string; seed: string });
+        records.push(JSON.parse(line) as { id: string; seed: string; tasks: Array<{ name: string }> });
       } catch {
         tornLines++;
       }
@@ -112,6 +129,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       tornLines,
       leftInPending: (await visible(join(root, 'pipeline-pending'))).length,
       leftInCurrent: (await visible(join(root, 'pipeline-current'))).length,
+      recordsMissingTasks: records.filter((record) => record.tasks.length !== CHAOS_TASKS.length).length,
       ok: false,
     };
     report.ok =
@@ -122,6 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       report.tornLines === 0 &&
       report.leftInPending === 0 &&
       report.leftInCurrent === 0 &&
+      report.recordsMissingTasks === 0 &&
       (await visible(join(root, 'pipeline-pending', 'rejected'))).length === 0;
     return report;
   } finally {

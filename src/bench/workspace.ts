@@ -1,4 +1,4 @@
-// Temp workspaces for the benchmark: a trivial 3-task mock pipeline, seeds, fake completed runs.
+// Temp workspaces for the benchmark and the chaos check: trivial mock pipelines, seeds, fake completed runs.
 import { mkdir, mkdtemp, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +12,32 @@ const TRIVIAL_TASK = `/** @type {import('pop').TaskDefinition} */
 export default { prompt: ({ seed }) => 'Say something about ' + String(seed.n) + '. It is a number. Numbers are fine.' };
 `;
 
-export async function makeWorkspace(): Promise<string> {
+/** A task entry of pipeline.json (only what these workspaces use). */
+export type BenchTaskEntry = string | { name: string; needs?: string[] };
+
+/** The default: three tasks in a row. */
+export const LINEAR_TASKS: BenchTaskEntry[] = ['one', 'two', 'three'];
+
+/**
+ * A workspace whose pipeline has these tasks (every one the trivial task unless `modules` has its
+ * own source) and, optionally, more of pipeline.json (providers, models).
+ */
+export async function makeWorkspace(
+  options: { tasks?: BenchTaskEntry[]; modules?: Record<string, string>; pipeline?: Record<string, unknown> } = {},
+): Promise<string> {
+  const tasks = options.tasks ?? LINEAR_TASKS;
+  const names = tasks.map((entry) => (typeof entry === 'string' ? entry : entry.name));
   const root = await mkdtemp(join(tmpdir(), 'pop-bench-'));
   await mkdir(join(root, 'pipeline-tasks'), { recursive: true });
   await mkdir(join(root, 'node_modules'), { recursive: true });
   await symlink(REPO, join(root, 'node_modules', 'pop'));
   for (const dir of ['pipeline-pending', 'pipeline-current', 'pipeline-complete']) await mkdir(join(root, dir));
-  await writeFile(join(root, 'pipeline.json'), JSON.stringify({ name: 'bench', tasks: ['one', 'two', 'three'] }));
-  for (const name of ['one', 'two', 'three']) await writeFile(join(root, 'pipeline-tasks', `${name}.js`), TRIVIAL_TASK);
+  await writeFile(join(root, 'pipeline.json'), JSON.stringify({ name: 'bench', ...options.pipeline, tasks }));
+  for (const name of names) await writeFile(join(root, 'pipeline-tasks', `${name}.js`), options.modules?.[name] ?? TRIVIAL_TASK);
+  const ident = (name: string) => `task_${name.replace(/[^a-zA-Z0-9]/g, '_')}`;
   await writeFile(
     join(root, 'pipeline-tasks', 'index.js'),
-    "import one from './one.js';\nimport two from './two.js';\nimport three from './three.js';\nexport default { one, two, three };\n",
+    `${names.map((name) => `import ${ident(name)} from './${name}.js';`).join('\n')}\nexport default { ${names.map((name) => `${JSON.stringify(name)}: ${ident(name)}`).join(', ')} };\n`,
   );
   return root;
 }
