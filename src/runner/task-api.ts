@@ -10,7 +10,7 @@ export interface Message {
 /** What a prompt stage may return: plain text (one user message), system + user, or a full message list. */
 export type PromptResult = string | { system?: string; user: string } | Message[];
 
-/** The default ingestion: the seed and the values of every earlier task, by task name. */
+/** The default ingestion: the seed and the values of every task upstream, by task name. */
 export interface Ingested {
   seed: Record<string, unknown>;
   inputs: Record<string, unknown>;
@@ -74,7 +74,7 @@ export interface TaskContext {
   refinement: number;
   config: Record<string, unknown>;
   seed: Record<string, unknown>;
-  /** The finished values of earlier tasks, by task name. */
+  /** The values of every task upstream (its needs, theirs, and so on), by task name. */
   inputs: Record<string, unknown>;
   /** Model specs to try, in order. */
   models: string[];
