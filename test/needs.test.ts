@@ -3,7 +3,7 @@
  * recovery with branches; the cap on task processes; stopping starts nothing new. Real manager
  * and task processes; the task modules record when they start and end in <workspace>/times.jsonl.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
@@ -312,6 +312,31 @@ describe('needs: a graph that cannot run', () => {
     expect(report.problems).toEqual(lines.map((line) => line.slice('pop: '.length)));
     // Nothing was run.
     expect(await runDirs(ws.current)).toEqual([]);
+  });
+});
+
+describe('tasks-status.json written before running lists existed', () => {
+  it('still reads: status shows the run, with nothing running', async () => {
+    const ws = await branchesWorkspace();
+    const id = '20261101-120000-old-abc123';
+    const old = {
+      id,
+      pipeline: 'branches',
+      state: 'failed',
+      source: { file: 'old.json', sha256: 'x' },
+      createdAt: '2026-11-01T12:00:00.000Z',
+      updatedAt: '2026-11-01T12:00:05.000Z',
+      current: 'left',
+      tasks: { root: { state: 'complete', attempts: 1, refinements: 0, usage: { inputTokens: 1, outputTokens: 1, calls: 1 } } },
+    };
+    await mkdir(join(ws.current, id), { recursive: true });
+    await writeFile(join(ws.current, id, 'tasks-status.json'), JSON.stringify(old));
+    const shown = await pop(ws, ['status', id, '--json']);
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(RunStatusSchema.parse(JSON.parse(shown.stdout))).toMatchObject({ id, state: 'failed', running: [] });
+    const overview = await pop(ws, ['status']);
+    expect(overview.exitCode, overview.stderr).toBe(0);
+    expect(overview.stdout).toContain(id);
   });
 });
 

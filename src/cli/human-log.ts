@@ -48,7 +48,7 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       case 'run-interrupted':
         return c.yellow(`run ${line.run} interrupted at ${line.task}; it continues on the next start`);
       case 'manager-stopping':
-        return `stopping (${line.signal}); waiting for ${line.running} running run(s)`;
+        return `stopping (${line.signal}); no new task starts; waiting for ${line.running} running task(s)`;
       case 'manager-stopped':
         return `stopped: ${line.completed} complete, ${line.failed} failed, ${line.rejected} rejected`;
       case 'run-busy':
