@@ -123,6 +123,9 @@ describe('needs: tasks side by side', () => {
     expect(spans.get('join')!.start).toBeGreaterThanOrEqual(Math.max(left.end, spans.get('right2')!.end));
     expect(spans.get('right2')!.start).toBeGreaterThanOrEqual(right.end);
 
+    const validate = await pop(ws, ['validate']);
+    expect(validate.stdout).toContain('with 5 task(s): root (mock:default), left (mock:default), right (mock:default; needs root), right2 (mock:default), join (mock:default; needs left, right2);');
+
     const join_ = await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'join', 'output.json'));
     expect(join_.value).toEqual({ task: 'join', inputs: ['left', 'right', 'right2', 'root'] });
     const left_ = await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'left', 'output.json'));

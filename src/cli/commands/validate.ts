@@ -36,7 +36,7 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
     if (problems.length === 0 && pipeline && registry.ok) {
       const tasks = resolveTasks(pipeline);
       process.stdout.write(
-        `ok: pipeline "${pipeline.name}" with ${tasks.length} task(s): ${tasks.map((task) => `${task.name} (${task.models.join(' → ')})`).join(', ')}; ` +
+        `ok: pipeline "${pipeline.name}" with ${tasks.length} task(s): ${tasks.map((task, index) => `${task.name} (${task.models.join(' → ')}${describeNeeds(task.needs, tasks[index - 1]?.name)})`).join(', ')}; ` +
           `${registry.value.tasks.size} task(s) registered in ${paths.registryFile}${registry.value.seedSchema ? ', with a seedSchema' : ''}\n`,
       );
     } else if (problems.length > 0) {
@@ -58,4 +58,10 @@ async function readPipeline(file: string, problems: string[]): Promise<Pipeline 
   if (parsed.success) return parsed.data;
   problems.push(...schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   return undefined;
+}
+
+/** A task's needs, where they differ from the default (the task listed before it). */
+function describeNeeds(needs: string[], previous: string | undefined): string {
+  if (needs.join('\n') === (previous ?? '')) return '';
+  return `; needs ${needs.join(', ') || 'nothing'}`;
 }
