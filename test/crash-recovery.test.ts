@@ -306,7 +306,8 @@ describe('the manager SIGKILLed while a task runs', () => {
     await waitFor(async () => (await listDir(taskDir)).includes('02-preprocessed.json'), { description: '02-preprocessed.json of attempt 1' });
 
     const managerPid = daemon.subprocess.pid as number;
-    const taskPid = Number(await readFile(ws.path('slow-1.pid'), 'utf8'));
+    // Written at the start of the prompt stage, a moment after 02-preprocessed.json.
+    const taskPid = await waitFor(async () => Number(await readFile(ws.path('slow-1.pid'), 'utf8')), { description: 'slow-1.pid' });
     // The task's process and the standbys kept warm meanwhile (a standby took the task, so its
     // command line says --standby too).
     const children = await waitFor(
