@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { PipelineSchema, type Pipeline } from '../formats/pipeline.js';
 import { BUILT_IN_PROVIDERS, resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
 import { schemaIssues } from '../formats/describe-error.js';
+import { parsePipelineText } from '../formats/parse-jsonc.js';
 import { loadRegistry, type Registry } from '../registry/load-registry.js';
 import { providerConfigFor } from '../gateway/index.js';
 import { err, ok, type Result } from '../result.js';
@@ -52,19 +53,18 @@ export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegis
   } catch (error) {
     return err([`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)}); is --root the workspace folder?`]);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    return err([`${file}: not valid JSON (${(error as Error).message})`]);
-  }
-  const parsed = PipelineSchema.safeParse(data);
+  const data = parsePipelineText(text);
+  if (!data.ok) return err([`${file}: ${data.error}`]);
+  const parsed = PipelineSchema.safeParse(data.value);
   if (!parsed.success) {
     return err(schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   }
   learnKeyVariables(parsed.data.providers);
   const registry = await loadRegistry(paths.registryFile, { fresh: options.freshRegistry === true });
-  if (!registry.ok) return err(registry.error.reason === 'registry-failed-to-load' ? [...registry.error.problems, registry.error.message] : [registry.error.message]);
+  if (!registry.ok) {
+    const { reason, problems, message } = registry.error;
+    return err(reason === 'registry-failed-to-load' ? [...problems, message] : reason === 'registry-invalid' ? problems : [message]);
+  }
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);
   return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value });

@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
-import type { Pipeline } from '../formats/pipeline.js';
 import type { RunnerMessage } from '../formats/ipc.js';
 import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
@@ -21,6 +20,7 @@ import { connectGateway } from './gateway-client.js';
 import { endProcessGroup, endSubprocesses, killSubprocessesNow } from './end-subprocesses.js';
 import { learnEnvFile, learnKeyVariables } from '../secrets/known-secrets.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
+import { readPipelineSnapshot } from './read-pipeline.js';
 
 type RunnerFailure = Extract<RunnerMessage, { type: 'failed' }>['error'];
 
@@ -81,7 +81,7 @@ async function main(): Promise<never> {
   }
 
   const paths = runPaths(runDir);
-  const [seed, pipeline] = await Promise.all([readJson<Record<string, unknown>>(paths.seed), readJson<Pipeline>(paths.pipeline)]);
+  const [seed, pipeline] = await Promise.all([readJson<Record<string, unknown>>(paths.seed), readPipelineSnapshot(paths.pipeline)]);
   if (!seed.ok) return fail({ reason: 'spawn-error', message: seed.error });
   if (!pipeline.ok) return fail({ reason: 'spawn-error', message: pipeline.error });
   learnKeyVariables(pipeline.value.providers);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PipelineSchema, type Pipeline } from '../../formats/pipeline.js';
 import { schemaIssues } from '../../formats/describe-error.js';
+import { parsePipelineText } from '../../formats/parse-jsonc.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
 import { keyProblems } from '../../manager/check-keys.js';
 import { modelProblems, pipelineProblems } from '../../manager/load-workspace.js';
@@ -18,7 +19,7 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
   const pipeline = await readPipeline(paths.pipelineFile, problems);
   const registry = await loadRegistry(paths.registryFile);
   if (!registry.ok) {
-    problems.push(...(registry.error.problems.length && registry.error.reason === 'registry-invalid' ? registry.error.problems.map((p) => `${paths.registryFile}: ${p}`) : [registry.error.message, ...registry.error.problems]));
+    problems.push(...(registry.error.problems.length && registry.error.reason === 'registry-invalid' ? registry.error.problems : [registry.error.message, ...registry.error.problems]));
   }
   if (pipeline) {
     // Without a loaded registry the task names cannot be checked, but models and keys still can.
@@ -47,14 +48,19 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
 }
 
 async function readPipeline(file: string, problems: string[]): Promise<Pipeline | undefined> {
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (error) {
-    problems.push(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(error as Error).message})`}`);
+    problems.push(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`}`);
     return undefined;
   }
-  const parsed = PipelineSchema.safeParse(data);
+  const data = parsePipelineText(text);
+  if (!data.ok) {
+    problems.push(`${file}: ${data.error}`);
+    return undefined;
+  }
+  const parsed = PipelineSchema.safeParse(data.value);
   if (parsed.success) return parsed.data;
   problems.push(...schemaIssues(parsed.error).map((issue) => `${file}: ${issue.path || '(top level)'}: ${issue.message}`));
   return undefined;

@@ -1,6 +1,7 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PipelineSchema } from '../../formats/pipeline.js';
+import { parsePipelineText } from '../../formats/parse-jsonc.js';
 import { resolveTasks, taskGraphOf } from '../../formats/resolve-pipeline.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
 import { err, ok, type Result } from '../../result.js';
@@ -23,7 +24,9 @@ export async function copyRunForRerun(
 ): Promise<Result<{ id: string; runDir: string; status: RunStatus }, string>> {
   const sourceFiles = runPaths(source.dir);
   const text = pipelineText ?? (await readFile(sourceFiles.pipeline, 'utf8'));
-  const parsed = PipelineSchema.safeParse(JSON.parse(text));
+  const data = parsePipelineText(text);
+  if (!data.ok) return err(`the pipeline for the rerun is ${data.error}`);
+  const parsed = PipelineSchema.safeParse(data.value);
   if (!parsed.success) return err(`the pipeline for the rerun is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const tasks = resolveTasks(parsed.data);
   if (!tasks.some((task) => task.name === from)) return err(`no task "${from}" in the run's pipeline; its tasks: ${tasks.map((task) => task.name).join(', ')}`);

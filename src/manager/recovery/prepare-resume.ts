@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../fs/atomic-write.js';
 import { PipelineSchema } from '../../formats/pipeline.js';
+import { parsePipelineText } from '../../formats/parse-jsonc.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
 import { err, ok, type Result } from '../../result.js';
@@ -19,7 +20,9 @@ export async function prepareResume(
   if (status.state === 'complete') return err(`run ${status.id} is already complete; use rerun --from <task> to run tasks again`);
   if (pipeline.kind === 'current') {
     const text = await readFile(pipeline.file, 'utf8');
-    const parsed = PipelineSchema.safeParse(JSON.parse(text));
+    const data = parsePipelineText(text);
+    if (!data.ok) return err(`${pipeline.file}: ${data.error}`);
+    const parsed = PipelineSchema.safeParse(data.value);
     if (!parsed.success) return err(`${pipeline.file}: not a valid pipeline (${parsed.error.issues[0]?.message ?? 'invalid'})`);
     await writeFileAtomic(runPaths(runDir).pipeline, text);
     const names = new Set(resolveTasks(parsed.data).map((task) => task.name));
