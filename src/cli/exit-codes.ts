@@ -1,3 +1,5 @@
+import type { FindRunError } from '../manager/runs/find-run.js';
+
 /** Exit codes, as documented in the README. */
 export const EXIT = {
   ok: 0,
@@ -9,6 +11,11 @@ export const EXIT = {
   notFound: 3,
   /** Another process is working on that run. */
   busy: 4,
+  /** The id given matches several runs: give more of it. */
+  ambiguous: 5,
   /** A bug in POP itself. */
   internal: 70,
 } as const;
+
+/** The exit code for a run id that did not name exactly one run. */
+export const exitForFindError = (error: FindRunError): number => (error.reason === 'ambiguous' ? EXIT.ambiguous : EXIT.notFound);

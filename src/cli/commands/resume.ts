@@ -9,7 +9,7 @@ import { describeFindError, findRun } from '../../manager/runs/find-run.js';
 import { loadWorkspace } from '../../manager/load-workspace.js';
 import { prepareResume } from '../../manager/recovery/prepare-resume.js';
 import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitForFindError } from '../exit-codes.js';
 import { continueRun } from './continue-run.js';
 
 interface CommonOptions {
@@ -32,7 +32,7 @@ export async function resumeCommand(paths: WorkspacePaths, id: string, options: 
   const found = await findRun(paths, id);
   if (!found.ok) {
     process.stderr.write(`pop: ${describeFindError(found.error)}\n`);
-    return EXIT.notFound;
+    return exitForFindError(found.error);
   }
   const run = found.value;
   if (run.where === 'complete') {
@@ -67,7 +67,7 @@ export async function rerunCommand(paths: WorkspacePaths, id: string, from: stri
   const found = await findRun(paths, id);
   if (!found.ok) {
     process.stderr.write(`pop: ${describeFindError(found.error)}\n`);
-    return EXIT.notFound;
+    return exitForFindError(found.error);
   }
   const source = found.value;
   const holder = await lockHolder(runLockPath(paths, source.id));

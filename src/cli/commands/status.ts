@@ -4,7 +4,7 @@ import { RunStatusSchema, type RunStatus } from '../../formats/tasks-status.js';
 import { describeFindError, findRun } from '../../manager/runs/find-run.js';
 import { scanCurrentRuns } from '../../manager/recovery/reconcile.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitForFindError } from '../exit-codes.js';
 import { lastRuns } from '../runs-file.js';
 import { formatAge, formatCost, formatDuration, table } from '../table.js';
 
@@ -43,7 +43,7 @@ async function oneRun(paths: WorkspacePaths, id: string, json: boolean): Promise
   const found = await findRun(paths, id);
   if (!found.ok) {
     process.stderr.write(`pop: ${describeFindError(found.error)}\n`);
-    return EXIT.notFound;
+    return exitForFindError(found.error);
   }
   const run = found.value;
   const read = await readJsonFile(runPaths(run.dir).status, RunStatusSchema);
