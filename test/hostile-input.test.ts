@@ -320,14 +320,14 @@ describe('a pipeline.json or task registry that cannot start', () => {
       'pipeline-tasks/index.js': registryModule(['echo', 'empty']),
       'pipeline-tasks/empty.js': '// nothing exported\n',
     });
-    await expectCannotStart(plain, [`${registry(plain)}: task "empty" has no prompt function`]);
+    await expectCannotStart(plain, [`${plain.path('pipeline-tasks', 'empty.js')}: task "empty" has no prompt function`]);
 
     // Imported as a namespace of an ES module exporting nothing.
     const namespace = await hostileWorkspace({
       'pipeline-tasks/index.js': `import echo from './echo.js';\nimport * as empty from './empty.js';\nexport default { echo, empty };\n`,
       'pipeline-tasks/empty.js': 'export {};\n',
     });
-    await expectCannotStart(namespace, [`${registry(namespace)}: task "empty" has no prompt function`]);
+    await expectCannotStart(namespace, [`${namespace.path('pipeline-tasks', 'empty.js')}: task "empty" has no prompt function`]);
   });
 
   // Node's ESM SyntaxError does not say which file it is in: start must find and name the module.

@@ -4,6 +4,9 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../result.js';
 import type { TaskDefinition } from '../runner/task-api.js';
+import { misspeltStages, STAGE_FUNCTIONS } from './stage-names.js';
+import { providePop } from './provide-pop.js';
+import { commonJsHint } from './commonjs-hint.js';
 
 export interface Registry {
   file: string;
@@ -18,7 +21,6 @@ export interface RegistryError {
   problems: string[];
 }
 
-const STAGE_FUNCTIONS = ['ingest', 'preprocess', 'each', 'prompt', 'infer', 'parse', 'validate', 'critique', 'finalize'] as const;
 
 const isZodSchema = (value: unknown): value is z.ZodType =>
   typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
@@ -32,7 +34,9 @@ export function taskProblems(name: string, entry: unknown): { task?: TaskDefinit
   }
   const problems: string[] = [];
   const record = candidate as Record<string, unknown>;
-  if (typeof record.prompt !== 'function') problems.push(`task "${name}" has no prompt function`);
+  const misspelt = misspeltStages(record);
+  for (const { key, stage } of misspelt) problems.push(`task "${name}" has a function "${key}", which is not a stage: did you mean "${stage}"?`);
+  if (typeof record.prompt !== 'function' && !misspelt.some(({ stage }) => stage === 'prompt')) problems.push(`task "${name}" has no prompt function`);
   for (const stage of STAGE_FUNCTIONS) {
     if (record[stage] !== undefined && typeof record[stage] !== 'function') problems.push(`task "${name}": ${stage} must be a function`);
   }
@@ -50,6 +54,7 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
   } catch {
     return err({ reason: 'registry-missing', file, message: `${file}: the task registry is missing`, problems: [] });
   }
+  providePop(file);
   let namespace: Record<string, unknown>;
   try {
     const url = pathToFileURL(file);
@@ -58,6 +63,8 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
   } catch (error) {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     // Node's SyntaxError for an imported module does not say which file: try each on its own.
+    const hint = await commonJsHint(file, error);
+    if (hint) return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${hint}`, problems: [] });
     const culprits = await moduleProblems(file);
     return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: culprits });
   }
@@ -70,18 +77,22 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
   for (const [name, entry] of Object.entries(exported)) {
     const checked = taskProblems(name, entry);
     if (checked.task) tasks.set(name, checked.task);
-    problems.push(...checked.problems);
+    if (checked.problems.length === 0) continue;
+    // Say which file to fix: the module the entry came from, when it is one of pipeline-tasks/.
+    const where = (await definingModule(file, entry)) ?? file;
+    problems.push(...checked.problems.map((problem) => `${where}: ${problem}`));
   }
   const seedSchema = namespace.seedSchema;
-  if (seedSchema !== undefined && !isZodSchema(seedSchema)) problems.push('seedSchema must be a zod schema');
+  if (seedSchema !== undefined && !isZodSchema(seedSchema)) problems.push(`${file}: seedSchema must be a zod schema`);
   if (problems.length) {
-    return err({ reason: 'registry-invalid', file, message: `${file}: ${problems.join('; ')}`, problems });
+    return err({ reason: 'registry-invalid', file, message: problems.join('; '), problems });
   }
   return ok({ file, tasks, seedSchema: seedSchema as z.ZodType | undefined });
 }
 
 /** When the registry cannot load, import each task module on its own to say which one is broken. */
 export async function moduleProblems(registryFile: string): Promise<string[]> {
+  providePop(registryFile);
   const dir = dirname(registryFile);
   const problems: string[] = [];
   for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
@@ -99,4 +110,19 @@ export async function moduleProblems(registryFile: string): Promise<string[]> {
 
 function firstLines(text: string, count: number): string {
   return text.split('\n').slice(0, count).join('\n');
+}
+
+/** The task module in the registry's folder whose default export is `entry`, if any. */
+async function definingModule(registryFile: string, entry: unknown): Promise<string | undefined> {
+  const dir = dirname(registryFile);
+  for (const name of (await readdir(dir).catch(() => [] as string[])).filter((file) => /\.m?js$/.test(file) && file !== basename(registryFile))) {
+    const file = join(dir, name);
+    try {
+      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      if (module.default === entry || module === entry) return file;
+    } catch {
+      // a module that does not load is reported by moduleProblems
+    }
+  }
+  return undefined;
 }

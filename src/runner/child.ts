@@ -12,6 +12,7 @@ import type { Output } from '../formats/output.js';
 import type { RunnerMessage } from '../formats/ipc.js';
 import { emptyUsage } from '../util/usage.js';
 import { loadRegistry } from '../registry/load-registry.js';
+import { providePop } from '../registry/provide-pop.js';
 import { runPaths, workspacePaths } from '../workspace.js';
 import { openTaskLog } from './task-log.js';
 import { runTask } from './run-task.js';
@@ -64,6 +65,8 @@ async function fail(error: RunnerFailure): Promise<never> {
 async function main(): Promise<never> {
   const [workspace, letterOrStandby] = process.argv.slice(2);
   if (!workspace || !letterOrStandby) return fail({ reason: 'spawn-error', message: 'usage: child.js <workspace> <letter.json | --standby>' });
+  // Before the letter: a standby sets this up while it waits, off the task's critical path.
+  providePop(workspacePaths(resolve(workspace)).registryFile);
   const letterArg = letterOrStandby === '--standby' ? await letterFromManager() : letterOrStandby;
   learnEnvFile(workspacePaths(resolve(workspace)).envFile);
   const letterPath = resolve(letterArg);
