@@ -1,5 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { createLogger } from '../log.js';
@@ -9,7 +8,8 @@ import { workspacePaths, type WorkspacePaths } from '../workspace.js';
 import { humanDestination } from './human-log.js';
 import { LiveProgress } from './live-progress.js';
 import { loadWorkspaceEnv } from './load-env.js';
-import { readSeedSource, submitSeed } from './submit.js';
+import { submitCommand } from './commands/submit.js';
+import { initCommand } from './commands/init.js';
 import { writeSchemas } from './write-schemas.js';
 import { EXIT } from './exit-codes.js';
 import { statusCommand } from './commands/status.js';
@@ -95,21 +95,12 @@ export function buildProgram(): Command {
 
   program
     .command('submit')
-    .description('drop seed files (or - for standard input) into pipeline-pending/, atomically')
+    .description('check seeds against the registry\'s seedSchema and drop them into pipeline-pending/, atomically')
     .argument('<files...>', 'seed JSON files, or - to read one from standard input')
+    .option('--name <name>', 'the name to give the seed in pipeline-pending/ (and its run id), e.g. for one from standard input')
     .addOption(rootOption())
-    .action(async (files: string[], options: { root: string }) => {
-      const paths = workspacePaths(resolve(options.root));
-      await mkdir(paths.pending, { recursive: true });
-      for (const file of files) {
-        const seed = await readSeedSource(file);
-        if (!seed.ok) {
-          process.stderr.write(`pop: ${seed.error}\n`);
-          process.exitCode = EXIT.usage;
-          continue;
-        }
-        process.stdout.write(`${basename(await submitSeed(paths.pending, seed.value))}\n`);
-      }
+    .action(async (files: string[], options: { root: string; name?: string }) => {
+      process.exitCode = await submitCommand(workspace(options.root), files, options.name === undefined ? {} : { name: options.name });
     });
 
   program
@@ -216,6 +207,17 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (a: string, b: string, options: { root: string; json?: boolean }) => {
       process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
+    });
+
+  program
+    .command('init')
+    .description('create a workspace: pipeline.json, pipeline-tasks/, example seeds, the pipeline folders')
+    .argument('[dir]', 'the folder to create it in (default: --root, else the current folder)')
+    .addOption(new Option('--example', 'the example pipeline: a document turned into a brief in three tasks (default)').conflicts('minimal'))
+    .option('--minimal', 'one task to start from')
+    .addOption(rootOption())
+    .action(async (dir: string | undefined, options: { root: string; minimal?: boolean }) => {
+      process.exitCode = await initCommand(resolve(dir ?? options.root), options.minimal ? 'minimal' : 'example');
     });
 
   program

@@ -6,8 +6,18 @@ import { MAX_SEED_BYTES } from '../formats/seed.js';
 import { MAX_JSON_DEPTH, tooDeepAt } from '../formats/json-depth.js';
 import { err, ok, type Result } from '../result.js';
 
-/** Read a seed from a file, or standard input for `-`, checking it is a JSON object first. */
-export async function readSeedSource(source: string): Promise<Result<{ name: string; text: string }, string>> {
+/** A seed read and checked, ready to drop: its name in pipeline-pending/, its bytes, its value. */
+export interface SeedSource {
+  name: string;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Read a seed from a file, or standard input for `-`, checking it is a JSON object first. `name`
+ * names it in pipeline-pending/ (and so in its run id) instead of the file's own name.
+ */
+export async function readSeedSource(source: string, name?: string): Promise<Result<SeedSource, string>> {
   let text: string;
   try {
     if (source === '-') {
@@ -31,11 +41,11 @@ export async function readSeedSource(source: string): Promise<Result<{ name: str
     return err(`${source}: not valid JSON (${(error as Error).message})`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return err(`${source}: a seed must be a JSON object`);
-  const name = source === '-' ? `stdin-${Date.now()}.json` : basename(source).replace(/(\.json)?$/i, '.json');
-  const bytes = Buffer.byteLength(name);
-  if (bytes > NAME_MAX_BYTES) return err(`${source}: the seed's name "${name}" is ${bytes} bytes; a file name may be at most ${NAME_MAX_BYTES}: rename the file`);
-  if (name.startsWith('.')) return err(`${source}: the seed's name "${name}" starts with "."; hidden names are never taken as seeds: rename the file`);
-  return ok({ name, text });
+  const fileName = (name ?? (source === '-' ? `stdin-${Date.now()}` : basename(source))).replace(/(\.json)?$/i, '.json');
+  const bytes = Buffer.byteLength(fileName);
+  if (bytes > NAME_MAX_BYTES) return err(`${source}: the seed's name "${fileName}" is ${bytes} bytes; a file name may be at most ${NAME_MAX_BYTES}: rename the file`);
+  if (fileName.startsWith('.')) return err(`${source}: the seed's name "${fileName}" starts with "."; hidden names are never taken as seeds: rename the file`);
+  return ok({ name: fileName, text, data: data as Record<string, unknown> });
 }
 
 /**
@@ -43,7 +53,7 @@ export async function readSeedSource(source: string): Promise<Result<{ name: str
  * name, then hard-linked into place, which never replaces a seed already waiting there under the
  * same name (the new one gets `name.2.json`, ...). Returns where it went.
  */
-export async function submitSeed(pendingDir: string, seed: { name: string; text: string }): Promise<string> {
+export async function submitSeed(pendingDir: string, seed: Pick<SeedSource, 'name' | 'text'>): Promise<string> {
   const stem = seed.name.replace(/\.json$/i, '');
   function* names() {
     yield join(pendingDir, seed.name);
