@@ -73,6 +73,13 @@ export async function makeWorkspace(files: Record<string, string | object>): Pro
   return ws;
 }
 
+/** An empty temp folder, removed after the test like a workspace (for `pop init` and the like). */
+export async function makeTempDir(prefix = 'pop-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  workspaces.push(dir);
+  return dir;
+}
+
 export function workspaceAt(root: string): Workspace {
   const pending = join(root, 'pipeline-pending');
   const complete = join(root, 'pipeline-complete');

@@ -38,7 +38,7 @@ export interface ExecuteRunOptions {
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { status, emit, runDir } = options;
   const save = serialStatusSaver(runDir, status);
-  const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema);
+  const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema, { comments: true });
   const stopping = options.stopSignal ? AbortSignal.any([options.stopSignal, options.cancelSignal]) : options.cancelSignal;
   const base = { paths: options.paths, runDir, status, emit, cancelSignal: options.cancelSignal, stopping, standbys: options.standbys, slots: options.slots, save };
   if (!snapshot.ok) {

@@ -18,7 +18,7 @@ import { saveStatus } from '../runs/run-status.js';
 export async function rebuildTornStatus(runDir: string, problem: string): Promise<RunStatus> {
   const files = runPaths(runDir);
   await rename(files.status, `${files.status}.torn`).catch(() => {});
-  const snapshot = await readJsonFile(files.pipeline, PipelineSchema);
+  const snapshot = await readJsonFile(files.pipeline, PipelineSchema, { comments: true });
   const tasks = snapshot.ok ? resolveTasks(snapshot.value) : [];
   const seed = await readFile(files.seed).catch(() => Buffer.alloc(0));
   const now = new Date().toISOString();
