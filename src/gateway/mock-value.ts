@@ -5,14 +5,14 @@ const MAX_DEPTH = 8;
 
 /**
  * Build a value that fits a JSON Schema (as z.toJSONSchema writes them), its strings quoted from
- * the prompt. Covers what task schemas use in practice: objects, arrays, strings with bounds and
+ * the prompt: whole sentences, or for a field named like a title the opening words of one. Covers what task schemas use in practice: objects, arrays, strings with bounds and
  * formats, numbers, booleans, enums, consts, unions, nullable and $ref.
  */
-export function valueForSchema(schema: JsonSchema, words: PhrasePicker, root: JsonSchema = schema, depth = 0): unknown {
+export function valueForSchema(schema: JsonSchema, words: PhrasePicker, root: JsonSchema = schema, depth = 0, key = ''): unknown {
   if (depth > MAX_DEPTH) return null;
-  const next = (inner: unknown) => valueForSchema((inner ?? {}) as JsonSchema, words, root, depth + 1);
+  const next = (inner: unknown, innerKey = key) => valueForSchema((inner ?? {}) as JsonSchema, words, root, depth + 1, innerKey);
 
-  if (typeof schema.$ref === 'string') return valueForSchema(resolveRef(root, schema.$ref), words, root, depth + 1);
+  if (typeof schema.$ref === 'string') return valueForSchema(resolveRef(root, schema.$ref), words, root, depth + 1, key);
   if ('const' in schema) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[words.integer(0, schema.enum.length - 1)];
   for (const key of ['anyOf', 'oneOf'] as const) {
@@ -28,17 +28,17 @@ export function valueForSchema(schema: JsonSchema, words: PhrasePicker, root: Js
   switch (type) {
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
-      return Object.fromEntries(Object.entries(properties).map(([key, inner]) => [key, next(inner)]));
+      return Object.fromEntries(Object.entries(properties).map(([name, inner]) => [name, next(inner, name)]));
     }
     case 'array': {
-      if (Array.isArray(schema.prefixItems)) return schema.prefixItems.map(next);
+      if (Array.isArray(schema.prefixItems)) return schema.prefixItems.map((item) => next(item));
       const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
       const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 4);
       const count = words.integer(Math.max(min, Math.min(3, max)), Math.max(min, Math.min(max, min + 3)));
       return Array.from({ length: count }, () => next(schema.items));
     }
     case 'string':
-      return stringFor(schema, words);
+      return stringFor(schema, words, key);
     case 'integer':
     case 'number': {
       const min = numberBound(schema.minimum, schema.exclusiveMinimum, 1, 0);
@@ -60,7 +60,11 @@ function numberBound(inclusive: unknown, exclusive: unknown, step: number, fallb
   return fallback;
 }
 
-function stringFor(schema: JsonSchema, words: PhrasePicker): string {
+/** Fields named like these hold a few words, not a sentence. */
+const SHORT_FIELD = /title|heading|headline|name|topic|label|subject|tag|keyword|category/i;
+const HEADING_WORDS = 8;
+
+function stringFor(schema: JsonSchema, words: PhrasePicker, key: string): string {
   switch (schema.format) {
     case 'date-time':
       return '2026-01-01T00:00:00.000Z';
@@ -76,11 +80,21 @@ function stringFor(schema: JsonSchema, words: PhrasePicker): string {
   }
   const minLength = typeof schema.minLength === 'number' ? schema.minLength : 0;
   const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : Infinity;
-  let text = words.phrase(4, 12);
-  while (text.length < minLength) text += ` ${words.phrase(4, 12)}`;
-  if (text.length > maxLength) text = text.slice(0, maxLength).trimEnd();
+  // A short field gets the opening words of a sentence; anything else whole sentences.
+  const short = SHORT_FIELD.test(key) || maxLength < 60;
+  const more = () => (short ? words.lead(HEADING_WORDS) : words.sentence());
+  let text = more();
+  while (text.length < minLength) text += ` ${more()}`;
+  if (text.length > maxLength) text = cutAtWord(text, maxLength);
   while (text.length < minLength) text += 'x';
   return text;
+}
+
+/** At most `max` characters, ending at a word boundary where there is one. */
+function cutAtWord(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(' ');
+  return (space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:]+$/, '');
 }
 
 function resolveRef(root: JsonSchema, ref: string): JsonSchema {

@@ -5,8 +5,9 @@ import { estimateTokens } from '../runner/tokens.js';
 
 /**
  * The built-in offline model. Deterministic: the same messages give the same reply. With a schema
- * it answers with JSON that fits it, its strings quoted from the first user message; without one,
- * a paragraph of sentences quoted from it. `mock.failFirst` makes the first calls answer badly.
+ * it answers with JSON that fits it, its strings whole sentences of the first user message (and
+ * short fields such as titles the opening words of one); without one, an extract of its sentences
+ * in their order, so what a pipeline of mock tasks writes reads as an extractive summary. `mock.failFirst` makes the first calls answer badly.
  */
 const MIN_SUMMARY_WORDS = 40;
 const MAX_SUMMARY_SENTENCES = 6;
@@ -39,16 +40,17 @@ export class MockProvider implements Provider {
   }
 }
 
-/** A plain-text reply: whole sentences of the prompt, about a paragraph's worth. */
+/** A plain-text reply: whole sentences of the prompt in their order, about a paragraph's worth. */
 function summaryOf(words: PhrasePicker): string {
-  const sentences: string[] = [];
+  const sentences = words.extract(MAX_SUMMARY_SENTENCES);
+  const kept: string[] = [];
   let count = 0;
-  while (sentences.length < MAX_SUMMARY_SENTENCES && (count < MIN_SUMMARY_WORDS || sentences.length < 2)) {
-    const sentence = words.sentence();
-    sentences.push(sentence);
+  for (const sentence of sentences) {
+    if (count >= MIN_SUMMARY_WORDS && kept.length >= 2) break;
+    kept.push(sentence);
     count += sentence.split(/\s+/).length;
   }
-  return sentences.join(' ');
+  return kept.join(' ');
 }
 
 /** A reply cut off mid-JSON, as a model hitting its token limit sends. */

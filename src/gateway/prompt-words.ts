@@ -24,14 +24,29 @@ export function wordsOf(text: string): string[] {
     .filter((word) => /[\p{L}\p{N}]/u.test(word) && !word.includes('{') && !word.includes('}'));
 }
 
-/** The sentences of a text, whitespace folded. */
+/**
+ * The sentences of a text, whitespace folded, each line on its own. A list marker (`- `, `2. `) or
+ * a short label before a colon (`Heading: The point.`) is not part of the sentence after it, so a
+ * prompt built from an outline yields the outline's sentences.
+ */
 export function sentencesOf(text: string): string[] {
-  return (text.replace(/\s+/g, ' ').match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []).map((s) => s.trim()).filter((s) => s.split(' ').length >= 4);
+  const sentences: string[] = [];
+  for (const rawLine of text.split(/\n+/)) {
+    let line = rawLine.replace(/\s+/g, ' ').trim().replace(/^(?:[-*•]|\d+[.)])\s+/, '');
+    const label = /^([^.!?:]{1,80}):\s+(?=[\p{Lu}\p{N}"'])/u.exec(line);
+    if (label && label[1]!.split(' ').length <= 12) line = line.slice(label[0].length);
+    for (const match of line.match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []) {
+      const sentence = match.trim();
+      if (sentence.split(' ').length >= 4) sentences.push(sentence);
+    }
+  }
+  return sentences;
 }
 
 /** Quotes contiguous runs of the prompt's words, never the same run twice while others remain. */
 export class PhrasePicker {
   private readonly used = new Set<string>();
+  private readonly usedLeads = new Set<string>();
   private readonly words: string[];
   private readonly sentences: string[];
   constructor(
@@ -42,16 +57,45 @@ export class PhrasePicker {
     this.sentences = sentencesOf(text);
   }
 
-  /** A whole sentence of the prompt, or a phrase when it has none. */
+  /** A whole sentence of the prompt, not used before while others remain; a phrase when it has none. */
   sentence(): string {
-    if (this.sentences.length === 0) return `${capitalize(this.phrase(6, 14))}.`;
-    let text = '';
-    for (let tries = 0; tries < 8; tries++) {
-      text = this.sentences[Math.floor(this.random() * this.sentences.length)]!;
-      if (!this.used.has(text.toLowerCase())) break;
+    return this.sentences[this.sentenceIndex()] ?? `${capitalize(this.phrase(6, 14))}.`;
+  }
+
+  /** `count` different sentences of the prompt, in the order the prompt has them: an extract. */
+  extract(count: number): string[] {
+    if (this.sentences.length === 0) return Array.from({ length: count }, () => this.sentence());
+    const picked = new Set<number>();
+    for (let i = 0; i < count && picked.size < this.sentences.length; i++) picked.add(this.sentenceIndex());
+    return [...picked].sort((a, b) => a - b).map((index) => this.sentences[index]!);
+  }
+
+  /**
+   * A short heading: the opening words of a sentence of the prompt, up to its first comma. Never
+   * the same twice: when every sentence's opening is taken, a phrase of the prompt.
+   */
+  lead(maxWords: number): string {
+    for (let tries = 0; tries < 8 && this.sentences.length > 0; tries++) {
+      const words = this.sentences[Math.floor(this.random() * this.sentences.length)]!.replace(/[.!?]+$/, '').split(' ');
+      const comma = words.findIndex((word, i) => i >= 2 && word.endsWith(','));
+      const lead = words.slice(0, comma >= 0 && comma < maxWords ? comma + 1 : maxWords).join(' ').replace(/[,;:]+$/, '');
+      if (!this.usedLeads.has(lead.toLowerCase())) {
+        this.usedLeads.add(lead.toLowerCase());
+        return lead;
+      }
     }
-    this.used.add(text.toLowerCase());
-    return text;
+    return capitalize(this.phrase(3, maxWords));
+  }
+
+  /** The index of an unused sentence, at random (after a few tries, any). */
+  private sentenceIndex(): number {
+    let index = 0;
+    for (let tries = 0; tries < 8; tries++) {
+      index = Math.floor(this.random() * this.sentences.length);
+      if (!this.used.has(this.sentences[index]!.toLowerCase())) break;
+    }
+    this.used.add(this.sentences[index]?.toLowerCase() ?? '');
+    return index;
   }
 
   phrase(minWords: number, maxWords: number): string {
