@@ -9,6 +9,7 @@ import { ArtifactWriter, type OnRedacted } from './artifacts.js';
 import { ModelCaller, UsageMeter, type CallDefaults } from './model-caller.js';
 import { runPromptLoop } from './prompt-loop.js';
 import { failureOf, StageError, stageRunner, writeFor, type Stage } from './stage.js';
+import { defaultStageArtifact } from './stage-references.js';
 import type { Ingested, TaskContext, TaskDefinition } from './task-api.js';
 import type { TaskLogger } from './task-log.js';
 import { recordTextNotes } from './text-notes.js';
@@ -91,10 +92,13 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
 
   try {
     const ingested = await stage('ingestion', () => (task.ingest ? task.ingest(ctx) : ({ seed: setup.seed, inputs: setup.inputs } satisfies Ingested)));
-    await write(artifacts.freeName('01-ingestion', 'json'), ingested ?? null);
+    const references = defaultStageArtifact(letter.inputs);
+    const ingestion = artifacts.freeName('01-ingestion', 'json');
+    await write(ingestion, task.ingest ? (ingested ?? null) : references);
 
     const prepared = await stage('pre-processing', () => (task.preprocess ? task.preprocess(ingested as never, ctx) : ingested));
-    await write(artifacts.freeName('02-preprocessed', 'json'), prepared ?? null);
+    // Passed through unchanged: a reference, to the ingestion artifact or to what it references.
+    await write(artifacts.freeName('02-preprocessed', 'json'), task.preprocess ? (prepared ?? null) : task.ingest ? { $ref: ingestion } : references);
 
     let value: unknown;
     let model: string | null;
