@@ -119,7 +119,8 @@ describe('a seed dropped into a running daemon', () => {
     expect(outputs.comment?.value).toEqual({ comment: expect.any(String), basedOn: answer, shouted: answer.toUpperCase() });
     const commentPrompt = (await readJson(join(runDir, 'tasks', 'comment', '03-prompt.json'))) as { messages: Array<{ role: string; content: string }> };
     expect(commentPrompt.messages).toEqual([{ role: 'user', content: `Comment on this answer: ${answer}` }]);
-    expect(await readJson(join(runDir, 'tasks', 'comment', '01-ingestion.json'))).toEqual({ seed: JSON.parse(SEED), inputs: { ask: { answer } } });
+    // The default ingestion refers to the seed and the earlier output rather than copying them.
+    expect(await readJson(join(runDir, 'tasks', 'comment', '01-ingestion.json'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { ask: { $ref: '../../tasks/ask/output.json#/value' } } });
 
     // run.log: this run's events, as JSON lines.
     const runLog = parseEvents(await readFile(join(runDir, 'run.log'), 'utf8'));
