@@ -49,6 +49,6 @@ export function editDistance(a: string, b: string): number {
 }
 
 export function describeFindError(error: FindRunError): string {
-  if (error.reason === 'ambiguous') return `"${error.id}" matches several runs: ${error.matches.join(', ')}`;
+  if (error.reason === 'ambiguous') return `"${error.id}" matches several runs: ${error.matches.join(', ')}; give more of the id`;
   return `no run "${error.id}" in pipeline-current/ or pipeline-complete/${error.closest.length ? `; closest: ${error.closest.join(', ')}` : ''}`;
 }
