@@ -12,11 +12,11 @@
  *   pop rerun four-day --from write-brief
  *   pop runs                                  # both runs, newest first
  */
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectSameTree, pop, readStatus, snapshotTree } from './support/cli.js';
-import { REPO_ROOT, makeWorkspace, readRunRecords, runDirs } from './support/workspace.js';
+import { copyExample, makeWorkspace, readRunRecords, runDirs } from './support/workspace.js';
 
 /** Replace exactly one occurrence of `from` in a file (fails the test if it is not there once). */
 async function editOnce(file: string, from: string, to: string): Promise<void> {
@@ -30,9 +30,7 @@ const cells = (line: string | undefined) => (line ?? '').split(/ {2,}/);
 describe('README walkthrough: a failing task, fixed and re-run', () => {
   it('submit, start --once fails, status says why, resume after the fix, rerun --from the last task with a new prompt', async () => {
     const ws = await makeWorkspace({});
-    await cp(join(REPO_ROOT, 'pipeline.json'), ws.pipelineFile);
-    await cp(join(REPO_ROOT, 'pipeline-tasks'), ws.path('pipeline-tasks'), { recursive: true });
-    await cp(join(REPO_ROOT, 'examples', 'seeds', 'four-day-week.json'), ws.path('examples', 'seeds', 'four-day-week.json'));
+    await copyExample(ws);
     const writeBrief = ws.path('pipeline-tasks', 'write-brief.js');
     const original = await readFile(writeBrief, 'utf8');
 
@@ -133,10 +131,10 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     ]);
     expect((await readRunRecords(ws)).map((record) => record.id)).toEqual([id, newId]);
 
-    // From here on "four-day" names two runs: a part of an id must be unique (exit 3, both listed).
+    // From here on "four-day" names two runs: a part of an id must be unique (exit 5, both listed).
     const ambiguous = await pop(ws, ['status', 'four-day']);
-    expect(ambiguous).toMatchObject({ exitCode: 3, stdout: '' });
-    expect(ambiguous.stderr).toMatch(/^pop: "four-day" matches several runs: /);
-    expect(ambiguous.stderr.replace(/^pop: "four-day" matches several runs: /, '').split(', ').sort()).toEqual([id, newId].sort());
+    expect(ambiguous).toMatchObject({ exitCode: 5, stdout: '' });
+    expect(ambiguous.stderr).toMatch(/^pop: "four-day" matches several runs: .*; give more of the id$/);
+    expect(ambiguous.stderr.replace(/^pop: "four-day" matches several runs: /, '').replace(/; give more of the id$/, '').split(', ').sort()).toEqual([id, newId].sort());
   });
 });

@@ -7,7 +7,7 @@ import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import {
   ASK_TASK,
-  REPO_ROOT,
+  copyExample,
   listDir,
   makeWorkspace,
   parseEvents,
@@ -154,11 +154,10 @@ describe('a seed dropped into a running daemon', () => {
 describe('the shipped example', () => {
   it('runs both example seeds to completion with start --once', async () => {
     const ws = await makeWorkspace({});
-    await cp(join(REPO_ROOT, 'pipeline.json'), ws.pipelineFile);
-    await cp(join(REPO_ROOT, 'pipeline-tasks'), ws.path('pipeline-tasks'), { recursive: true });
-    const seeds = (await readdir(join(REPO_ROOT, 'examples', 'seeds'))).filter((name) => name.endsWith('.json')).sort();
+    await copyExample(ws);
+    const seeds = (await readdir(ws.path('examples', 'seeds'))).filter((name) => name.endsWith('.json')).sort();
     expect(seeds).toHaveLength(2);
-    for (const seed of seeds) await cp(join(REPO_ROOT, 'examples', 'seeds', seed), join(ws.pending, seed));
+    for (const seed of seeds) await cp(ws.path('examples', 'seeds', seed), join(ws.pending, seed));
 
     const result = await runPop(ws, ['start', '--once']);
     const failures = result.events.filter((line) => line.event === 'run-failed' || line.event === 'task-failed');

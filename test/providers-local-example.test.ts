@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PhrasePicker, randomFrom } from '../src/gateway/prompt-words.js';
 import { valueForSchema } from '../src/gateway/mock-value.js';
 import { popEnv, runPopWithEnv } from './support/fake-llm-server.js';
-import { REPO_ROOT, makeWorkspace, readRunRecords } from './support/workspace.js';
+import { copyExample, makeWorkspace, readRunRecords } from './support/workspace.js';
 
 /**
  * A stand-in for Ollama, vLLM or llama.cpp: an OpenAI-compatible server on localhost whose replies
@@ -52,9 +52,9 @@ describe('the example pipeline on a local OpenAI-compatible server', () => {
     const local = await startLocalModelServer();
     server = local.server;
     const ws = await makeWorkspace({});
-    await cp(join(REPO_ROOT, 'pipeline-tasks'), ws.path('pipeline-tasks'), { recursive: true });
-    for (const seed of await readdir(join(REPO_ROOT, 'examples', 'seeds'))) await cp(join(REPO_ROOT, 'examples', 'seeds', seed), ws.path('pipeline-pending', seed));
-    const pipeline = JSON.parse(await readFile(join(REPO_ROOT, 'pipeline.json'), 'utf8')) as Record<string, unknown>;
+    await copyExample(ws);
+    for (const seed of await readdir(ws.path('examples', 'seeds'))) await cp(ws.path('examples', 'seeds', seed), ws.path('pipeline-pending', seed));
+    const pipeline = JSON.parse(await readFile(ws.pipelineFile, 'utf8')) as Record<string, unknown>;
     pipeline.providers = { local: { type: 'openai', baseURL: local.url } };
     pipeline.models = { default: 'local:llama3.1' };
     delete pipeline.$schema;

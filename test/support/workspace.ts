@@ -7,7 +7,7 @@
  * CLI is `node orchestrator/manager.js` run against it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,16 @@ export async function makeWorkspace(files: Record<string, string | object>): Pro
     await writeFile(target, typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`);
   }
   return ws;
+}
+
+/**
+ * The example pipeline as POP ships it (templates/example/, what `pop init` copies), into a
+ * workspace: for the example's own tests only. Other tests build their own tasks, so a user who
+ * edits the clone's pipeline.json or pipeline-tasks/ still has a green `npm test`.
+ */
+export const EXAMPLE_TEMPLATE = join(REPO_ROOT, 'templates', 'example');
+export async function copyExample(ws: Workspace): Promise<void> {
+  await cp(EXAMPLE_TEMPLATE, ws.root, { recursive: true });
 }
 
 /** An empty temp folder, removed after the test like a workspace (for `pop init` and the like). */
