@@ -87,14 +87,15 @@ export class PhrasePicker {
     return capitalize(this.phrase(3, maxWords));
   }
 
-  /** The index of an unused sentence, at random (after a few tries, any). */
+  /** The index of an unused sentence, at random (after a few tries, any); -1 when there are none. */
   private sentenceIndex(): number {
+    if (this.sentences.length === 0) return -1;
     let index = 0;
     for (let tries = 0; tries < 8; tries++) {
       index = Math.floor(this.random() * this.sentences.length);
       if (!this.used.has(this.sentences[index]!.toLowerCase())) break;
     }
-    this.used.add(this.sentences[index]?.toLowerCase() ?? '');
+    this.used.add(this.sentences[index]!.toLowerCase());
     return index;
   }
 
