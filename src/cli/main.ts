@@ -10,6 +10,8 @@ import { LiveProgress } from './live-progress.js';
 import { loadWorkspaceEnv } from './load-env.js';
 import { submitCommand } from './commands/submit.js';
 import { initCommand } from './commands/init.js';
+import { pruneCommand } from './commands/prune.js';
+import { parseAge } from '../manager/runs/prune-runs.js';
 import { writeSchemas } from './write-schemas.js';
 import { EXIT } from './exit-codes.js';
 import { statusCommand } from './commands/status.js';
@@ -37,6 +39,12 @@ const portNumber = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number (0 picks a free one)');
   return n;
+};
+
+const ageOption = (value: string) => {
+  const ms = parseAge(value);
+  if (ms === undefined) throw new InvalidArgumentError('must be a number and a unit: 45s, 30m, 12h, 7d or 2w');
+  return ms;
 };
 
 const rootOption = () => new Option('--root <dir>', 'workspace folder holding pipeline.json and the pipeline-* folders').default('.');
@@ -207,6 +215,23 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (a: string, b: string, options: { root: string; json?: boolean }) => {
       process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
+    });
+
+  program
+    .command('prune')
+    .description('remove old failed runs (and complete ones with --complete); asks first unless --yes')
+    .option('--failed', 'failed runs in pipeline-current/')
+    .option('--complete', 'complete runs in pipeline-complete/ (their runs.jsonl lines stay)')
+    .option('--older-than <age>', 'only runs whose state last changed longer ago than this: 30m, 12h, 7d, 2w', ageOption, 0)
+    .option('--yes', 'remove without asking')
+    .addOption(rootOption())
+    .action(async (options: { root: string; failed?: boolean; complete?: boolean; olderThan: number; yes?: boolean }) => {
+      process.exitCode = await pruneCommand(workspacePaths(resolve(options.root)), {
+        failed: options.failed === true,
+        complete: options.complete === true,
+        olderThanMs: options.olderThan,
+        yes: options.yes === true,
+      });
     });
 
   program
