@@ -178,6 +178,12 @@ describe('the shipped example', () => {
       const output = await readValid(OutputSchema, join(runDir, 'tasks', 'write-brief', 'output.json'));
       expect((output.value as { markdown: string }).markdown).toBe(brief);
       expect(brief).toMatch(/^# \S/);
+      // The mock answers in the document's own sentences: the brief is an extract of it.
+      const document = String((JSON.parse(await readFile(join(runDir, 'seed.json'), 'utf8')) as { document: string }).document).replace(/\s+/g, ' ');
+      const body = brief.split('\n').slice(2).join(' ').trim();
+      const sentences = body.match(/[^.!?]+[.!?]+/g) ?? [];
+      expect(sentences.length).toBeGreaterThanOrEqual(2);
+      for (const sentence of sentences) expect(document, sentence).toContain(sentence.trim());
     }
     expect(await pendingSeeds(ws)).toEqual([]);
     expect(await runDirs(ws.current)).toEqual([]);
