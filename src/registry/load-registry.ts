@@ -54,7 +54,7 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
   } catch {
     return err({ reason: 'registry-missing', file, message: `${file}: the task registry is missing`, problems: [] });
   }
-  providePop(file);
+  await providePop(file);
   let namespace: Record<string, unknown>;
   try {
     const url = pathToFileURL(file);
@@ -92,7 +92,7 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
 
 /** When the registry cannot load, import each task module on its own to say which one is broken. */
 export async function moduleProblems(registryFile: string): Promise<string[]> {
-  providePop(registryFile);
+  await providePop(registryFile);
   const dir = dirname(registryFile);
   const problems: string[] = [];
   for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {

@@ -66,7 +66,7 @@ async function main(): Promise<never> {
   const [workspace, letterOrStandby] = process.argv.slice(2);
   if (!workspace || !letterOrStandby) return fail({ reason: 'spawn-error', message: 'usage: child.js <workspace> <letter.json | --standby>' });
   // Before the letter: a standby sets this up while it waits, off the task's critical path.
-  providePop(workspacePaths(resolve(workspace)).registryFile);
+  void providePop(workspacePaths(resolve(workspace)).registryFile);
   const letterArg = letterOrStandby === '--standby' ? await letterFromManager() : letterOrStandby;
   learnEnvFile(workspacePaths(resolve(workspace)).envFile);
   const letterPath = resolve(letterArg);
