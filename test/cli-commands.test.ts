@@ -393,9 +393,10 @@ describe('start --once, status and runs on a workspace with complete and failed 
     ]);
     expect(lines[15]).toMatch(new RegExp(`^      at Object\\.prompt \\(file://${ws.path('pipeline-tasks', 'summary.js')}:\\d+:\\d+\\)$`));
     expect(lines.at(-1)).toBe(`  logs: ${folder}/tasks/summary/task.log, ${folder}/tasks/summary/console.log`);
-    // The file to open is there, and is what the task got before its prompt threw.
+    // The file to open is there, and says what the task got before its prompt threw: the seed and
+    // the earlier output, by reference.
     expect((await stat(ws.path(artifact))).isFile()).toBe(true);
-    expect(JSON.parse(await readFile(ws.path(artifact), 'utf8'))).toMatchObject({ seed: { topic: 'moths' }, inputs: { facts: { facts: expect.any(Array) } } });
+    expect(JSON.parse(await readFile(ws.path(artifact), 'utf8'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { facts: { $ref: '../../tasks/facts/output.json#/value' } } });
   });
 
   it('status <id> --json of a failed run: its tasks-status.json and its folder', async () => {

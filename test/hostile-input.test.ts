@@ -278,7 +278,7 @@ describe('a pipeline.json or task registry that cannot start', () => {
     await expectCannotStart(empty, [`${empty.pipelineFile}: tasks: Too small: expected array to have >=1 items`]);
 
     const cut = await hostileWorkspace({ 'pipeline.json': '{ "name": "hostile", "tasks": [' });
-    await expectCannotStart(cut, [`${cut.pipelineFile}: not valid JSON (Unexpected end of JSON input)`]);
+    await expectCannotStart(cut, [`${cut.pipelineFile}: not valid JSON at line 1, column 32: close bracket expected`]);
 
     const extra = await hostileWorkspace({ 'pipeline.json': { name: 'hostile', tasks: ['echo'], timeout: 5 } });
     await expectCannotStart(extra, [`${extra.pipelineFile}: (top level): Unrecognized key: "timeout"`]);
