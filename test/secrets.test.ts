@@ -153,7 +153,8 @@ describe('a server that echoes the key it was sent', () => {
     expect(firstLog).toContainEqual(expect.objectContaining({ event: 'careless', header: `Bearer ${taskMarker}`, piece: taskMarker, msg: `key ${taskMarker}` }));
     expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', artifact: 'notes.md', variables: ['TASK_CREDENTIAL'] }));
 
-    expect(await readFile(join(second, '01-ingestion.json'), 'utf8')).toContain(`Bearer ${marker}`);
+    // The second task's ingestion refers to the first one's (redacted) output rather than copying it.
+    expect(JSON.parse(await readFile(join(second, '01-ingestion.json'), 'utf8'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { first: { $ref: '../../tasks/first/output.json#/value' } } });
     const downstream = JSON.parse(await readFile(join(second, '04-response.json'), 'utf8')) as { text: string };
     expect(downstream.text).toMatch(/you sent authorization=(Bearer )?(\[redacted:LOCAL_LLM_TOKEN\])? x-api-key=(\[redacted:LOCAL_LLM_TOKEN\])?; cut: \[redacted:LOCAL_LLM_TOKEN\]…/);
   });
