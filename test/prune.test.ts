@@ -1,9 +1,11 @@
 /** `pop prune`: removes old failed runs (complete ones only when asked), and only those. */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { pop } from './support/cli.js';
-import { ASK_TASK, makeWorkspace, readRunRecords, registryModule, runDirs, runPop } from './support/workspace.js';
+import { ASK_TASK, CLI, makeWorkspace, readRunRecords, registryModule, runDirs, runPop } from './support/workspace.js';
 
 // Fails for a seed that says so.
 const PICKY_TASK = `import { defineTask, z } from 'pop';
@@ -85,5 +87,30 @@ describe('pop prune', () => {
     const badAge = await pop(ws, ['prune', '--failed', '--older-than', 'a week']);
     expect(badAge.exitCode).toBe(2);
     expect(badAge.stderr).toContain("option '--older-than <age>' argument 'a week' is invalid. must be a number and a unit: 45s, 30m, 12h, 7d or 2w");
+  });
+
+  // util-linux `script` gives the command a terminal, so prune asks; the answer is typed into it.
+  it.skipIf(!existsSync('/usr/bin/script'))('asks on a terminal, and removes only after a yes', async () => {
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'prune', tasks: ['picky'] },
+      'pipeline-tasks/index.js': registryModule(['picky']),
+      'pipeline-tasks/picky.js': PICKY_TASK,
+      'pipeline-pending/doomed.json': { q: 'a', fail: true },
+    });
+    expect((await runPop(ws, ['start', '--once'])).exitCode).toBe(1);
+    const [id] = await runDirs(ws.current);
+    const onTerminal = (answer: string) =>
+      execa('/usr/bin/script', ['-qec', `${process.execPath} ${CLI} prune --failed --root ${ws.root}`, '/dev/null'], { input: `${answer}\n`, reject: false, timeout: 30_000 });
+
+    const no = await onTerminal('n');
+    expect(no.exitCode).toBe(0);
+    expect(no.stdout).toContain(`Remove these 1 run(s)? [y/N]`);
+    expect(no.stdout).toContain('nothing removed');
+    expect(await runDirs(ws.current)).toEqual([id]);
+
+    const yes = await onTerminal('y');
+    expect(yes.exitCode).toBe(0);
+    expect(yes.stdout).toContain(`removed ${join(ws.current, id!)}`);
+    expect(await runDirs(ws.current)).toEqual([]);
   });
 });
