@@ -2,7 +2,7 @@ import { compareRuns, type TaskComparison } from '../../ui/compare/compare-runs.
 import { loadRun } from '../../ui/data/load-run.js';
 import { describeFindError, findRun } from '../../manager/runs/find-run.js';
 import type { WorkspacePaths } from '../../workspace.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitForFindError } from '../exit-codes.js';
 import { formatCost, formatDuration, table } from '../table.js';
 
 const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '' : b - a === 0 ? '±0' : `${b - a > 0 ? '+' : ''}${Number((b - a).toFixed(6))}`);
@@ -27,7 +27,7 @@ export async function compareCommand(paths: WorkspacePaths, a: string, b: string
     const found = await findRun(paths, id);
     if (!found.ok) {
       process.stderr.write(`pop: ${describeFindError(found.error)}\n`);
-      return EXIT.notFound;
+      return exitForFindError(found.error);
     }
     ids.push(found.value.id);
   }
