@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { pop } from './support/cli.js';
-import { ASK_TASK, CLI, makeWorkspace, readRunRecords, registryModule, runDirs, runPop } from './support/workspace.js';
+import { ASK_TASK, CLI, REPO_ROOT, makeWorkspace, readRunRecords, registryModule, runDirs, runPop } from './support/workspace.js';
 
 // Fails for a seed that says so.
 const PICKY_TASK = `import { defineTask, z } from 'pop';
@@ -19,6 +19,29 @@ export default defineTask({
 `;
 
 const DAY = 86_400_000;
+
+/** A separate process holding a run's lock with POP's own lock code, until released. */
+function holdLock(path: string): { pid: number; held: Promise<void>; release: () => Promise<void> } {
+  const script = `const { acquireLock } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'fs', 'lock-file.js'))});
+const lock = await acquireLock(${JSON.stringify(path)}, 'resume');
+if (!lock.ok) process.exit(1);
+process.stdout.write('held\\n');
+process.stdin.on('end', () => lock.value.release().then(() => process.exit(0)));
+process.stdin.resume();`;
+  const child = execa(process.execPath, ['--input-type=module', '-e', script], { stdin: 'pipe', reject: false });
+  const held = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('held') ? resolve() : undefined));
+    void child.then((result) => reject(new Error(`the lock holder exited: ${result.stderr}`)));
+  });
+  return {
+    pid: child.pid!,
+    held,
+    release: async () => {
+      child.stdin?.end();
+      await child;
+    },
+  };
+}
 
 /** Make a run look as if its state last changed `days` ago. */
 async function age(runDir: string, days: number): Promise<void> {
@@ -49,9 +72,10 @@ describe('pop prune', () => {
     await age(join(ws.current, idOf('old-fail')), 10);
     await age(join(ws.current, idOf('busy-fail')), 10);
     await age(join(ws.complete, complete!), 10);
-    // A live process (this one) holds the lock of one old failed run, as a resume would.
+    // Another live process holds the lock of one old failed run, as a resume would.
     await mkdir(join(ws.current, '.locks'), { recursive: true });
-    await writeFile(join(ws.current, '.locks', `${idOf('busy-fail')}.lock`), JSON.stringify({ pid: process.pid, command: 'resume', acquiredAt: new Date().toISOString() }));
+    const holder = holdLock(join(ws.current, '.locks', `${idOf('busy-fail')}.lock`));
+    await holder.held;
 
     // Not on a terminal and without --yes: says what it would remove, removes nothing.
     const asked = await pop(ws, ['prune', '--failed', '--older-than', '7d']);
@@ -64,7 +88,8 @@ describe('pop prune', () => {
     const pruned = await pop(ws, ['prune', '--failed', '--older-than', '7d', '--yes']);
     expect(pruned.exitCode).toBe(4);
     expect(pruned.stdout).toBe(`removed ${join(ws.current, idOf('old-fail'))}`);
-    expect(pruned.stderr).toBe(`pop: kept ${join(ws.current, idOf('busy-fail'))}: busy: process ${process.pid} (resume) is working on it`);
+    expect(pruned.stderr).toBe(`pop: kept ${join(ws.current, idOf('busy-fail'))}: busy: process ${holder.pid} (resume) is working on it`);
+    await holder.release();
     expect(await runDirs(ws.current)).toEqual([idOf('busy-fail'), idOf('new-fail')].sort());
     expect(await runDirs(ws.complete)).toEqual([complete]);
 

@@ -51,7 +51,9 @@ export async function findPrunable(paths: WorkspacePaths, selection: PruneSelect
 export async function removeRun(paths: WorkspacePaths, run: PrunableRun): Promise<Result<void, string>> {
   await mkdir(paths.locks, { recursive: true });
   const lock = await acquireLock(runLockPath(paths, run.id), 'prune');
-  if (!lock.ok) return err(`busy: process ${lock.error.pid} (${lock.error.command}) is working on it`);
+  if (!lock.ok) {
+    return err(lock.error.reason === 'held' ? `busy: process ${lock.error.holder.pid} (${lock.error.holder.command}) is working on it` : lock.error.message);
+  }
   try {
     const status = await readJsonFile(runPaths(run.dir).status, RunStatusSchema);
     if (!status.ok) return err(status.error.message);
