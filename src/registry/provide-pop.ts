@@ -20,7 +20,8 @@ export function providePop(registryFile: string): Promise<void> {
     }
     const entry = new URL('../index.js', import.meta.url).href;
     await import(entry);
-    register('./pop-resolve-hook.js', import.meta.url, { data: { target: entry } });
+    // From dist/registry/ or from the bundled runner in dist/runner/: both one level under dist/.
+    register('../registry/pop-resolve-hook.js', import.meta.url, { data: { target: entry } });
   })();
   return provided;
 }
