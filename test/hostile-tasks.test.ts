@@ -38,7 +38,7 @@ export default {
         writeAll('this is not JSON at all\\n');
         return forever();
       case 'huge-message':
-        writeAll('{"type":"stage","stage":"' + 'x'.repeat(24 * 1024 * 1024));
+        writeAll('{"type":"stage","stage":"' + 'x'.repeat(48 * 1024 * 1024));
         return forever();
       case 'forged-done':
         forge({ type: 'done', model: null, usage, refinements: 0 });

@@ -4,8 +4,11 @@
  * IPC machinery, and no message is held whole beyond the size limit.
  */
 
-/** The largest message either side accepts, newline excluded. Model requests and replies fit in it. */
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest message either side accepts, newline excluded. A model call carries its prompt, which
+ * may hold a whole seed (up to 10 MB) and earlier tasks' outputs, so the bound leaves room for both.
+ */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
 
