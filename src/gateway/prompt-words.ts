@@ -59,14 +59,20 @@ export class PhrasePicker {
 
   /** A whole sentence of the prompt, not used before while others remain; a phrase when it has none. */
   sentence(): string {
-    return this.sentences[this.sentenceIndex()] ?? `${capitalize(this.phrase(6, 14))}.`;
+    if (this.sentences.length === 0) return `${capitalize(this.phrase(6, 14))}.`;
+    const index = this.sentenceIndex();
+    return this.sentences[index >= 0 ? index : Math.floor(this.random() * this.sentences.length)]!;
   }
 
   /** `count` different sentences of the prompt, in the order the prompt has them: an extract. */
   extract(count: number): string[] {
     if (this.sentences.length === 0) return Array.from({ length: count }, () => this.sentence());
     const picked = new Set<number>();
-    for (let i = 0; i < count && picked.size < this.sentences.length; i++) picked.add(this.sentenceIndex());
+    for (let i = 0; i < count; i++) {
+      const index = this.sentenceIndex();
+      if (index < 0) break;
+      picked.add(index);
+    }
     return [...picked].sort((a, b) => a - b).map((index) => this.sentences[index]!);
   }
 
@@ -87,16 +93,21 @@ export class PhrasePicker {
     return capitalize(this.phrase(3, maxWords));
   }
 
-  /** The index of an unused sentence, at random (after a few tries, any); -1 when there are none. */
+  /**
+   * The index of an unused sentence: a random one, or the next unused after it, so that a reply
+   * never says the same sentence twice while others remain (a model would not); -1 when all are used.
+   */
   private sentenceIndex(): number {
-    if (this.sentences.length === 0) return -1;
-    let index = 0;
-    for (let tries = 0; tries < 8; tries++) {
-      index = Math.floor(this.random() * this.sentences.length);
-      if (!this.used.has(this.sentences[index]!.toLowerCase())) break;
+    const count = this.sentences.length;
+    const start = Math.floor(this.random() * count);
+    for (let step = 0; step < count; step++) {
+      const index = (start + step) % count;
+      const key = this.sentences[index]!.toLowerCase();
+      if (this.used.has(key)) continue;
+      this.used.add(key);
+      return index;
     }
-    this.used.add(this.sentences[index]!.toLowerCase());
-    return index;
+    return -1;
   }
 
   phrase(minWords: number, maxWords: number): string {

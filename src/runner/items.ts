@@ -121,7 +121,10 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
   const artifacts = await ArtifactWriter.open(dir, setup.onRedacted);
   const meter = new UsageMeter(setup.meter);
   const log = setup.log.child({ item: item.folder });
-  const caller = new ModelCaller(setup.defaults, artifacts, meter, log);
+  // The mock's bad answers (`mock.failFirst`) go to the first item only: one item refined on its
+  // own shows the loop without every item paying for it.
+  const defaults = item.index === 0 ? setup.defaults : { ...setup.defaults, mock: undefined };
+  const caller = new ModelCaller(defaults, artifacts, meter, log);
   const ctx: TaskContext = { ...setup.ctx, log, refinement: 0, item: { index: item.index, count }, callModel: (messages, options) => caller.call(messages, options, true) };
   const { letter } = setup;
   const result = await runPromptLoop(
