@@ -1,15 +1,20 @@
 import { defineTask } from 'pop';
 
 /** @typedef {{ title: string, sections: Array<{ heading: string, points: string[] }> }} Outline */
+/** @typedef {{ questions: Array<{ question: string, why: string }> }} OpenQuestions */
 
 /** `a point` → `A point.`: the outline read as sentences. */
 const endSentence = (/** @type {string} */ text) => `${text.charAt(0).toUpperCase()}${text.slice(1).replace(/[\s.,;:]*$/, '')}.`;
 
+/** A question as asked, or a sentence ended like one. */
+const asQuestion = (/** @type {string} */ text) => (text.trim().endsWith('?') ? text.trim() : endSentence(text));
+
 const countWords = (/** @type {string} */ text) => (text.match(/\S+/g) ?? []).length;
 
-// A text task: no output schema, so the reply is taken as it is and checked for length.
+// A text task: no output schema, so the reply is taken as it is and checked for length. It needs
+// both branches: the outline and the open questions.
 export default defineTask({
-  description: 'Write the brief from the outline, as Markdown.',
+  description: 'Write the brief from the outline, as Markdown, with the open questions after it.',
 
   prompt: ({ seed, inputs }, ctx) => {
     const outline = /** @type {Outline} */ (inputs.outline);
@@ -33,8 +38,10 @@ export default defineTask({
   // Besides output.json, leave the brief where a person can open it: brief.md.
   finalize: async (text, ctx) => {
     const outline = /** @type {Outline} */ (ctx.inputs.outline);
-    const markdown = `# ${outline.title}\n\n${text.trim()}\n`;
+    const { questions } = /** @type {OpenQuestions} */ (ctx.inputs['open-questions']);
+    const open = questions.map((entry) => `- ${asQuestion(entry.question)} ${endSentence(entry.why)}`).join('\n');
+    const markdown = `# ${outline.title}\n\n${text.trim()}\n\n## Open questions\n\n${open}\n`;
     await ctx.writeArtifact('brief.md', markdown);
-    return { title: outline.title, markdown, words: countWords(text) };
+    return { title: outline.title, markdown, words: countWords(text), openQuestions: questions.length };
   },
 });

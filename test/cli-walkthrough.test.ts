@@ -54,7 +54,7 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     expect(rest).toEqual([]);
     const [id, state, task, done] = cells(row);
     expect(id).toMatch(/^\d{8}-\d{6}-four-day-week-[0-9a-z]{6}$/);
-    expect([state, task, done]).toEqual(['failed', 'write-brief', '2/3']);
+    expect([state, task, done]).toEqual(['failed', 'write-brief', '3/4']);
     expect(await runDirs(ws.current)).toEqual([id]);
 
     // pop status four-day: why
@@ -77,6 +77,7 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     const earlierBefore = {
       facts: await snapshotTree(join(ws.current, id!, 'tasks', 'extract-facts')),
       outline: await snapshotTree(join(ws.current, id!, 'tasks', 'outline')),
+      questions: await snapshotTree(join(ws.current, id!, 'tasks', 'open-questions')),
     };
 
     // Fix write-brief.js; pop resume four-day: continues at write-brief, earlier tasks kept.
@@ -93,10 +94,12 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     expect(Object.entries(resumed.tasks).map(([name, status]) => [name, status.state, status.attempts])).toEqual([
       ['extract-facts', 'complete', 1],
       ['outline', 'complete', 1],
+      ['open-questions', 'complete', 1],
       ['write-brief', 'complete', 2],
     ]);
     expectSameTree(await snapshotTree(join(runDir, 'tasks', 'extract-facts')), earlierBefore.facts);
     expectSameTree(await snapshotTree(join(runDir, 'tasks', 'outline')), earlierBefore.outline);
+    expectSameTree(await snapshotTree(join(runDir, 'tasks', 'open-questions')), earlierBefore.questions);
     expect(await readFile(join(runDir, 'tasks', 'write-brief', 'brief.md'), 'utf8')).toMatch(/^# .+\n\n.+/);
 
     // Edit the prompt; pop rerun four-day --from write-brief: a new run with the new prompt.
@@ -111,9 +114,10 @@ describe('README walkthrough: a failing task, fixed and re-run', () => {
     expect(await runDirs(ws.complete)).toEqual([id, newId].sort());
 
     const newDir = join(ws.complete, newId);
-    // extract-facts and outline are byte-for-byte copies: only the edited step made model calls.
+    // The tasks before it are byte-for-byte copies: only the edited step made model calls.
     expectSameTree(await snapshotTree(join(newDir, 'tasks', 'extract-facts')), earlierBefore.facts);
     expectSameTree(await snapshotTree(join(newDir, 'tasks', 'outline')), earlierBefore.outline);
+    expectSameTree(await snapshotTree(join(newDir, 'tasks', 'open-questions')), earlierBefore.questions);
     const newPrompt = await readFile(join(newDir, 'tasks', 'write-brief', '03-prompt.md'), 'utf8');
     expect(newPrompt).toContain('No headings, no lists. Open with the most important number.');
     const oldPrompt = await readFile(join(runDir, 'tasks', 'write-brief', '03-prompt.md'), 'utf8');

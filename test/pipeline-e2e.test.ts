@@ -152,35 +152,51 @@ describe('a seed dropped into a running daemon', () => {
 });
 
 describe('the shipped example', () => {
-  it('runs both example seeds to completion with start --once', async () => {
+  it('runs the example seeds to completion with start --once: a fan-out over the long one, two branches side by side', async () => {
     const ws = await makeWorkspace({});
     await copyExample(ws);
     const seeds = (await readdir(ws.path('examples', 'seeds'))).filter((name) => name.endsWith('.json')).sort();
-    expect(seeds).toHaveLength(2);
+    expect(seeds).toHaveLength(3);
     for (const seed of seeds) await cp(ws.path('examples', 'seeds', seed), join(ws.pending, seed));
 
     const result = await runPop(ws, ['start', '--once']);
     const failures = result.events.filter((line) => line.event === 'run-failed' || line.event === 'task-failed');
     expect(failures, 'no task or run failed').toEqual([]);
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toContain('2 run(s) complete, 0 failed, 0 seed(s) rejected');
+    expect(result.stderr).toContain('3 run(s) complete, 0 failed, 0 seed(s) rejected');
 
     const records = await readRunRecords(ws);
-    expect(records).toHaveLength(2);
+    expect(records).toHaveLength(3);
     expect(records.map((record) => record.seed).sort()).toEqual(seeds);
     expect(await runDirs(ws.complete)).toEqual(records.map((record) => record.id).sort());
     for (const record of records) {
       const runDir = join(ws.complete, record.id);
-      expect(record.tasks.map((task) => task.name)).toEqual(['extract-facts', 'outline', 'write-brief']);
+      expect(record.tasks.map((task) => task.name)).toEqual(['extract-facts', 'outline', 'open-questions', 'write-brief']);
       const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
       expect(status.state).toBe('complete');
+      // The facts come from every part of the document: one item per part, only the first refined.
+      const facts = join(runDir, 'tasks', 'extract-facts');
+      const items = (await readdir(join(facts, 'items'))).sort();
+      expect(status.tasks['extract-facts']?.items).toMatchObject({ total: items.length, complete: items.length, failed: 0 });
+      if (record.seed === 'harrow-valley-review.json') expect(items.length).toBeGreaterThan(10);
+      for (const item of items) {
+        const files = await readdir(join(facts, 'items', item));
+        expect(files).toContain('output.json');
+        expect(files.includes('04-response.2.json'), `item ${item} refined`).toBe(item === '0001');
+      }
+      const factsOutput = await readValid(OutputSchema, join(facts, 'output.json'));
+      expect((factsOutput.value as { parts: number }).parts).toBe(items.length);
+      // outline and open-questions both need only the facts; write-brief needs both of them.
+      const letter = await readValid(LetterSchema, join(runDir, 'tasks', 'write-brief', 'letter.json'));
+      expect(Object.keys(letter.inputs).sort()).toEqual(['extract-facts', 'open-questions', 'outline']);
       const brief = await readFile(join(runDir, 'tasks', 'write-brief', 'brief.md'), 'utf8');
       const output = await readValid(OutputSchema, join(runDir, 'tasks', 'write-brief', 'output.json'));
       expect((output.value as { markdown: string }).markdown).toBe(brief);
       expect(brief).toMatch(/^# \S/);
       // The mock answers in the document's own sentences: the brief is an extract of it.
       const document = String((JSON.parse(await readFile(join(runDir, 'seed.json'), 'utf8')) as { document: string }).document).replace(/\s+/g, ' ');
-      const body = brief.split('\n').slice(2).join(' ').trim();
+      const body = brief.split('## Open questions')[0]!.split('\n').slice(2).join(' ').trim();
+      expect(brief).toContain('## Open questions');
       const sentences = body.match(/[^.!?]+[.!?]+/g) ?? [];
       expect(sentences.length).toBeGreaterThanOrEqual(2);
       for (const sentence of sentences) expect(document, sentence).toContain(sentence.trim());

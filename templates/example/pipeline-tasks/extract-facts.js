@@ -1,42 +1,44 @@
-import { defineTask, truncateToTokens, z } from 'pop';
+import { chunkByTokens, defineTask, z } from 'pop';
 
 const Fact = z.object({
   statement: z.string().min(10).describe('one sentence, in your own words'),
-  evidence: z.string().min(10).describe('words quoted from the document that support it'),
+  evidence: z.string().min(10).describe('words quoted from this part of the document that support it'),
 });
 
 /** Words of a text, lowercased, for comparing a quote with its source. */
 const wordsOf = (/** @type {string} */ text) => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 
+/** A statement reduced to its words: two facts that say the same thing the same way are one. */
+const keyOf = (/** @type {string} */ statement) => wordsOf(statement).join(' ');
+
+// Map-reduce over a long document: the document in parts (map, one model call per part, in
+// parallel), then every part's facts merged in document order with repeats dropped (reduce).
 export default defineTask({
-  description: 'Pull the key facts out of the seed document, each with the words that support it.',
+  description: 'Pull the key facts out of the seed document part by part, each with the words that support it, then merge them.',
   output: z.object({
-    topic: z.string().min(3),
-    facts: z.array(Fact).min(3).max(8),
+    facts: z.array(Fact).min(1).max(5),
   }),
 
-  // Keep the prompt inside the model's budget: long documents are cut at a word boundary.
-  preprocess: ({ seed }, ctx) => ({
-    title: String(seed.title ?? 'Untitled'),
-    document: truncateToTokens(String(seed.document), Number(ctx.config.maxDocumentTokens ?? 6000)),
-  }),
+  // The items: parts of about `chunkTokens` tokens, cut at paragraph or sentence breaks. A short
+  // document is one part; a long one is never cut short.
+  each: ({ seed }, ctx) => chunkByTokens(String(seed.document), Number(ctx.config.chunkTokens ?? 1500)),
 
-  prompt: ({ title, document }) => ({
+  prompt: (part, ctx) => ({
     system:
-      `You extract the key facts from the document titled "${title}". Give 3 to 8 facts. ` +
-      'For each, a one-sentence statement and the evidence: words quoted exactly from the document. ' +
-      'Use only what the document says.',
-    user: document,
+      `You extract the key facts from part ${ctx.item.index + 1} of ${ctx.item.count} of the document titled ` +
+      `"${String(ctx.seed.title ?? 'Untitled')}". Give 1 to 5 facts. For each, a one-sentence statement and the ` +
+      'evidence: words quoted exactly from this part. Use only what this part says.',
+    user: part,
   }),
 
-  // Quality: no fact twice, and every piece of evidence really comes from the document.
+  // Quality, per part: no fact twice, and every piece of evidence really comes from the document.
   validate: ({ facts }, ctx) => {
     /** @type {Array<{ path: string, message: string }>} */
     const issues = [];
     const source = new Set(wordsOf(String(ctx.seed.document)));
     const seen = new Set();
     facts.forEach((fact, i) => {
-      const key = fact.statement.trim().toLowerCase();
+      const key = keyOf(fact.statement);
       if (seen.has(key)) issues.push({ path: `facts[${i}].statement`, message: 'repeats an earlier fact' });
       seen.add(key);
       const quoted = wordsOf(fact.evidence);
@@ -46,5 +48,17 @@ export default defineTask({
       }
     });
     return issues;
+  },
+
+  // Reduce: the parts' facts in document order, each statement once.
+  finalize: (parts, ctx) => {
+    const seen = new Set();
+    const facts = parts.flatMap((part) => part.facts).filter((fact) => {
+      const key = keyOf(fact.statement);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { topic: String(ctx.seed.title ?? facts[0]?.statement ?? 'Untitled'), parts: parts.length, facts };
   },
 });

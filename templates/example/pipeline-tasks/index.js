@@ -1,6 +1,7 @@
 // The task registry: every task pipeline.json may name, and the shape seeds must have.
 import { z } from 'pop';
 import extractFacts from './extract-facts.js';
+import openQuestions from './open-questions.js';
 import outline from './outline.js';
 import writeBrief from './write-brief.js';
 
@@ -13,5 +14,6 @@ export const seedSchema = z.object({
 export default {
   'extract-facts': extractFacts,
   outline,
+  'open-questions': openQuestions,
   'write-brief': writeBrief,
 };
