@@ -9,18 +9,27 @@ import { startDaemon } from './daemon.js';
 import { dropSeed, makeWorkspace, type BenchTaskEntry } from './workspace.js';
 
 /**
- * start → (left, right) → join: two branches run side by side, so kills land while several tasks
- * of a run are in flight. A fan-out task belongs here as one more branch: `needs: ['start']`,
- * listed in the join's needs, with its module in CHAOS_MODULES.
+ * start → (left, right, parts) → join: three branches run side by side, one of them a fan-out of
+ * six items, so kills land while several tasks of a run, and several items of a task, are in
+ * flight; a restarted attempt of `parts` reuses the items already done.
  */
 export const CHAOS_TASKS: BenchTaskEntry[] = [
   { name: 'start', needs: [] },
   { name: 'left', needs: ['start'] },
   { name: 'right', needs: ['start'] },
-  { name: 'join', needs: ['left', 'right'] },
+  { name: 'parts', needs: ['start'], concurrency: 3 },
+  { name: 'join', needs: ['left', 'right', 'parts'] },
 ];
 /** Task modules other than the trivial one, by task name. */
-export const CHAOS_MODULES: Record<string, string> = {};
+export const CHAOS_MODULES: Record<string, string> = {
+  parts: `/** @type {import('pop').TaskDefinition} */
+export default {
+  each: ({ seed }) => Array.from({ length: 6 }, (_, i) => 'part ' + (i + 1) + ' of seed ' + String(seed.n)),
+  prompt: (part) => 'Say one thing about ' + part + '. Keep it short.',
+  finalize: (values) => values.length,
+};
+`,
+};
 
 export interface ChaosOptions {
   seeds: number;
