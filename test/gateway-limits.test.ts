@@ -63,6 +63,10 @@ describe('provider limits', () => {
     expect(await readRunRecords(ws)).toHaveLength(8);
     // The spacing showed: calls waited for their turn, and said so in their task.log.
     expect((await allTaskLogLines(ws)).some((line) => line.event === 'model-waiting' && line.reason === 'requests-per-minute')).toBe(true);
+    // The manager says so too (what the live line shows), naming the run, the task and the wait.
+    const waiting = result.events.filter((line) => line.event === 'task-waiting');
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting[0]).toMatchObject({ run: expect.any(String), task: expect.any(String), model: expect.any(String), reason: 'requests-per-minute' });
   }, 150_000);
 
   it('tokensPerMinute: a call waits until the estimate of the one before is replaced by its real usage', async () => {

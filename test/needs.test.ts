@@ -364,4 +364,20 @@ describe('live line', () => {
     expect(lines[1]).toMatch(/^ {2}▸ r1 · right · inference · attempt 1 · /);
     expect(lines[2]).toBe('  3 run(s) queued');
   });
+
+  it('shows a task held back by the limits of its provider until its wait is over', () => {
+    let written = '';
+    const out = { columns: 200, write: (text: string) => ((written += text), true) } as unknown as NodeJS.WriteStream;
+    const live = new LiveProgress(out);
+    live.onEvent({ event: 'task-started', run: 'r1', task: 'ask', attempt: 1, model: 'openai:gpt' });
+    live.onEvent({ event: 'task-stage', run: 'r1', task: 'ask', stage: 'inference', call: 1 });
+    live.onEvent({ event: 'task-waiting', run: 'r1', task: 'ask', model: 'openai:gpt', reason: 'requests-per-minute', waitMs: 30_000 });
+    const waitingBlock = written.split('\x1b[J').at(-1) ?? '';
+    expect(waitingBlock.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).toMatch(/▸ r1 · ask · inference · model-waiting \(requests-per-minute, \d+(\.\d)? s left\) · attempt 1/);
+    // The next stage means the call went out: the wait is no longer shown.
+    live.onEvent({ event: 'task-stage', run: 'r1', task: 'ask', stage: 'parsing', call: 1 });
+    live.stop();
+    const block = written.split('\x1b[J').at(-2) ?? '';
+    expect(block.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).toMatch(/▸ r1 · ask · parsing · attempt 1/);
+  });
 });

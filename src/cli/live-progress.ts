@@ -11,6 +11,8 @@ interface RunningTask {
   attempt: number;
   taskStartedAt: number;
   items?: { total: number; complete: number } | undefined;
+  /** Held back by its provider's limits: why, and until when when that is known. */
+  waiting?: { reason: string; until: number | undefined } | undefined;
 }
 
 /**
@@ -45,7 +47,13 @@ export class LiveProgress {
         break;
       case 'task-stage': {
         const task = this.tasks.get(key(event.run, event.task));
-        if (task) Object.assign(task, { stage: event.stage, call: event.call });
+        if (task) Object.assign(task, { stage: event.stage, call: event.call, waiting: undefined });
+        break;
+      }
+      case 'task-waiting': {
+        // Until its next stage: the task is held back by its provider's limits, not working.
+        const task = this.tasks.get(key(event.run, event.task));
+        if (task) task.waiting = { reason: event.reason, until: event.waitMs === undefined ? undefined : Date.now() + event.waitMs };
         break;
       }
       case 'task-items': {
@@ -96,7 +104,10 @@ export class LiveProgress {
     const texts = [...this.tasks.values()].map((task) => {
       const elapsed = formatDuration(Date.now() - task.taskStartedAt);
       const doing = task.items ? `items ${task.items.complete}/${task.items.total}` : `${task.stage}${task.call > 1 ? ` (call ${task.call})` : ''}`;
-      return `  ▸ ${task.run} · ${task.task} · ${doing} · attempt ${task.attempt} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
+      const now = Date.now();
+      const waiting = task.waiting && (task.waiting.until === undefined || task.waiting.until > now) ? task.waiting : undefined;
+      const wait = waiting ? ` · model-waiting (${waiting.reason}${waiting.until === undefined ? '' : `, ${formatDuration(waiting.until - now)} left`})` : '';
+      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
     if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
     const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);

@@ -46,3 +46,18 @@ export function remoteLogger(send: (level: Level, fields: Fields, msg: string | 
     };
   return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => remoteLogger(send, { ...bindings, ...more }) };
 }
+
+/** A logger that also calls `onWait` for each `model-waiting` line written through it. */
+export function reportingWaits(log: TaskLogger, onWait: (wait: { reason: string; waitMs: number | undefined }) => void): TaskLogger {
+  return {
+    debug: log.debug.bind(log),
+    warn: log.warn.bind(log),
+    error: log.error.bind(log),
+    child: (bindings) => reportingWaits(log.child(bindings), onWait),
+    info: ((fields: Record<string, unknown> | string, msg?: string) => {
+      if (typeof fields === 'string') return log.info(fields);
+      if (fields.event === 'model-waiting') onWait({ reason: String(fields.reason), waitMs: typeof fields.waitMs === 'number' ? fields.waitMs : undefined });
+      log.info(fields, msg);
+    }) as LogMethod,
+  };
+}

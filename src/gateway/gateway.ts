@@ -7,7 +7,7 @@ import { estimateTokens } from '../runner/tokens.js';
 import { redact } from '../secrets/known-secrets.js';
 import { ProviderBudget, type OnWait, type Ticket } from './budget.js';
 import { CallCache, cacheKey } from './call-cache.js';
-import { withCallLog } from './call-log.js';
+import { reportingWaits, withCallLog } from './call-log.js';
 import { ProviderHealth } from './health.js';
 import { providerConfigFor } from './index.js';
 import { providerFetch } from './provider-fetch.js';
@@ -38,6 +38,8 @@ export interface CallSettings {
   maxRetries: number | undefined;
   /** Where successful replies are kept and looked up, when the task has `cache: true`. */
   cacheDir?: string | undefined;
+  /** Told when a call waits for its provider's budget or pause (the live line shows it). */
+  onWaiting?: ((wait: { model: string; reason: string; waitMs?: number | undefined }) => void) | undefined;
 }
 
 /** Replies that are not answers to keep: a refusal, a filtered reply, the mock told to answer badly. */
@@ -140,7 +142,9 @@ export class Gateway {
       const parts = splitModelSpec(spec);
       const config = parts && providerConfigFor(parts.provider, settings.providers);
       const state = parts ? this.stateOf(parts.provider) : undefined;
-      const callLog = log.child({ model: spec, call: request.call });
+      // Every wait of this call, the gateway's own or its SDK client's request spacing, is told to
+      // the manager too (the live line), besides going to task.log.
+      const callLog = reportingWaits(log.child({ model: spec, call: request.call }), (wait) => settings.onWaiting?.({ model: spec, ...wait }));
       const cache = this.cacheFor(settings);
       const key = cache && parts && config ? cacheKey({ config, model: parts.model, ...request }) : undefined;
       const hit = key ? await cache?.get(key) : undefined;

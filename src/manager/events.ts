@@ -21,6 +21,7 @@ export type ManagerEvent =
   | { event: 'task-started'; run: string; task: string; attempt: number; model: string }
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
+  | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
   | { event: 'task-recovered'; run: string; task: string }
   | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }

@@ -115,7 +115,12 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     memoryMb: task.memoryMb,
     cancelSignal: context.cancelSignal,
     standbys: context.standbys,
-    calls: { providers: context.providers, maxRetries: task.maxRetries, ...(task.cache ? { cacheDir: context.paths.callCache } : {}) },
+    calls: {
+      providers: context.providers,
+      maxRetries: task.maxRetries,
+      ...(task.cache ? { cacheDir: context.paths.callCache } : {}),
+      onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
+    },
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
       progress.onMessage(message);
