@@ -35,7 +35,7 @@ describe('the packed package installed globally', () => {
     const init = await popAt(tmp, ['init', root]);
     expect(init.exitCode, init.stderr).toBe(0);
     const seeds = (await readdir(join(root, 'examples', 'seeds'))).sort();
-    expect(seeds).toEqual(['community-solar.json', 'four-day-week.json']);
+    expect(seeds).toEqual(['community-solar.json', 'four-day-week.json', 'harrow-valley-review.json']);
     const submit = await popAt(root, ['submit', ...seeds.map((seed) => join('examples', 'seeds', seed))]);
     expect(submit.stdout.split('\n')).toEqual(seeds);
 
