@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { OutputSchema, type Output } from '../formats/output.js';
@@ -38,23 +39,25 @@ export class QueueAttempts {
   }
 
   readonly run = async (options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> => {
+    // Every attempt in flight listens for the manager's stop: with a queue, that can be hundreds.
+    setMaxListeners(0, options.cancelSignal);
     // A restarted manager finds the previous attempt's job still queued or running: it waits on
     // that job rather than start another for the same task.
     const previous = options.attempt > 1 ? await Job.fromId(this.queue, jobIdOf(options.run, options.task, options.attempt - 1)) : undefined;
     const previousState = previous ? await previous.getState() : undefined;
     const live = previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
     const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
-    if (!live) {
+    // Listening before the job exists: a quick worker's first word would otherwise be missed.
+    const ended = await this.waitFor(id, options, async () => {
       // Adding an id that exists already adds nothing: one job per attempt, even after a restart.
-      await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
-    }
-    const ended = await this.waitFor(id, options);
+      if (!live) await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
+    });
     if (ended === 'interrupted') return err({ error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' }, usage: emptyUsage(), refinements: 0 });
     return this.judge(ended, options);
   };
 
-  private waitFor(id: string, options: AttemptOptions): Promise<Ended | 'interrupted'> {
-    return new Promise((resolve) => {
+  private waitFor(id: string, options: AttemptOptions, add: () => Promise<void>): Promise<Ended | 'interrupted'> {
+    return new Promise((resolve, reject) => {
       const finish = (ended: Ended | 'interrupted') => {
         if (!this.waiters.has(id)) return;
         this.waiters.delete(id);
@@ -78,8 +81,15 @@ export class QueueAttempts {
         if (state === 'completed') finish({ state: 'completed', value: job.returnvalue });
         else if (state === 'failed') finish({ state: 'failed', reason: job.failedReason || 'the job failed' });
       };
-      const looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
-      void look().catch(() => {});
+      let looker: NodeJS.Timeout | undefined;
+      add().then(() => {
+        looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
+        void look().catch(() => {});
+      }, (error: unknown) => {
+        this.waiters.delete(id);
+        options.cancelSignal.removeEventListener('abort', onCancel);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
       if (options.cancelSignal.aborted) onCancel();
       else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
     });
@@ -88,11 +98,13 @@ export class QueueAttempts {
   /** A valid output.json for this task is the only proof of completion, whatever the job says. */
   private async judge(ended: Ended, options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> {
     const output = await readJsonFile(options.outputPath, OutputSchema);
+    const told = ended.state === 'completed' ? TaskJobResultSchema.safeParse(typeof ended.value === 'string' ? safeJson(ended.value) : ended.value) : undefined;
+    // Where it ran, even when the worker's first word was lost (a Redis restart drops events).
+    if (told?.success && told.data.worker) options.onWorker?.(told.data.worker);
     if (output.ok && output.value.task === options.task) return ok(output.value);
     const nothing = { usage: emptyUsage(), refinements: 0 };
     if (ended.state === 'completed') {
-      const result = TaskJobResultSchema.safeParse(typeof ended.value === 'string' ? safeJson(ended.value) : ended.value);
-      if (result.success && !result.data.ok) return err(result.data.failure as TaskProcessFailure);
+      if (told?.success && !told.data.ok) return err(told.data.failure as TaskProcessFailure);
       return err({ ...nothing, error: { reason: 'exited-without-output', message: 'the worker reported the task done, but there is no valid output.json for it' } });
     }
     const why = ended.state === 'failed' ? ended.reason : 'the job left the queue';

@@ -21,8 +21,8 @@ export type TaskJob = z.output<typeof TaskJobSchema>;
 
 /** What a worker hands back: the attempt's outcome. The manager still reads output.json itself. */
 export const TaskJobResultSchema = z.union([
-  z.object({ ok: z.literal(true) }),
-  z.object({ ok: z.literal(false), failure: z.object({ error: z.object({ reason: z.string(), message: z.string() }).passthrough(), usage: z.unknown(), refinements: z.number(), costUsd: z.number().optional() }) }),
+  z.object({ ok: z.literal(true), worker: z.string().optional() }),
+  z.object({ ok: z.literal(false), worker: z.string().optional(), failure: z.object({ error: z.object({ reason: z.string(), message: z.string() }).passthrough(), usage: z.unknown(), refinements: z.number(), costUsd: z.number().optional() }) }),
 ]);
 export type TaskJobResult = z.output<typeof TaskJobResultSchema>;
 

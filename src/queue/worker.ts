@@ -83,5 +83,5 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal)
   });
   // Stopped by this worker's own shutdown: not the task's fault, so the job fails and the manager tries again.
   if (!result.ok && result.error.error.reason === 'interrupted') throw new Error(`worker ${me} stopped while the task ran`);
-  return result.ok ? { ok: true } : { ok: false, failure: result.error };
+  return result.ok ? { ok: true, worker: me } : { ok: false, worker: me, failure: result.error };
 }

@@ -108,8 +108,10 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   const result = await runAttempt({
     attempt,
     onWorker: (worker) => {
+      if (state.worker === worker) return;
       state.worker = worker;
-      void context.save().catch(() => {});
+      progress.changed();
+      emit({ event: 'task-worker', run, task: task.name, attempt, worker });
     },
     workspace: context.paths.root,
     run,
