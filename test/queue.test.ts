@@ -136,12 +136,12 @@ describe.skipIf(!hasRedis)(`task attempts through a queue (needs redis-server: $
     expect(survivorJobs.filter((id) => id.endsWith(':2')).map((id) => id.replace(/:2$/, ':1')).sort()).toEqual([...doomedTook].sort());
   }, 120_000);
 
-  it('the manager SIGKILLed mid-run and started again: it waits on the jobs already queued, every task runs once', async () => {
+  it.each(['SIGKILL', 'SIGTERM'] as const)('the manager stopped by %s mid-run and started again: it waits on the jobs already queued or takes their output, every task runs once', async (signal) => {
     const ws = await workspaceWith([{ name: 'slow', task: 'slow' }, { name: 'ask', task: 'ask' }], { slow: SLOW_TASK, ask: ASK_TASK }, 8);
     const workers = [worker(ws, ws.root, 2), worker(ws, ws.root, 2)];
     const first = manager(ws);
     await first.waitForEvent('task-complete');
-    first.subprocess.kill('SIGKILL');
+    first.subprocess.kill(signal);
     await first.done();
     const second = await manager(ws).done();
     expect(second.exitCode, second.stderr).toBe(0);

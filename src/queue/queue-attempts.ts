@@ -46,6 +46,11 @@ export class QueueAttempts {
     const previous = options.attempt > 1 ? await Job.fromId(this.queue, jobIdOf(options.run, options.task, options.attempt - 1)) : undefined;
     const previousState = previous ? await previous.getState() : undefined;
     const live = previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
+    if (previousState === 'completed') {
+      // It finished while this manager was stopped: its output.json, when valid, is the attempt's result.
+      const output = await readJsonFile(options.outputPath, OutputSchema);
+      if (output.ok && output.value.task === options.task) return ok(output.value);
+    }
     const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
     // Listening before the job exists: a quick worker's first word would otherwise be missed.
     const ended = await this.waitFor(id, options, async () => {

@@ -5,6 +5,12 @@ import { Worker, type Job } from 'bullmq';
 import type { CallSettings } from '../gateway/gateway.js';
 import { processGateway } from '../gateway/shared.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
+import { StandbyPool } from '../manager/execution/standby-pool.js';
+import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
+import { PipelineSchema } from '../formats/pipeline.js';
+import { readJsonFile } from '../fs/read-json.js';
+import { noteKeyVariables } from '../gateway/key-variables.js';
+import { workspacePaths } from '../workspace.js';
 import { connect, lockTimings, queueNameFor } from './connection.js';
 import { RedisBudget } from './redis-budget.js';
 import { TaskJobSchema, underRoot, type TaskJobResult } from './task-job.js';
@@ -28,9 +34,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   budgets.on('error', () => {});
   processGateway().makeBudget = (provider) => new RedisBudget(budgets, `${name}:budget:${provider}`);
   const stopping = new AbortController();
+  // Warm task processes, as the manager keeps locally; a pipeline.json it cannot read only means none.
+  const pipeline = await readJsonFile(workspacePaths(options.root).pipelineFile, PipelineSchema);
+  if (pipeline.ok) {
+    noteKeyVariables(pipeline.value.providers);
+    processGateway().preload(pipeline.value);
+  }
+  const standbys = new StandbyPool(options.root, (pipeline.ok && pipeline.value.defaults?.memoryMb) || DEFAULT_MEMORY_MB, options.concurrency + 1);
+  standbys.start();
 
   const jobs = connect(options.url);
-  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal), {
+  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys), {
     connection: jobs,
     concurrency: options.concurrency,
     // A job whose worker died fails at once: the manager starts the next attempt, numbered as today.
@@ -54,11 +68,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await standbys.close();
   budgets.disconnect();
   jobs.disconnect();
 }
 
-async function runJob(job: Job, root: string, me: string, stopping: AbortSignal): Promise<TaskJobResult> {
+async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool): Promise<TaskJobResult> {
   const data = TaskJobSchema.parse(job.data);
   const path = (relative: string) => {
     const inside = underRoot(root, relative);
@@ -77,6 +92,7 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal)
     timeoutMs: data.timeoutMs,
     memoryMb: data.memoryMb,
     cancelSignal: stopping,
+    standbys,
     // The manager checked the run's pipeline snapshot before it queued the job.
     calls: { ...data.calls, cacheDir: data.calls.cacheDir === undefined ? undefined : path(data.calls.cacheDir) } as CallSettings,
     onMessage: (message) => void job.updateProgress(message).catch(() => {}),
