@@ -34,6 +34,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   budgets.on('error', () => {});
   processGateway().makeBudget = (provider) => new RedisBudget(budgets, `${name}:budget:${provider}`);
   const stopping = new AbortController();
+  /** The jobs in hand: a job whose lock could not be renewed is another worker's to retry, so its task is stopped here. */
+  const held = new Map<string, AbortController>();
   // Warm task processes, as the manager keeps locally; a pipeline.json it cannot read only means none.
   const pipeline = await readJsonFile(workspacePaths(options.root).pipelineFile, PipelineSchema);
   if (pipeline.ok) {
@@ -44,7 +46,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   standbys.start();
 
   const jobs = connect(options.url);
-  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys), {
+  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys, held), {
     connection: jobs,
     concurrency: options.concurrency,
     // A job whose worker died fails at once: the manager starts the next attempt, numbered as today.
@@ -52,6 +54,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     ...lockTimings(),
   });
   worker.on('error', (error) => options.log(`queue: ${error.message}`));
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) {
+      options.log(`lost the lock of ${id}: stopping its task`);
+      held.get(id)?.abort();
+    }
+  });
   worker.on('active', (job) => options.log(`took ${job.id}`));
   worker.on('completed', (job) => options.log(`finished ${job.id}`));
   await worker.waitUntilReady();
@@ -73,7 +81,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   jobs.disconnect();
 }
 
-async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool): Promise<TaskJobResult> {
+async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
   const data = TaskJobSchema.parse(job.data);
   const path = (relative: string) => {
     const inside = underRoot(root, relative);
@@ -82,6 +90,8 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
   };
   await job.updateProgress({ type: 'worker', worker: me });
   await appendFile(join(dirname(path(data.output)), 'task.log'), `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
+  const lost = new AbortController();
+  held.set(job.id ?? '', lost);
   const result = await runTaskProcess({
     workspace: root,
     run: data.run,
@@ -91,13 +101,14 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
     consolePath: path(data.console),
     timeoutMs: data.timeoutMs,
     memoryMb: data.memoryMb,
-    cancelSignal: stopping,
+    cancelSignal: AbortSignal.any([stopping, lost.signal]),
     standbys,
     // The manager checked the run's pipeline snapshot before it queued the job.
     calls: { ...data.calls, cacheDir: data.calls.cacheDir === undefined ? undefined : path(data.calls.cacheDir) } as CallSettings,
     onMessage: (message) => void job.updateProgress(message).catch(() => {}),
   });
-  // Stopped by this worker's own shutdown: not the task's fault, so the job fails and the manager tries again.
+  held.delete(job.id ?? '');
+  // Stopped by this worker's own shutdown (or its lock lost): not the task's fault, so the job fails and the manager tries again.
   if (!result.ok && result.error.error.reason === 'interrupted') throw new Error(`worker ${me} stopped while the task ran`);
   return result.ok ? { ok: true, worker: me } : { ok: false, worker: me, failure: result.error };
 }
