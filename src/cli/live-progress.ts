@@ -13,6 +13,7 @@ interface RunningTask {
   items?: { total: number; complete: number } | undefined;
   /** Held back by its provider's limits: why, and until when when that is known. */
   waiting?: { reason: string; until: number | undefined } | undefined;
+  worker?: string;
 }
 
 /**
@@ -54,6 +55,11 @@ export class LiveProgress {
         // Until its next stage: the task is held back by its provider's limits, not working.
         const task = this.tasks.get(key(event.run, event.task));
         if (task) task.waiting = { reason: event.reason, until: event.waitMs === undefined ? undefined : Date.now() + event.waitMs };
+        break;
+      }
+      case 'task-worker': {
+        const task = this.tasks.get(key(event.run, event.task));
+        if (task) task.worker = event.worker;
         break;
       }
       case 'task-items': {
@@ -107,7 +113,7 @@ export class LiveProgress {
       const now = Date.now();
       const waiting = task.waiting && (task.waiting.until === undefined || task.waiting.until > now) ? task.waiting : undefined;
       const wait = waiting ? ` · model-waiting (${waiting.reason}${waiting.until === undefined ? '' : `, ${formatDuration(waiting.until - now)} left`})` : '';
-      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
+      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
     if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
     const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);

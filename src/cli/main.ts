@@ -23,6 +23,8 @@ import { uiCommand } from './commands/ui.js';
 import { compareCommand } from './commands/compare.js';
 import { cacheClearCommand, cacheStatsCommand } from './commands/cache.js';
 import { processGateway } from '../gateway/shared.js';
+import { useQueue } from '../queue/use-queue.js';
+import { workerCommand } from './commands/worker.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -79,11 +81,19 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'task processes at once, across all runs', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
     .option('--no-cache', 'neither use nor fill the call cache this time, whatever the tasks say')
-    .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean }) => {
+    .option('--queue <redis-url>', 'hand task attempts to `pop worker`s through Redis (redis://host:port[/db])')
+    .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
       if (!options.cache) processGateway().cacheOff = true;
+      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root);
+      if (queue && !queue.ok) {
+        process.stderr.write(`pop: ${queue.error}\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
       const output = progressOutput(options.json === true);
       const result = await runManager({ root: paths.root, once: options.once === true, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      await queue?.value();
       output.stop();
       if (!result.ok) {
         for (const problem of result.problems) process.stderr.write(`pop: ${problem}\n`);
@@ -99,6 +109,17 @@ export function buildProgram(): Command {
         );
       }
       process.exitCode = options.once && result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+    });
+
+  program
+    .command('worker')
+    .description('run task attempts from the queue of a manager started with --queue')
+    .requiredOption('--queue <redis-url>', 'the Redis the manager uses (redis://host:port[/db])')
+    .addOption(rootOption())
+    .option('--concurrency <n>', 'task processes at once', positiveInt, DEFAULT_CONCURRENCY)
+    .action(async (options: { root: string; queue: string; concurrency: number }) => {
+      const paths = workspace(options.root);
+      process.exitCode = await workerCommand({ url: options.queue, root: paths.root, concurrency: options.concurrency });
     });
 
   program

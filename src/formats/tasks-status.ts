@@ -17,6 +17,7 @@ export const TaskStatusSchema = z.object({
   usage: UsageSchema,
   costUsd: z.number().min(0).optional(),
   error: TaskFailureSchema.optional(),
+  worker: z.string().optional().describe('the worker running or that ran the attempt (host:pid), with start --queue'),
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
   items: ItemCountsSchema.optional().describe('a fan-out task: how many items, done, failed'),
   truncated: z.array(TruncationSchema).optional().describe('texts truncateToTokens cut in the last attempt'),

@@ -25,6 +25,10 @@ export class ProviderBudget {
   private readonly spent: Array<{ at: number; tokens: number }> = [];
   private wakers = new Set<() => void>();
 
+  protected get currentLimits(): ProviderLimits {
+    return this.limits;
+  }
+
   /** The latest settings seen win: one provider name has one budget. */
   setLimits(limits: ProviderLimits | undefined): void {
     this.limits = limits ?? {};

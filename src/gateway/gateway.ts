@@ -66,6 +66,8 @@ export class Gateway {
   private readonly pool: ProviderPool;
   private readonly states = new Map<string, { budget: ProviderBudget; health: ProviderHealth }>();
   private readonly caches = new Map<string, CallCache>();
+  /** How a provider's budget is made: in this process, or shared through Redis (`pop worker`). */
+  makeBudget: (provider: string) => ProviderBudget = () => new ProviderBudget();
   /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
   cacheOff = false;
 
@@ -110,7 +112,7 @@ export class Gateway {
   private stateOf(provider: string): { budget: ProviderBudget; health: ProviderHealth } {
     let state = this.states.get(provider);
     if (!state) {
-      state = { budget: new ProviderBudget(), health: new ProviderHealth() };
+      state = { budget: this.makeBudget(provider), health: new ProviderHealth() };
       this.states.set(provider, state);
     }
     return state;

@@ -20,6 +20,8 @@ export type ManagerEvent =
   | { event: 'run-started'; run: string; tasks: number }
   | { event: 'task-started'; run: string; task: string; attempt: number; model: string }
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
+  /** `start --queue`: the worker (host:pid) that took the attempt. */
+  | { event: 'task-worker'; run: string; task: string; attempt: number; worker: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
@@ -50,6 +52,6 @@ export function logEvent(log: Logger, event: ManagerEvent): void {
   const line = { event: name, ...fields };
   if (ERROR.has(name)) log.error(line);
   else if (WARN.has(name)) log.warn(line);
-  else if (name === 'task-stage' || name === 'task-items' || name === 'runs-queued') log.debug(line);
+  else if (name === 'task-stage' || name === 'task-items' || name === 'runs-queued' || name === 'task-worker') log.debug(line);
   else log.info(line);
 }

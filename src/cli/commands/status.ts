@@ -81,9 +81,12 @@ export function describeRun(status: RunStatus, folder: string): string {
   // The ITEMS column only for a pipeline with a fan-out task.
   const withItems = Object.values(status.tasks).some((task) => task.items);
   const items = (cell: string) => (withItems ? [cell] : []);
-  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']];
+  // The WORKER column only for runs whose tasks went through a queue.
+  const withWorker = Object.values(status.tasks).some((task) => task.worker);
+  const worker = (cell: string) => (withWorker ? [cell] : []);
+  const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL', ...worker('WORKER')]];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-']);
+    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-', ...worker(task.worker ?? '-')]);
   }
   lines.push(table(rows));
   for (const [name, task] of Object.entries(status.tasks)) {

@@ -9,7 +9,7 @@ import { addUsage, emptyUsage } from '../../util/usage.js';
 import { addCost } from '../../runner/cost.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
-import { runTaskProcess } from './task-process.js';
+import { runAttempt } from './attempt-runner.js';
 import { countAttemptCutShort } from './crash-loop.js';
 import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
 import type { RunContext } from './run-context.js';
@@ -100,11 +100,19 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   delete state.endedAt;
   delete state.durationMs;
   delete state.truncated;
+  delete state.worker;
   await context.save();
   emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
   const progress = trackTaskProgress({ save: context.save, status, state, task: task.name, emit });
 
-  const result = await runTaskProcess({
+  const result = await runAttempt({
+    attempt,
+    onWorker: (worker) => {
+      if (state.worker === worker) return;
+      state.worker = worker;
+      progress.changed();
+      emit({ event: 'task-worker', run, task: task.name, attempt, worker });
+    },
     workspace: context.paths.root,
     run,
     task: task.name,

@@ -13,6 +13,8 @@ const SAVE_EVERY_MS = 500;
 export interface TaskProgress {
   /** Take in a runner message about items or truncation; other messages are ignored. */
   onMessage: (message: RunnerMessage) => void;
+  /** Something else about the running task changed (the worker it runs on): saved soon. */
+  changed: () => void;
   /** Before the task's end is saved: no progress save runs or is waiting after this resolves. */
   settle: () => Promise<void>;
 }
@@ -49,6 +51,7 @@ export function trackTaskProgress(options: { save: () => Promise<void>; status: 
         schedule();
       }
     },
+    changed: () => schedule(),
     settle: async () => {
       settled = true;
       if (timer) clearTimeout(timer);

@@ -1,0 +1,131 @@
+import { setMaxListeners } from 'node:events';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { OutputSchema, type Output } from '../formats/output.js';
+import type { RunnerMessage } from '../formats/ipc.js';
+import { readJsonFile } from '../fs/read-json.js';
+import { err, ok, type Result } from '../result.js';
+import { emptyUsage } from '../util/usage.js';
+import type { AttemptOptions } from '../manager/execution/attempt-runner.js';
+import type { TaskProcessFailure } from '../manager/execution/task-process.js';
+import { jobIdOf, taskJobOf, TaskJobResultSchema } from './task-job.js';
+
+/** How often a waited-on job is looked at directly, besides the queue's events (which a Redis restart can drop). */
+const LOOK_EVERY_MS = 2000;
+
+type Ended = { state: 'completed'; value: unknown } | { state: 'failed'; reason: string } | { state: 'gone' };
+interface Waiter {
+  onProgress: (data: unknown) => void;
+  end: (ended: Ended) => void;
+}
+
+/**
+ * The manager's side of `start --queue`: each task attempt becomes one job (id run:task:attempt),
+ * and the attempt ends when the job does. The outcome is still judged by output.json on disk.
+ */
+export class QueueAttempts {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(name: string, connection: Redis, eventsConnection: Redis) {
+    this.queue = new Queue(name, { connection });
+    this.events = new QueueEvents(name, { connection: eventsConnection });
+    this.events.on('progress', ({ jobId, data }) => this.waiters.get(jobId)?.onProgress(data));
+    this.events.on('completed', ({ jobId, returnvalue }) => this.waiters.get(jobId)?.end({ state: 'completed', value: returnvalue }));
+    this.events.on('failed', ({ jobId, failedReason }) => this.waiters.get(jobId)?.end({ state: 'failed', reason: failedReason }));
+    this.events.on('error', () => {});
+    this.queue.on('error', () => {});
+  }
+
+  readonly run = async (options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> => {
+    // Every attempt in flight listens for the manager's stop: with a queue, that can be hundreds.
+    setMaxListeners(0, options.cancelSignal);
+    // A restarted manager finds the previous attempt's job still queued or running: it waits on
+    // that job rather than start another for the same task.
+    const previous = options.attempt > 1 ? await Job.fromId(this.queue, jobIdOf(options.run, options.task, options.attempt - 1)) : undefined;
+    const previousState = previous ? await previous.getState() : undefined;
+    const live = previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
+    if (previousState === 'completed') {
+      // It finished while this manager was stopped: its output.json, when valid, is the attempt's result.
+      const output = await readJsonFile(options.outputPath, OutputSchema);
+      if (output.ok && output.value.task === options.task) return ok(output.value);
+    }
+    const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
+    // Listening before the job exists: a quick worker's first word would otherwise be missed.
+    const ended = await this.waitFor(id, options, async () => {
+      // Adding an id that exists already adds nothing: one job per attempt, even after a restart.
+      if (!live) await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
+    });
+    if (ended === 'interrupted') return err({ error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' }, usage: emptyUsage(), refinements: 0 });
+    return this.judge(ended, options);
+  };
+
+  private waitFor(id: string, options: AttemptOptions, add: () => Promise<void>): Promise<Ended | 'interrupted'> {
+    return new Promise((resolve, reject) => {
+      const finish = (ended: Ended | 'interrupted') => {
+        if (!this.waiters.has(id)) return;
+        this.waiters.delete(id);
+        clearInterval(looker);
+        options.cancelSignal.removeEventListener('abort', onCancel);
+        resolve(ended);
+      };
+      const onCancel = () => finish('interrupted');
+      this.waiters.set(id, {
+        onProgress: (data) => {
+          const message = data as { type?: string; worker?: string };
+          if (message.type === 'worker' && typeof message.worker === 'string') options.onWorker?.(message.worker);
+          else if (message && typeof message.type === 'string') options.onMessage(data as RunnerMessage);
+        },
+        end: finish,
+      });
+      const look = async () => {
+        const job = await Job.fromId(this.queue, id);
+        if (!job) return finish({ state: 'gone' });
+        const state = await job.getState();
+        if (state === 'completed') finish({ state: 'completed', value: job.returnvalue });
+        else if (state === 'failed') finish({ state: 'failed', reason: job.failedReason || 'the job failed' });
+      };
+      let looker: NodeJS.Timeout | undefined;
+      add().then(() => {
+        looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
+        void look().catch(() => {});
+      }, (error: unknown) => {
+        this.waiters.delete(id);
+        options.cancelSignal.removeEventListener('abort', onCancel);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+      if (options.cancelSignal.aborted) onCancel();
+      else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
+    });
+  }
+
+  /** A valid output.json for this task is the only proof of completion, whatever the job says. */
+  private async judge(ended: Ended, options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> {
+    const output = await readJsonFile(options.outputPath, OutputSchema);
+    const told = ended.state === 'completed' ? TaskJobResultSchema.safeParse(typeof ended.value === 'string' ? safeJson(ended.value) : ended.value) : undefined;
+    // Where it ran, even when the worker's first word was lost (a Redis restart drops events).
+    if (told?.success && told.data.worker) options.onWorker?.(told.data.worker);
+    if (output.ok && output.value.task === options.task) return ok(output.value);
+    const nothing = { usage: emptyUsage(), refinements: 0 };
+    if (ended.state === 'completed') {
+      if (told?.success && !told.data.ok) return err(told.data.failure as TaskProcessFailure);
+      return err({ ...nothing, error: { reason: 'exited-without-output', message: 'the worker reported the task done, but there is no valid output.json for it' } });
+    }
+    const why = ended.state === 'failed' ? ended.reason : 'the job left the queue';
+    // Not the task's fault (a worker died): tried again as a new attempt, like a killed process.
+    return err({ ...nothing, error: { reason: 'killed', message: `the worker running the task stopped before it finished (${why})` } });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * `start --queue` and `pop worker`: task attempts through BullMQ on a real redis-server, with the
+ * manager and the workers as separate real processes sharing one workspace folder.
+ */
+import { readdir, readFile, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RunStatusSchema } from '../src/formats/tasks-status.js';
+import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
+import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
+import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, waitFor, type Workspace } from './support/workspace.js';
+
+/** Short lock and stalled-check times, so a killed worker's jobs are noticed within seconds (long enough for a busy machine to renew them). */
+const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
+const KEY = 'sk-test-queue';
+
+const SLOW_TASK = taskSource(
+  `  output: z.object({ answer: z.string().min(1) }),
+  prompt: async ({ seed }) => { await sleep(1500); return \`Answer: \${seed.q}\`; },`,
+  TASK_SLEEP,
+);
+
+let redis: RedisServer;
+const started: BackgroundCli[] = [];
+
+beforeEach(async () => {
+  if (hasRedis) redis = await startRedis();
+});
+afterEach(async () => {
+  for (const cli of started.splice(0)) {
+    cli.subprocess.kill('SIGKILL');
+    await cli.done();
+  }
+  await redis?.close();
+});
+
+function workspaceWith(tasks: Array<Record<string, unknown>>, modules: Record<string, string>, seeds: number, extra: Record<string, unknown> = {}): Promise<Workspace> {
+  const files: Record<string, string | object> = {
+    'pipeline.json': { name: 'queued', tasks, ...extra },
+    'pipeline-tasks/index.js': registryModule(Object.keys(modules)),
+  };
+  for (const [name, source] of Object.entries(modules)) files[`pipeline-tasks/${name}.js`] = source;
+  for (let i = 0; i < seeds; i++) files[`pipeline-pending/s${String(i).padStart(2, '0')}.json`] = { q: `Question ${i}?` };
+  return makeWorkspace(files);
+}
+
+/** A second path to the same folder, with the same folder name, as a shared file system mounted elsewhere. */
+async function otherPathTo(ws: Workspace): Promise<string> {
+  const parent = await mkdtemp(join(tmpdir(), 'pop-mount-'));
+  const path = join(parent, basename(ws.root));
+  await symlink(ws.root, path, 'dir');
+  return path;
+}
+
+function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
+  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env }, extendEnv: false, root: false, timeoutMs: 170_000 });
+  started.push(cli);
+  return cli;
+}
+
+const worker = (ws: Workspace, root: string, concurrency = 3) => background(ws, ['worker', '--queue', redis.url, '--root', root, '--concurrency', String(concurrency)]);
+const manager = (ws: Workspace, args: string[] = ['--once']) => background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--concurrency', '6', ...args]);
+
+/** Jobs a worker took, from its log: "took <run>:<task>:<attempt>". */
+const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
+
+async function completedStatuses(ws: Workspace) {
+  const records = await readRunRecords(ws);
+  return Promise.all(records.map((record) => readValid(RunStatusSchema, join(ws.complete, record.id, 'tasks-status.json'))));
+}
+
+async function workerLines(ws: Workspace, run: string, task: string): Promise<string[]> {
+  const log = await readFile(join(ws.complete, run, 'tasks', task, 'task.log'), 'utf8');
+  return log.split('\n').filter((line) => line.includes('"event":"worker"'));
+}
+
+describe.skipIf(!hasRedis)(`task attempts through a queue (needs redis-server: ${INSTALL_REDIS})`, () => {
+  it('30 seeds × 3 tasks, a manager and two workers with their own --root: every run complete exactly once, tasks on both workers', async () => {
+    const ws = await workspaceWith(['a', 'b', 'c'].map((name) => ({ name, task: 'ask' })), { ask: ASK_TASK }, 30);
+    const workers = [worker(ws, ws.root), worker(ws, await otherPathTo(ws))];
+    const result = await manager(ws).done();
+    expect(result.exitCode, result.stderr).toBe(0);
+
+    const records = await readRunRecords(ws);
+    expect(records).toHaveLength(30);
+    expect(new Set(records.map((record) => record.id)).size).toBe(30);
+    const statuses = await completedStatuses(ws);
+    const workersSeen = new Set<string>();
+    for (const status of statuses) {
+      expect(status.state).toBe('complete');
+      for (const name of ['a', 'b', 'c']) {
+        const task = status.tasks[name]!;
+        expect(task).toMatchObject({ state: 'complete', attempts: 1, worker: expect.stringMatching(/:\d+$/) });
+        workersSeen.add(task.worker!);
+        // task.log says where the attempt ran, once.
+        expect(await workerLines(ws, status.id, name)).toHaveLength(1);
+      }
+    }
+    expect(workersSeen.size).toBe(2);
+    // status shows where each task ran.
+    const shown = await pop(ws, ['status', statuses[0]!.id]);
+    expect(shown.stdout).toMatch(/WORKER/);
+    expect(shown.stdout).toContain(statuses[0]!.tasks.a!.worker!);
+    const jobs = workers.flatMap(taken);
+    expect(jobs).toHaveLength(90);
+    expect(new Set(jobs).size).toBe(90);
+  }, 180_000);
+
+  it('a worker SIGKILLed while it runs tasks: those tasks finish on the other worker, as a new attempt, exactly once', async () => {
+    const ws = await workspaceWith([{ name: 'slow', task: 'slow' }], { slow: SLOW_TASK }, 6);
+    const doomed = worker(ws, ws.root, 3);
+    const run = manager(ws);
+    await waitFor(() => taken(doomed).length === 3, { description: () => `the first worker taking 3 jobs\n${doomed.stderr()}` });
+    const doomedTook = taken(doomed);
+    doomed.subprocess.kill('SIGKILL');
+    await doomed.done();
+    const survivor = worker(ws, await otherPathTo(ws), 3);
+
+    const result = await run.done();
+    expect(result.exitCode, result.stderr).toBe(0);
+    const records = await readRunRecords(ws);
+    expect(new Set(records.map((record) => record.id)).size).toBe(6);
+    expect(records).toHaveLength(6);
+    const survivorName = (await completedStatuses(ws)).map((status) => status.tasks.slow!.worker);
+    for (const status of await completedStatuses(ws)) {
+      const task = status.tasks.slow!;
+      const wasOnDoomed = doomedTook.some((id) => id.startsWith(`${status.id}:`));
+      // The killed worker's attempts failed as "killed"; the next attempt ran on the other worker.
+      expect(task).toMatchObject({ state: 'complete', attempts: wasOnDoomed ? 2 : 1 });
+    }
+    expect(new Set(survivorName).size).toBe(1);
+    const survivorJobs = taken(survivor);
+    expect(new Set(survivorJobs).size).toBe(survivorJobs.length);
+    expect(survivorJobs.filter((id) => id.endsWith(':2')).map((id) => id.replace(/:2$/, ':1')).sort()).toEqual([...doomedTook].sort());
+  }, 120_000);
+
+  it.each(['SIGKILL', 'SIGTERM'] as const)('the manager stopped by %s mid-run and started again: it waits on the jobs already queued or takes their output, every task runs once', async (signal) => {
+    const ws = await workspaceWith([{ name: 'slow', task: 'slow' }, { name: 'ask', task: 'ask' }], { slow: SLOW_TASK, ask: ASK_TASK }, 8);
+    const workers = [worker(ws, ws.root, 2), worker(ws, ws.root, 2)];
+    const first = manager(ws);
+    await first.waitForEvent('task-complete');
+    first.subprocess.kill(signal);
+    await first.done();
+    const second = await manager(ws).done();
+    expect(second.exitCode, second.stderr).toBe(0);
+
+    const records = await readRunRecords(ws);
+    expect(records).toHaveLength(8);
+    expect(new Set(records.map((record) => record.id)).size).toBe(8);
+    const jobs = workers.flatMap(taken);
+    // One job per task of each run: none queued twice, none run twice.
+    expect(jobs).toHaveLength(16);
+    expect(new Set(jobs.map((id) => id.replace(/:\d+$/, ''))).size).toBe(16);
+  }, 120_000);
+
+  it('a provider limit shared by three workers: a server allowing 2 requests a second answers no 429 at 1 a second from all together', async () => {
+    const fake = await startFakeLlm();
+    fake.limitRate(2);
+    fake.always(jsonReply(GOOD_VALUE));
+    const ws = await workspaceWith([{ name: 'a', task: 'ask', model: 'oai:gpt-test' }], { ask: JSON_TASK }, 12, {
+      // 60 a minute is 1 a second: half the limit once (room for a busy machine's jitter), over it if each of the three workers kept its own.
+      providers: { oai: { type: 'openai', baseURL: fake.openaiBaseURL, apiKeyEnv: 'OPENAI_API_KEY', maxRetries: 0, limits: { requestsPerMinute: 60 } } },
+    });
+    for (let i = 0; i < 3; i++) worker(ws, ws.root, 4);
+    const result = await manager(ws, ['--once', '--concurrency', '12']).done();
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(fake.requests).toHaveLength(12);
+    expect(fake.rateLimitedCount()).toBe(0);
+  }, 120_000);
+
+  it('Redis stopped and started again mid-run: the runs complete once it is back', async () => {
+    const ws = await workspaceWith([{ name: 'slow', task: 'slow' }, { name: 'ask', task: 'ask' }], { slow: SLOW_TASK, ask: ASK_TASK }, 6);
+    worker(ws, ws.root, 3);
+    worker(ws, ws.root, 3);
+    const run = manager(ws);
+    await run.waitForEvent('task-started');
+    await redis.stop();
+    await redis.start();
+    const result = await run.done();
+    expect(result.exitCode, result.stderr).toBe(0);
+    const records = await readRunRecords(ws);
+    expect(records).toHaveLength(6);
+    expect(new Set(records.map((record) => record.id)).size).toBe(6);
+  }, 120_000);
+
+  it('Redis unreachable at start: a clear error naming the URL, exit 2', async () => {
+    const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
+    const url = `redis://127.0.0.1:${redis.port}`;
+    await redis.stop();
+    for (const args of [['start', '--once', '--root', ws.root, '--queue', url], ['worker', '--root', ws.root, '--queue', url]]) {
+      const result = await background(ws, args).done();
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`cannot reach Redis at ${url}`);
+    }
+    // The seed stays pending.
+    expect(await readdir(ws.pending)).toContain('s00.json');
+  }, 60_000);
+});
+
+

@@ -1,0 +1,74 @@
+/**
+ * A real redis-server (Debian's package) for the queue tests: its own free port and temp folder,
+ * stopped (or killed) and started again at will. When it is not installed the tests say how to get it.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { waitFor } from './workspace.js';
+
+export const REDIS_SERVER = '/usr/bin/redis-server';
+export const hasRedis = existsSync(REDIS_SERVER);
+export const INSTALL_REDIS = 'apt-get install -y redis-server';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Shut down (saving its data, as on a normal stop), then start again on the same port and folder. */
+  stop: () => Promise<void>;
+  start: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.write('PING\r\n');
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Default persistence (an RDB save on shutdown) in its own folder. */
+export async function startRedis(): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'pop-redis-'));
+  const port = await freePort();
+  let server: ResultPromise | undefined;
+  const start = async () => {
+    server = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1', '--appendonly', 'no'], { reject: false, stdio: 'ignore' });
+    await waitFor(() => answers(port).then((up) => (up ? true : undefined)), { description: () => `redis-server on port ${port}` });
+  };
+  const stop = async () => {
+    if (!server) return;
+    server.kill('SIGTERM');
+    await server;
+    server = undefined;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
+    close: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
