@@ -3,7 +3,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkReachable } from '../queue/connection.js';
@@ -11,17 +10,10 @@ import { makeApiWorkspace, runDaemon } from './api-bound.js';
 import type { Record } from './api-figures.js';
 import { startSlowOpenAiServer } from './slow-openai-server.js';
 import { makeWorkspace, REPO } from './workspace.js';
+import { freePort } from '../util/free-port.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const MANAGER = join(REPO, 'orchestrator', 'manager.js');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function withRedis<T>(work: (url: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'pop-bench-redis-'));
