@@ -101,11 +101,13 @@ export async function cachedCallCost(record: Record): Promise<void> {
     const request = { models: ['mock:bench'], messages: [{ role: 'user' as const, content: 'Say something about 7. It is a number.' }], schemaName: 'bench', call: 1 };
     const log = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
     const signal = new AbortController().signal;
-    await gateway.call(request, settings, signal, log);
+    const first = await gateway.call(request, settings, signal, log);
+    // Kept as a validated answer is: the task says it passed.
+    await first.store?.();
     const times: number[] = [];
     for (let i = 0; i < 200; i++) {
       const t0 = performance.now();
-      const answer = await gateway.call(request, settings, signal, log);
+      const { result: answer } = await gateway.call(request, settings, signal, log);
       times.push(performance.now() - t0);
       if (!answer.ok || !answer.value.cached) throw new Error('bench: expected a cache hit');
     }

@@ -1,5 +1,5 @@
 import type { ManagerEvent } from '../manager/events.js';
-import { formatDuration } from './table.js';
+import { formatCalls, formatDuration } from './table.js';
 
 const REDRAW_MS = 1000;
 
@@ -25,6 +25,8 @@ export class LiveProgress {
   /** By run and task: several tasks of one run may run at once. */
   private readonly tasks = new Map<string, RunningTask>();
   private readonly runTokens = new Map<string, number>();
+  /** A run's calls so far, as the ledger records them, and how many came from the call cache. */
+  private readonly runCalls = new Map<string, { calls: number; cachedCalls: number }>();
   private queued = 0;
   private drawnLines = 0;
   private readonly timer: NodeJS.Timeout;
@@ -67,8 +69,26 @@ export class LiveProgress {
         if (task) task.items = { total: event.total, complete: event.complete };
         break;
       }
+      case 'task-call': {
+        if (event.outcome !== 'answered') return;
+        const calls = this.runCalls.get(event.run) ?? { calls: 0, cachedCalls: 0 };
+        if (event.cached) calls.cachedCalls++;
+        else {
+          calls.calls++;
+          this.runTokens.set(event.run, (this.runTokens.get(event.run) ?? 0) + event.tokens);
+        }
+        this.runCalls.set(event.run, calls);
+        break;
+      }
       case 'task-complete':
-        this.runTokens.set(event.run, (this.runTokens.get(event.run) ?? 0) + event.usage.inputTokens + event.usage.outputTokens);
+        // Calls made on a queue's workers are not told one by one: they count when their task ends.
+        if (event.worker) {
+          const calls = this.runCalls.get(event.run) ?? { calls: 0, cachedCalls: 0 };
+          calls.calls += event.usage.calls;
+          calls.cachedCalls += event.usage.cachedCalls ?? 0;
+          this.runCalls.set(event.run, calls);
+          this.runTokens.set(event.run, (this.runTokens.get(event.run) ?? 0) + event.usage.inputTokens + event.usage.outputTokens);
+        }
         this.tasks.delete(key(event.run, event.task));
         break;
       case 'task-failed':
@@ -83,6 +103,7 @@ export class LiveProgress {
       case 'run-interrupted':
         for (const [at, task] of this.tasks) if (task.run === event.run) this.tasks.delete(at);
         this.runTokens.delete(event.run);
+        this.runCalls.delete(event.run);
         break;
       default:
         return;
@@ -113,7 +134,7 @@ export class LiveProgress {
       const now = Date.now();
       const waiting = task.waiting && (task.waiting.until === undefined || task.waiting.until > now) ? task.waiting : undefined;
       const wait = waiting ? ` · model-waiting (${waiting.reason}${waiting.until === undefined ? '' : `, ${formatDuration(waiting.until - now)} left`})` : '';
-      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${this.runTokens.get(task.run) ?? 0} tokens`;
+      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${formatCalls(this.runCalls.get(task.run) ?? { calls: 0 })} calls · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
     if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
     const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);

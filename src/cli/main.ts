@@ -25,6 +25,7 @@ import { cacheClearCommand, cacheStatsCommand } from './commands/cache.js';
 import { processGateway } from '../gateway/shared.js';
 import { useQueue } from '../queue/use-queue.js';
 import { workerCommand } from './commands/worker.js';
+import { COST_GROUPS, costCommand, type CostGroup } from './commands/cost.js';
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -159,6 +160,17 @@ export function buildProgram(): Command {
         limit: options.limit,
         json: options.json === true,
       });
+    });
+
+  program
+    .command('cost')
+    .description("spend from the runs' ledgers (calls.jsonl): calls, cached calls, tokens and cost, grouped")
+    .addOption(rootOption())
+    .option('--since <age|date>', 'only calls made in the last 7d, 12h, ... or since a date (2026-11-24)')
+    .addOption(new Option('--by <group>', 'one row per model, task, pipeline or day').choices([...COST_GROUPS]).default('model'))
+    .option('--json', 'machine-readable output')
+    .action(async (options: { root: string; since?: string; by: CostGroup; json?: boolean }) => {
+      process.exitCode = await costCommand(workspace(options.root), { since: options.since, by: options.by, json: options.json === true });
     });
 
   program

@@ -22,3 +22,9 @@ export function formatAge(iso: string, now = Date.now()): string {
 }
 
 export const formatCost = (usd: number | undefined) => (usd === undefined ? '-' : `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`);
+
+/** Calls as a person counts them: every answer, with how many came from the call cache. */
+export function formatCalls(usage: { calls: number; cachedCalls?: number | undefined }): string {
+  const cached = usage.cachedCalls ?? 0;
+  return cached ? `${usage.calls + cached} (${cached} cached)` : String(usage.calls);
+}

@@ -7,6 +7,7 @@ import { OutputSchema } from './output.js';
 import { RunRecordSchema } from './run-record.js';
 import { SeedRejectionSchema } from './seed-rejection.js';
 import { ItemOutputSchema, ItemsFileSchema } from './items.js';
+import { CallRecordSchema } from './ledger.js';
 
 /** Every file format, by the file name its JSON Schema is written to. */
 export const FILE_FORMATS = {
@@ -19,6 +20,7 @@ export const FILE_FORMATS = {
   'seed-rejection.schema.json': SeedRejectionSchema,
   'items.schema.json': ItemsFileSchema,
   'item-output.schema.json': ItemOutputSchema,
+  'call-record.schema.json': CallRecordSchema,
 } as const;
 
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {

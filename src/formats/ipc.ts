@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.js';
+import { CallUsageSchema } from './ledger.js';
 import { TaskFailureSchema } from './task-failure.js';
 import { ItemCountsSchema, TruncationSchema } from './items.js';
 import { MockBehaviourSchema } from './pipeline.js';
@@ -15,11 +16,19 @@ export const CallRequestSchema = z.object({
   mock: MockBehaviourSchema.optional(),
   /** 1 for the first call of a task attempt, 2 after the first refinement, ... */
   call: z.number().int(),
+  /** A fan-out item's index, from 0: its calls are numbered in its own folder. */
+  item: z.number().int().min(0).optional(),
 });
 export type CallRequest = z.output<typeof CallRequestSchema>;
 
 /** The task stopped waiting for a call (it is being stopped): the gateway aborts the request. */
 export const CallAbortSchema = z.object({ type: z.literal('call-abort'), id: z.number().int() });
+
+/**
+ * What the task made of answers: `ok` ones passed validation (or belong to an output the task
+ * wrote) and may be kept in the call cache; the others were rejected and never are.
+ */
+export const CallVerdictSchema = z.object({ type: z.literal('call-verdict'), ids: z.array(z.number().int()).max(10_000), ok: z.boolean() });
 
 /**
  * The failures a runner reports itself. The others (timeout, killed, interrupted, ...) only the
@@ -50,6 +59,7 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   TruncationSchema.extend({ type: z.literal('truncated') }),
   CallRequestSchema,
   CallAbortSchema,
+  CallVerdictSchema,
 ]);
 export type RunnerMessage = z.output<typeof RunnerMessageSchema>;
 
@@ -76,7 +86,9 @@ export const CallReplySchema = z.object({
   id: z.number().int(),
   text: z.string(),
   model: z.string(),
-  usage: z.object({ inputTokens: z.number(), outputTokens: z.number() }),
+  usage: CallUsageSchema,
+  costUsd: z.number().optional(),
+  finishReason: z.string().optional(),
   latencyMs: z.number(),
   skipped: z.array(z.object({ model: z.string(), reason: z.string(), message: z.string() })),
   /** Served from the call cache: no request was made; `usage` is the original call's. */

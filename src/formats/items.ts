@@ -55,6 +55,10 @@ export const ItemOutputSchema = z.object({
   refinements: z.number().int().min(0),
   costUsd: z.number().min(0).optional(),
   attempt: z.number().int().min(1).describe('the task attempt that made it'),
+  callSha256: z
+    .string()
+    .optional()
+    .describe('of the models, the rendered prompt messages and the output schema it was asked with: reused only while they are the same'),
   finishedAt: z.string(),
 });
 

@@ -8,6 +8,8 @@ export const LetterSchema = z.object({
   module: TaskNameSchema.describe('registry key of the task module'),
   attempt: z.number().int().min(1),
   model: z.array(z.string()).min(1).describe('model specs to try, in order'),
+  escalate: z.array(z.array(z.string()).min(1)).optional().describe('the escalation ladder: each rung the specs to try, in order'),
+  escalateAfter: z.number().int().min(0).optional().describe('refinements on a rung before the next call moves up'),
   config: z.record(z.string(), z.unknown()),
   inputs: z.record(z.string(), z.string()).describe('every task upstream (needs, transitively) → its output.json, relative to the run folder'),
   timeoutMs: z.number().int().positive(),

@@ -35,6 +35,10 @@ const taskSettings = {
   concurrency: z.number().int().min(1).max(256).optional().describe("a fan-out task's items in flight at once (default 4)"),
   itemFailures: ItemFailuresSchema.optional().describe('fail: an item that never validates fails the task (default); skip: the task goes on without it'),
   cache: z.boolean().optional().describe('answer identical calls from the call cache (.pop/cache/) instead of the provider'),
+  escalate: z.array(ModelSpecSchema).optional().describe('stronger models (aliases or provider:model), in order, tried when a reply still fails validation'),
+  escalateAfter: z.number().int().min(0).optional().describe('refinements on a rung before the next call moves up the ladder (default 1)'),
+  maxCalls: z.number().int().positive().optional().describe('model calls one attempt of the task may make at most (default 10000); more are refused with max-calls'),
+  maxCostUsd: z.number().positive().optional().describe("USD the task may spend over all its attempts, by its ledger; a call past it is refused with budget-exceeded"),
 };
 
 export const TaskEntryObjectSchema = z.strictObject({
@@ -68,6 +72,8 @@ export const ProviderSchema = z.strictObject({
 export const PriceSchema = z.strictObject({
   inputPerMillion: z.number().min(0).describe('USD per million input tokens'),
   outputPerMillion: z.number().min(0).describe('USD per million output tokens'),
+  cachedInputPerMillion: z.number().min(0).optional().describe("USD per million input tokens read from the provider's prompt cache (default: inputPerMillion)"),
+  cacheWritePerMillion: z.number().min(0).optional().describe("USD per million input tokens written to the provider's prompt cache (Anthropic; default: inputPerMillion)"),
 });
 
 export const PipelineSchema = z
@@ -80,6 +86,7 @@ export const PipelineSchema = z
     providers: z.record(z.string(), ProviderSchema).optional(),
     defaults: z.strictObject(taskSettings).optional(),
     prices: z.record(z.string(), PriceSchema).optional(),
+    maxCostUsd: z.number().positive().optional().describe("USD one run may spend, by its ledger; its calls past it are refused with budget-exceeded"),
   })
   .superRefine((pipeline, ctx) => {
     for (const [name, provider] of Object.entries(pipeline.providers ?? {})) {

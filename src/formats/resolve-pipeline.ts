@@ -6,6 +6,9 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_REFINEMENTS = 2;
 export const DEFAULT_MEMORY_MB = 1024;
 export const DEFAULT_ITEM_CONCURRENCY = 4;
+/** Model calls one task attempt may make: generous, yet a runaway loop stops. */
+export const DEFAULT_MAX_CALLS = 10_000;
+export const DEFAULT_ESCALATE_AFTER = 1;
 export const BUILT_IN_PROVIDERS = ['openai', 'anthropic', 'mock'] as const;
 
 /** A pipeline step with every default applied: what the manager schedules and letters carry. */
@@ -27,6 +30,14 @@ export interface ResolvedTask {
   cache: boolean;
   /** The tasks it waits for, defaults applied (absent in pipeline.json: the task listed before). */
   needs: string[];
+  /** Model calls one attempt may make. */
+  maxCalls: number;
+  /** USD the task may spend over all its attempts. */
+  maxCostUsd: number | undefined;
+  /** Stronger models, in order, for replies that keep failing validation: each rung its specs with their fallbacks. */
+  escalate: string[][];
+  /** Refinements on a rung before the next call moves up. */
+  escalateAfter: number;
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -77,8 +88,17 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       itemFailures: ('itemFailures' in step ? step.itemFailures : undefined) ?? defaults.itemFailures ?? 'fail',
       cache: ('cache' in step ? step.cache : undefined) ?? defaults.cache ?? false,
       needs: needs.get(step.name) ?? [],
+      maxCalls: ('maxCalls' in step ? step.maxCalls : undefined) ?? defaults.maxCalls ?? DEFAULT_MAX_CALLS,
+      maxCostUsd: ('maxCostUsd' in step ? step.maxCostUsd : undefined) ?? defaults.maxCostUsd,
+      escalate: expandLadder(pipeline, ('escalate' in step ? step.escalate : undefined) ?? defaults.escalate),
+      escalateAfter: ('escalateAfter' in step ? step.escalateAfter : undefined) ?? defaults.escalateAfter ?? DEFAULT_ESCALATE_AFTER,
     };
   });
+}
+
+/** Each rung of a ladder as the specs to try in order: an alias brings its fallbacks with it. */
+function expandLadder(pipeline: Pipeline, rungs: string[] | undefined): string[][] {
+  return (rungs ?? []).map((rung) => expandAliases(pipeline.models, rung));
 }
 
 /** `provider:model` → its parts; the provider is everything before the first colon. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UsageSchema } from './usage.js';
+import { ByModelSchema, UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
 import { ItemCountsSchema, TruncationSchema } from './items.js';
 
@@ -14,8 +14,9 @@ export const TaskStatusSchema = z.object({
   endedAt: z.string().optional(),
   durationMs: z.number().min(0).optional(),
   model: z.string().optional().describe('the model that produced the output'),
-  usage: UsageSchema,
+  usage: UsageSchema.describe('the calls of every attempt, summed from the task\'s calls.jsonl'),
   costUsd: z.number().min(0).optional(),
+  byModel: ByModelSchema.optional().describe('usage and cost by the model that answered'),
   error: TaskFailureSchema.optional(),
   worker: z.string().optional().describe('the worker running or that ran the attempt (host:pid), with start --queue'),
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
@@ -36,6 +37,7 @@ export const RunStatusSchema = z.object({
   }),
   createdAt: z.string(),
   startedAt: z.string().optional().describe('when the first task started'),
+  activeMs: z.number().min(0).optional().describe('time a manager spent running the run, over all its starts (a resumed run: not the time it sat stopped)'),
   updatedAt: z.string(),
   // Files written before tasks ran side by side have `current` instead; they still read (as none running).
   running: z.array(z.string()).default([]).describe('the tasks running now, in pipeline order'),

@@ -2,6 +2,7 @@ import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, API
 import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import { connectionDetail, errorDetail, toProviderError, type SdkFailure } from './provider-errors.js';
 import { preview, readKey, sharedClientOptions, withoutDialect, type KeyInfo } from './sdk-common.js';
+import type { CallUsage } from '../formats/ledger.js';
 import type { Completion, CompletionRequest, Provider, ProviderSetup } from './types.js';
 
 /** Anthropic's Messages API requires a reply budget; generous enough for structured task outputs. */
@@ -47,7 +48,7 @@ export class AnthropicProvider implements Provider {
     return {
       text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
       model: message.model || request.model,
-      usage: { inputTokens: message.usage?.input_tokens ?? 0, outputTokens: message.usage?.output_tokens ?? 0 },
+      usage: usageOf(message.usage),
       latencyMs: 0,
       finishReason: message.stop_reason ?? undefined,
     };
@@ -69,6 +70,21 @@ export class AnthropicProvider implements Provider {
       return withoutDialect(schema);
     }
   }
+}
+
+/**
+ * Anthropic counts cache reads and cache writes apart from `input_tokens`; POP's `inputTokens` is
+ * every input token, as OpenAI counts them, with the cached and written shares named inside it.
+ */
+function usageOf(usage: Anthropic.Messages.Usage | undefined): CallUsage {
+  const read = usage?.cache_read_input_tokens ?? 0;
+  const written = usage?.cache_creation_input_tokens ?? 0;
+  return {
+    inputTokens: (usage?.input_tokens ?? 0) + read + written,
+    outputTokens: usage?.output_tokens ?? 0,
+    ...(read ? { cachedInputTokens: read } : {}),
+    ...(written ? { cacheWriteTokens: written } : {}),
+  };
 }
 
 function classify(error: unknown, signal: AbortSignal): SdkFailure {

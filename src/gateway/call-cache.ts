@@ -5,13 +5,16 @@ import { writeJsonAtomic } from '../fs/atomic-write.js';
 import type { MockBehaviour } from '../formats/pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TypedProviderConfig } from './types.js';
+import type { CallUsage } from '../formats/ledger.js';
 
 /** Bumped when what a stored reply holds, or how its key is made, changes: old entries then miss. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 /** Everything that can change a provider's answer to a call. */
 export interface CallIdentity {
   config: TypedProviderConfig;
+  /** The address the SDK really sends to: pipeline.json's, else the environment's (and .env's), else the provider's own. */
+  baseURL: string | null;
   model: string;
   messages: Message[];
   schema?: Record<string, unknown> | undefined;
@@ -26,7 +29,7 @@ export interface CachedReply {
   model: string;
   servedModel: string;
   text: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: CallUsage;
   finishReason?: string | undefined;
   latencyMs: number;
   createdAt: string;
@@ -42,7 +45,7 @@ export function cacheKey(identity: CallIdentity): string {
   const request = {
     format: CACHE_FORMAT,
     type: config.type,
-    baseURL: config.baseURL ?? null,
+    baseURL: identity.baseURL,
     model: identity.model,
     messages: identity.messages.map((message) => ({ role: message.role, content: message.content })),
     schema: identity.schema ?? null,
@@ -54,7 +57,7 @@ export function cacheKey(identity: CallIdentity): string {
 }
 
 /**
- * Successful replies on disk under `.pop/cache/` of the workspace, one file per key in a folder
+ * Validated replies on disk under `.pop/cache/` of the workspace, one file per key in a folder
  * of its first two hex digits, each written whole (temp file, rename): two managers storing one
  * key leave one whole file.
  */

@@ -1,15 +1,21 @@
-import type { MockBehaviour, Pipeline, ProviderConfig } from '../formats/pipeline.js';
+import { dirname } from 'node:path';
+import { isAllowed, type AllowedModels } from '../formats/allowed-models.js';
+import type { CallUsage } from '../formats/ledger.js';
+import type { MockBehaviour, Pipeline, Price, ProviderConfig } from '../formats/pipeline.js';
+import { appendCall, type LedgerTarget } from '../ledger/ledger-file.js';
+import { costOf } from '../ledger/price.js';
+import { SpendMeter } from '../ledger/spend.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
 import { err, ok, type Result } from '../result.js';
 import { estimateTokens } from '../runner/tokens.js';
-import { redact } from '../secrets/known-secrets.js';
+import { redact, redactText } from '../secrets/known-secrets.js';
 import { ProviderBudget, type OnWait, type Ticket } from './budget.js';
-import { CallCache, cacheKey } from './call-cache.js';
+import { CallCache, cacheKey, type CachedReply } from './call-cache.js';
 import { reportingWaits, withCallLog } from './call-log.js';
 import { ProviderHealth } from './health.js';
-import { providerConfigFor } from './index.js';
+import { providerConfigFor, resolvedBaseURL } from './index.js';
 import { providerFetch } from './provider-fetch.js';
 import { ProviderPool } from './provider-pool.js';
 import { ProviderError, type ProviderFailure } from './types.js';
@@ -28,6 +34,8 @@ export interface GatewayRequest {
   schemaName: string;
   mock?: MockBehaviour | undefined;
   call: number;
+  /** A fan-out item's index, from 0. */
+  item?: number | undefined;
 }
 
 /** What the manager knows of the task making the call: its run's providers, its settings. */
@@ -40,16 +48,34 @@ export interface CallSettings {
   cacheDir?: string | undefined;
   /** Told when a call waits for its provider's budget or pause (the live line shows it). */
   onWaiting?: ((wait: { model: string; reason: string; waitMs?: number | undefined }) => void) | undefined;
+  /** The run's prices: each call's cost is reckoned where it is made. */
+  prices?: Record<string, Price> | undefined;
+  /** The models the run's pipeline makes available to the task; anything else is refused. */
+  allowed?: AllowedModels | undefined;
+  /** The task's calls.jsonl: every call is recorded there before its answer goes to the task. */
+  ledger?: LedgerTarget | undefined;
+  /** `maxCostUsd` of the run and of the task, checked against their ledgers before each call. */
+  maxCostUsd?: { run?: number | undefined; task?: number | undefined } | undefined;
+  /** Calls of one attempt in flight at once and in all. */
+  bounds?: { inFlight: number; total: number } | undefined;
+  /** Told of each line written to the ledger (the live line counts calls as they happen). */
+  onRecorded?: ((line: { model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; usage: CallUsage; costUsd?: number | undefined }) => void) | undefined;
 }
 
-/** Replies that are not answers to keep: a refusal, a filtered reply, the mock told to answer badly. */
-const NOT_CACHED_FINISHES = new Set(['refusal', 'content_filter', 'mock-failure']);
+/**
+ * Replies that are not answers to keep: cut off by the token limit, a refusal, a filtered reply,
+ * the mock told to answer badly.
+ */
+const NOT_CACHED_FINISHES = new Set(['length', 'max_tokens', 'model_context_window_exceeded', 'pause_turn', 'refusal', 'content_filter', 'mock-failure']);
 
 export interface Answer {
   text: string;
   /** The spec that answered, `provider:model`. */
   model: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: CallUsage;
+  /** What the call cost, by the run's prices (none for a cached answer). */
+  costUsd?: number | undefined;
+  finishReason?: string | undefined;
   latencyMs: number;
   skipped: Array<{ model: string; reason: string; message: string }>;
   /** Served from the call cache: no request was made; `usage` is the original call's. */
@@ -66,12 +92,13 @@ export class Gateway {
   private readonly pool: ProviderPool;
   private readonly states = new Map<string, { budget: ProviderBudget; health: ProviderHealth }>();
   private readonly caches = new Map<string, CallCache>();
+  private readonly spend = new SpendMeter();
   /** How a provider's budget is made: in this process, or shared through Redis (`pop worker`). */
   makeBudget: (provider: string) => ProviderBudget = () => new ProviderBudget();
   /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
   cacheOff = false;
 
-  constructor(env: NodeJS.ProcessEnv) {
+  constructor(private readonly env: NodeJS.ProcessEnv) {
     this.pool = new ProviderPool(env, (provider) => {
       const state = this.stateOf(provider);
       return providerFetch(state.budget, state.health);
@@ -118,21 +145,52 @@ export class Gateway {
     return state;
   }
 
-  async call(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger): Promise<Result<Answer, ProviderFailure[]>> {
+  /**
+   * Make one call: its models in order, each recorded in the task's ledger. An answer that may be
+   * kept comes with `store`, which puts it in the call cache: the task calls it once the reply has
+   * passed validation, so a rejected answer is never served again.
+   */
+  async call(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger): Promise<GatewayOutcome> {
+    const record = recorder(request, settings, log);
     try {
-      return await this.withFallbacks(request, settings, signal, log);
+      const refused = await this.overBudget(settings);
+      if (refused) {
+        const parts = splitModelSpec(request.models[0] ?? '') ?? { provider: 'gateway', model: request.models[0] ?? '' };
+        await record(`${parts.provider}:${parts.model}`, { outcome: 'failed', reason: 'budget-exceeded', message: refused });
+        log.warn({ event: 'model-refused', call: request.call, reason: 'budget-exceeded', message: refused }, 'call refused');
+        return { result: err([{ reason: 'budget-exceeded', ...parts, message: refused }]) };
+      }
+      return await this.withFallbacks(request, settings, signal, log, record);
     } catch (error) {
       const message = `the gateway failed while making the call: ${error instanceof Error ? error.message : String(error)}`;
       log.error({ event: 'gateway-error', call: request.call, message }, 'gateway error');
-      return err([{ reason: 'gateway-error', provider: 'gateway', model: request.models[0] ?? '', message }]);
+      await record(request.models[0] ?? 'gateway', { outcome: 'failed', reason: 'gateway-error', message }).catch(() => {});
+      return { result: err([{ reason: 'gateway-error', provider: 'gateway', model: request.models[0] ?? '', message }]) };
     }
+  }
+
+  /** Why the run or the task may make no more calls, by their ledgers; undefined while they may. */
+  private async overBudget(settings: CallSettings): Promise<string | undefined> {
+    const limits = settings.maxCostUsd;
+    const ledger = settings.ledger;
+    if (!ledger || (limits?.run === undefined && limits?.task === undefined)) return undefined;
+    const taskDir = dirname(ledger.path);
+    if (limits.task !== undefined) {
+      const spent = await this.spend.ofTask(taskDir, ledger.run);
+      if (spent >= limits.task) return `task "${ledger.task}" has spent $${spent.toFixed(4)} of its maxCostUsd $${limits.task}`;
+    }
+    if (limits.run !== undefined) {
+      const spent = await this.spend.ofRun(dirname(dirname(taskDir)), ledger.run);
+      if (spent >= limits.run) return `run ${ledger.run} has spent $${spent.toFixed(4)} of its maxCostUsd $${limits.run}`;
+    }
+    return undefined;
   }
 
   /**
    * Each spec in order, the next one tried when a provider fails after its own retries (auth,
    * refused request, server error, timeout, bad reply). A stopped task tries no further model.
    */
-  private async withFallbacks(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger): Promise<Result<Answer, ProviderFailure[]>> {
+  private async withFallbacks(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger, record: Recorder): Promise<GatewayOutcome> {
     const failures: ProviderFailure[] = [];
     const skipped = () => failures.map((f) => ({ model: `${f.provider}:${f.model}`, reason: f.reason, message: f.message }));
     for (const spec of request.models) {
@@ -142,17 +200,26 @@ export class Gateway {
         break;
       }
       const parts = splitModelSpec(spec);
+      if (settings.allowed && !isAllowed(settings.allowed, spec)) {
+        const named = parts ?? { provider: spec, model: spec };
+        const message = `model "${spec}" is not available to this task: its pipeline names it nowhere (allowed: ${describeAllowed(settings.allowed)})`;
+        failures.push({ reason: 'model-not-allowed', ...named, message });
+        await record(spec, { outcome: 'failed', reason: 'model-not-allowed', message });
+        log.warn({ event: 'model-refused', model: spec, call: request.call, reason: 'model-not-allowed', message }, 'model refused');
+        continue;
+      }
       const config = parts && providerConfigFor(parts.provider, settings.providers);
       const state = parts ? this.stateOf(parts.provider) : undefined;
       // Every wait of this call, the gateway's own or its SDK client's request spacing, is told to
       // the manager too (the live line), besides going to task.log.
       const callLog = reportingWaits(log.child({ model: spec, call: request.call }), (wait) => settings.onWaiting?.({ model: spec, ...wait }));
       const cache = this.cacheFor(settings);
-      const key = cache && parts && config ? cacheKey({ config, model: parts.model, ...request }) : undefined;
+      const key = cache && parts && config ? cacheKey({ config, baseURL: resolvedBaseURL(config, this.env), model: parts.model, ...request }) : undefined;
       const hit = key ? await cache?.get(key) : undefined;
       if (hit) {
-        log.info({ event: 'model-cached', model: hit.model, servedModel: hit.servedModel, call: request.call, usage: hit.usage }, 'answered from the call cache');
-        return ok({ text: hit.text, model: hit.model, usage: hit.usage, latencyMs: 0, skipped: skipped(), cached: true });
+        log.info({ event: 'model-cached', model: hit.model, servedModel: redactText(hit.servedModel), call: request.call, usage: hit.usage }, 'answered from the call cache');
+        await record(hit.model, { outcome: 'answered', cached: true, usage: hit.usage, servedModel: hit.servedModel, ...(hit.finishReason ? { finishReason: hit.finishReason } : {}) });
+        return { result: ok({ text: hit.text, model: hit.model, usage: hit.usage, latencyMs: 0, skipped: skipped(), cached: true, ...(hit.finishReason ? { finishReason: hit.finishReason } : {}) }) };
       }
       const admission = state?.health.admit() ?? { kind: 'go' };
       if (parts && admission.kind === 'skip') {
@@ -162,6 +229,7 @@ export class Gateway {
         continue;
       }
       let ticket: Ticket | undefined;
+      let started: number | undefined;
       try {
         state?.budget.setLimits(config?.limits);
         const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
@@ -171,40 +239,94 @@ export class Gateway {
         // The mock sends no request of its own: its spacing and pauses are applied here.
         if (config?.type === 'mock') await admitted(state?.budget.beforeRequest(signal, onWait), spec, signal);
         log.info({ event: 'model-call', model: spec, call: request.call }, 'calling model');
-        const started = performance.now();
+        started = performance.now();
         const completion = await withCallLog(callLog, () =>
           provider.complete({ model, messages: request.messages, schema: request.schema, schemaName: request.schemaName, call: request.call, signal, mock: request.mock }),
         );
         ticket?.settle(completion.usage.inputTokens + completion.usage.outputTokens);
         const latencyMs = Math.round(performance.now() - started);
         const answered = `${name}:${model}`;
-        log.info(
-          { event: 'model-replied', model: answered, servedModel: completion.model, call: request.call, latencyMs, usage: completion.usage, finishReason: completion.finishReason },
-          'model replied',
-        );
+        const servedModel = redactText(completion.model);
+        const finishReason = completion.finishReason === undefined ? undefined : redactText(completion.finishReason);
+        log.info({ event: 'model-replied', model: answered, servedModel, call: request.call, latencyMs, usage: completion.usage, finishReason }, 'model replied');
         // A server that echoes the request's headers must not hand the task (or its artifacts) a key.
         const reply = redact(completion.text);
         if (reply.names.length) log.warn({ event: 'secrets-redacted', model: answered, call: request.call, variables: reply.names }, 'API keys taken out of a model reply');
-        if (key && !NOT_CACHED_FINISHES.has(completion.finishReason ?? '')) {
-          const stored = { model: answered, servedModel: completion.model, text: reply.text, usage: completion.usage, finishReason: completion.finishReason, latencyMs, createdAt: new Date().toISOString() };
+        const costUsd = costOf(completion.usage, answered, settings.prices);
+        await record(answered, {
+          outcome: 'answered',
+          usage: completion.usage,
+          servedModel,
+          latencyMs,
+          ...(costUsd === undefined ? {} : { costUsd }),
+          ...(finishReason === undefined ? {} : { finishReason }),
+        });
+        const answer: Answer = { text: reply.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped(), ...(costUsd === undefined ? {} : { costUsd }), ...(finishReason === undefined ? {} : { finishReason }) };
+        const keep = key && cache && !NOT_CACHED_FINISHES.has(completion.finishReason ?? '') ? { cache, key } : undefined;
+        const stored: CachedReply = { model: answered, servedModel, text: reply.text, usage: completion.usage, finishReason, latencyMs, createdAt: new Date().toISOString() };
+        return {
+          result: ok(answer),
           // A reply that cannot be stored is still the answer.
-          await cache?.put(key, stored).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply'));
-        }
-        return ok({ text: reply.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped() });
+          ...(keep ? { store: () => keep.cache.put(keep.key, stored).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply')) } : {}),
+        };
       } catch (error) {
         ticket?.settle(0);
         if (admission.kind === 'probe' && state?.health.isProbing) state.health.probeAbandoned();
         if (!(error instanceof ProviderError)) throw error;
-        failures.push(error.failure);
-        if (error.failure.reason === 'server-error') state?.health.serverError();
-        log.warn({ event: 'model-failed', model: spec, call: request.call, reason: error.failure.reason, status: error.failure.status, message: error.failure.message }, 'model failed');
+        const failure = { ...error.failure, message: redactText(error.failure.message) };
+        failures.push(failure);
+        if (failure.reason === 'server-error') state?.health.serverError();
+        log.warn({ event: 'model-failed', model: spec, call: request.call, reason: failure.reason, status: failure.status, message: failure.message }, 'model failed');
+        // A call given up before its request left made nothing the provider could bill: no line.
+        if (started !== undefined || failure.reason !== 'aborted') {
+          const latencyMs = started === undefined ? 0 : Math.round(performance.now() - started);
+          await record(spec, { outcome: failure.reason === 'aborted' ? 'aborted' : 'failed', reason: failure.reason, message: failure.message, latencyMs });
+        }
         // A stopped task tries nothing more. Nor does a rate limit that outlasted the SDK's retries
         // (which honour retry-after): the contract falls back on auth, other 4xx, 5xx and timeouts.
-        if (error.failure.reason === 'aborted' || error.failure.reason === 'rate-limited') break;
+        if (failure.reason === 'aborted' || failure.reason === 'rate-limited') break;
       }
     }
-    return err(failures);
+    return { result: err(failures) };
   }
+}
+
+/** What a call came to: the answer or every model's failure, and how to keep a good answer. */
+export interface GatewayOutcome {
+  result: Result<Answer, ProviderFailure[]>;
+  /** Puts the answer into the call cache; present only for an answer that may be kept. */
+  store?: () => Promise<unknown>;
+}
+
+type LineFields = { outcome: 'answered' | 'failed' | 'aborted'; usage?: CallUsage; costUsd?: number; latencyMs?: number; servedModel?: string; finishReason?: string; cached?: true; reason?: string; message?: string };
+type Recorder = (model: string, fields: LineFields) => Promise<void>;
+
+/**
+ * Writes this call's lines to the task's ledger. A line that cannot be written is said in task.log;
+ * the answer, already paid for, still goes to the task.
+ */
+function recorder(request: GatewayRequest, settings: CallSettings, log: TaskLogger): Recorder {
+  const ledger = settings.ledger;
+  if (!ledger) return async () => {};
+  const modelAsked = request.models[0] ?? '';
+  return async (model, fields) => {
+    const { usage = { inputTokens: 0, outputTokens: 0 }, latencyMs, ...rest } = fields;
+    await appendCall(ledger, {
+      ...(request.item === undefined ? {} : { item: request.item }),
+      call: request.call,
+      modelAsked,
+      model,
+      usage,
+      latencyMs: latencyMs ?? 0,
+      ...rest,
+    }).then(() => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd }), (error: unknown) =>(error: unknown) => log.error({ event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) }, 'could not record the call in calls.jsonl'),
+    );
+  };
+}
+
+function describeAllowed(allowed: AllowedModels): string {
+  const providers = allowed.providers.map((provider) => `${provider}:*`);
+  return [...allowed.specs, ...providers].join(', ') || 'none';
 }
 
 /** A wait for the budget that the task gave up on is an aborted call, as a provider reports one. */

@@ -23,6 +23,14 @@ export function apiKeyEnvFor(config: TypedProviderConfig): string | undefined {
   return undefined;
 }
 
+/** Where an SDK sends a provider's requests: its `baseURL`, else the SDK's variable, else the SDK's default. */
+export function resolvedBaseURL(config: TypedProviderConfig, env: NodeJS.ProcessEnv): string | null {
+  if (config.type === 'mock') return null;
+  if (config.baseURL) return config.baseURL;
+  if (config.type === 'openai') return env.OPENAI_BASE_URL?.trim() || 'https://api.openai.com/v1';
+  return env.ANTHROPIC_BASE_URL?.trim() || 'https://api.anthropic.com';
+}
+
 /**
  * Build the provider for a `provider:model` spec. SDKs are imported only when a task uses them,
  * so a mock task's process never loads them. `log` (the task's logger) receives the SDK's retries.

@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { connectionDetail, errorDetail, toProviderError, type SdkFailure } from './provider-errors.js';
 import { preview, readKey, sharedClientOptions, withoutDialect, type KeyInfo } from './sdk-common.js';
+import type { CallUsage } from '../formats/ledger.js';
 import type { Completion, CompletionRequest, Provider, ProviderSetup } from './types.js';
 
 /**
@@ -53,11 +54,23 @@ export class OpenAIProvider implements Provider {
       // A refusal comes instead of content; as the reply it fails parsing and gets feedback.
       text: choice?.message?.content ?? choice?.message?.refusal ?? '',
       model: completion.model || request.model,
-      usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+      usage: usageOf(completion.usage),
       latencyMs: 0,
       finishReason: !choice?.message?.content && choice?.message?.refusal ? 'refusal' : (choice?.finish_reason ?? undefined),
     };
   }
+}
+
+/** Chat Completions usage: `prompt_tokens` includes the cached ones, `completion_tokens` the reasoning ones. */
+function usageOf(usage: OpenAI.Completions.CompletionUsage | undefined): CallUsage {
+  const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = usage?.completion_tokens_details?.reasoning_tokens ?? 0;
+  return {
+    inputTokens: usage?.prompt_tokens ?? 0,
+    outputTokens: usage?.completion_tokens ?? 0,
+    ...(cached ? { cachedInputTokens: cached } : {}),
+    ...(reasoning ? { reasoningTokens: reasoning } : {}),
+  };
 }
 
 function classify(error: unknown, signal: AbortSignal): SdkFailure {

@@ -1,6 +1,7 @@
 import type { TaskLogger as Logger } from '../runner/task-log.js';
 import type { Message } from '../runner/task-api.js';
 import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
+import type { CallUsage } from '../formats/ledger.js';
 
 /** A provider's settings with its type known. */
 export type TypedProviderConfig = ProviderConfig & { type: NonNullable<ProviderConfig['type']> };
@@ -35,7 +36,7 @@ export interface CompletionRequest {
 export interface Completion {
   text: string;
   model: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: CallUsage;
   latencyMs: number;
   finishReason?: string | undefined;
 }
@@ -54,7 +55,13 @@ export type ProviderFailureReason =
   /** Marked down after failing to connect or repeated server errors: not tried until it is back. */
   | 'provider-down'
   /** The gateway itself failed while making the call. */
-  | 'gateway-error';
+  | 'gateway-error'
+  /** The run's pipeline does not make this model available to the task. */
+  | 'model-not-allowed'
+  /** The task attempt made as many calls as `maxCalls` allows. */
+  | 'max-calls'
+  /** The run or the task has spent its `maxCostUsd`. */
+  | 'budget-exceeded';
 
 export interface ProviderFailure {
   reason: ProviderFailureReason;

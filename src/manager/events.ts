@@ -24,8 +24,14 @@ export type ManagerEvent =
   | { event: 'task-worker'; run: string; task: string; attempt: number; worker: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
-  | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
+  | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null; costUsd?: number; worker?: string }
+  /** Keys found in files a task process wrote, taken out before anything read them. */
+  | { event: 'secrets-redacted'; run: string; task: string; artifact: string; variables: string[] }
+  /** A task's calls.jsonl had torn lines (skipped) or could not be read. */
+  | { event: 'ledger-problem'; run: string; task: string; skipped: number; message?: string }
   | { event: 'task-recovered'; run: string; task: string }
+  /** One model call recorded in the task's ledger. */
+  | { event: 'task-call'; run: string; task: string; model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; tokens: number }
   | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }
   | { event: 'task-failed'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string; artifact?: string }
   | { event: 'run-complete'; run: string; durationMs: number; dir: string }
@@ -41,7 +47,7 @@ export type ManagerEvent =
   | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
+const WARN = new Set(['secrets-redacted', 'ledger-problem', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;
@@ -52,6 +58,6 @@ export function logEvent(log: Logger, event: ManagerEvent): void {
   const line = { event: name, ...fields };
   if (ERROR.has(name)) log.error(line);
   else if (WARN.has(name)) log.warn(line);
-  else if (name === 'task-stage' || name === 'task-items' || name === 'runs-queued' || name === 'task-worker') log.debug(line);
+  else if (name === 'task-stage' || name === 'task-call' || name === 'task-items' || name === 'runs-queued' || name === 'task-worker') log.debug(line);
   else log.info(line);
 }

@@ -49,7 +49,18 @@ function receive(message: ManagerMessage): void {
  * waiting at once and tells the gateway, which aborts the request.
  */
 export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError> {
+  return requestCallWithId(request, signal, log).then(({ answer }) => answer);
+}
+
+/** As requestCall, also saying the call's id on the channel (what a verdict names). */
+export function requestCallWithId(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<{ id: number; answer: CallReply | CallError }> {
   const id = ++nextId;
+  return new Promise((resolve) => {
+    void sendAndWait(id, request, signal, log).then((answer) => resolve({ id, answer }));
+  });
+}
+
+function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError> {
   return new Promise((resolve) => {
     // The gateway answers an aborted call at once, with its log lines; should it not, the task
     // stops waiting anyway.
@@ -72,6 +83,14 @@ export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: A
     signal.addEventListener('abort', stopped, { once: true });
     sendToManager({ type: 'call', id, ...request });
   });
+}
+
+/**
+ * Tell the gateway what became of answers: `ok` ones passed validation (or belong to an output the
+ * task wrote) and may be kept in the call cache; the others were rejected and never will be.
+ */
+export function sendVerdict(ids: number[], ok: boolean): void {
+  if (ids.length) sendToManager({ type: 'call-verdict', ids, ok });
 }
 
 function specParts(spec: string): { provider: string; model: string } {

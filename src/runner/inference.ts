@@ -1,5 +1,5 @@
 import type { MockBehaviour } from '../formats/pipeline.js';
-import { requestCall } from './gateway-client.js';
+import { requestCallWithId } from './gateway-client.js';
 import type { InferenceResult, Message } from './task-api.js';
 import type { TaskLogger as Logger } from './task-log.js';
 
@@ -10,7 +10,12 @@ export interface InferenceSetup {
   mock: MockBehaviour | undefined;
   signal: AbortSignal;
   log: Logger;
+  /** A fan-out item's index, from 0. */
+  item?: number | undefined;
 }
+
+/** The gateway's id of the call behind each reply: what a verdict on it names. */
+export const callIdOf = new WeakMap<InferenceResult, number>();
 
 /** Why one model of a call did not answer. */
 export interface ModelFailure {
@@ -41,18 +46,30 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
     const colon = first.indexOf(':');
     throw new AllModelsFailedError([{ reason: 'aborted', provider: first.slice(0, Math.max(colon, 0)) || first, model: first.slice(colon + 1), message: 'the task was stopped before this model was tried' }]);
   }
-  const answer = await requestCall(
-    { models: setup.models, messages, ...(setup.schema ? { schema: setup.schema } : {}), schemaName: setup.schemaName, ...(setup.mock ? { mock: setup.mock } : {}), call },
+  const { id, answer } = await requestCallWithId(
+    {
+      models: setup.models,
+      messages,
+      ...(setup.schema ? { schema: setup.schema } : {}),
+      schemaName: setup.schemaName,
+      ...(setup.mock ? { mock: setup.mock } : {}),
+      call,
+      ...(setup.item === undefined ? {} : { item: setup.item }),
+    },
     setup.signal,
     setup.log,
   );
   if (answer.type === 'call-error') throw new AllModelsFailedError(answer.failures);
-  return {
+  const reply: InferenceResult = {
     text: answer.text,
     model: answer.model,
     usage: answer.usage,
     latencyMs: answer.latencyMs,
     skipped: answer.skipped,
     ...(answer.cached ? { cached: true } : {}),
+    ...(answer.costUsd === undefined ? {} : { costUsd: answer.costUsd }),
+    ...(answer.finishReason === undefined ? {} : { finishReason: answer.finishReason }),
   };
+  callIdOf.set(reply, id);
+  return reply;
 }

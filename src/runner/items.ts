@@ -9,7 +9,8 @@ import { ArtifactWriter, type OnRedacted } from './artifacts.js';
 import { ModelCaller, UsageMeter, type CallDefaults } from './model-caller.js';
 import { runPromptLoop } from './prompt-loop.js';
 import { failureOf, stageRunner } from './stage.js';
-import type { TaskContext, TaskDefinition } from './task-api.js';
+import { toMessages } from './messages.js';
+import type { Message, TaskContext, TaskDefinition } from './task-api.js';
 import type { TaskLogger } from './task-log.js';
 
 /** Items up to this size (as JSON) are copied into 02-items.json; larger ones only by size and sha256. */
@@ -62,7 +63,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   const outputs: Array<ItemOutput | undefined> = [];
   // In batches: a list of thousands must not open thousands of files at once.
   for (let start = 0; start < items.length; start += READ_BATCH) {
-    outputs.push(...(await Promise.all(items.slice(start, start + READ_BATCH).map((item) => earlierOutput(setup.taskDir, item)))));
+    outputs.push(...(await Promise.all(items.slice(start, start + READ_BATCH).map((item) => reusableOutput(setup, item, items.length)))));
   }
   const reusedCount = outputs.filter(Boolean).length;
   let complete = reusedCount;
@@ -123,9 +124,9 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
   const log = setup.log.child({ item: item.folder });
   // The mock's bad answers (`mock.failFirst`) go to the first item only: one item refined on its
   // own shows the loop without every item paying for it.
-  const defaults = item.index === 0 ? setup.defaults : { ...setup.defaults, mock: undefined };
+  const defaults = { ...setup.defaults, item: item.index, ...(item.index === 0 ? {} : { mock: undefined }) };
   const caller = new ModelCaller(defaults, artifacts, meter, log);
-  const ctx: TaskContext = { ...setup.ctx, log, refinement: 0, item: { index: item.index, count }, callModel: (messages, options) => caller.call(messages, options, true) };
+  const ctx: TaskContext = { ...itemContext(setup, item, count, log), callModel: (messages, options) => caller.call(messages, options, true) };
   const { letter } = setup;
   const result = await runPromptLoop(
     {
@@ -156,9 +157,11 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
     refinements: result.refinements,
     ...(meter.costUsd === undefined ? {} : { costUsd: meter.costUsd }),
     attempt: letter.attempt,
+    callSha256: await callHashOf(setup, result.prompt),
     finishedAt: new Date().toISOString(),
   };
   await artifacts.writeItemOutput(output);
+  caller.keepTheRest();
   log.info({ event: 'item-complete', refinements: result.refinements, usage: meter.usage }, 'item complete');
   return { ok: true, output };
 }
@@ -180,6 +183,36 @@ function itemsFile(items: Item[]): ItemsFile {
       return { index: item.index, item: item.folder, bytes, sha256: item.sha256, ...(bytes <= INLINE_ITEM_BYTES ? { value: item.value } : {}) };
     }),
   };
+}
+
+/** An item's context for its stages: the task's, with its own position and log. */
+function itemContext(setup: ItemsSetup, item: Item, count: number, log: TaskLogger): TaskContext {
+  return { ...setup.ctx, log, refinement: 0, item: { index: item.index, count } };
+}
+
+/** What identifies the call an item's output came from: the models, the prompt and the schema. */
+async function callHashOf(setup: ItemsSetup, prompt: Message[]): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const identity = { models: setup.letter.model, escalate: setup.letter.escalate ?? [], messages: prompt, schema: setup.outputJsonSchema ?? null };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+/**
+ * An earlier attempt's output for this item, when it would be asked the very same call now: same
+ * item content, same models, same rendered prompt, same schema. Anything changed (a model, the
+ * prompt template) and the item is asked again; a changed quality check alone keeps it.
+ */
+async function reusableOutput(setup: ItemsSetup, item: Item, count: number): Promise<ItemOutput | undefined> {
+  const earlier = await earlierOutput(setup.taskDir, item);
+  if (!earlier?.callSha256) return undefined;
+  let prompt: Message[];
+  try {
+    // Rendered again without writing anything: the item's own stages render it for real if it runs.
+    prompt = toMessages(await setup.task.prompt(item.value as never, itemContext(setup, item, count, setup.log.child({ item: item.folder })) as never));
+  } catch {
+    return undefined;
+  }
+  return (await callHashOf(setup, prompt)) === earlier.callSha256 ? earlier : undefined;
 }
 
 /** The output an earlier attempt left for this very item content, if any. */

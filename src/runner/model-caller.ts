@@ -2,10 +2,11 @@ import type { z } from 'zod';
 import type { MockBehaviour, Price, ProviderConfig } from '../formats/pipeline.js';
 import { expandAliases } from '../formats/resolve-pipeline.js';
 import type { Usage } from '../formats/usage.js';
-import { addUsage, emptyUsage, usageOfReply } from '../util/usage.js';
+import { costOf } from '../ledger/price.js';
+import { addCost, addUsage, emptyUsage, usageOfReply } from '../util/usage.js';
 import type { ArtifactWriter } from './artifacts.js';
-import { addCost, costOf } from './cost.js';
-import { AllModelsFailedError, callModels } from './inference.js';
+import { sendVerdict } from './gateway-client.js';
+import { AllModelsFailedError, callIdOf, callModels } from './inference.js';
 import type { CallModelOptions, InferenceResult, Message } from './task-api.js';
 import type { TaskLogger } from './task-log.js';
 
@@ -21,6 +22,8 @@ export interface CallDefaults {
   mock: MockBehaviour | undefined;
   maxRetries: number | undefined;
   signal: AbortSignal;
+  /** A fan-out item's index, from 0: its calls say so in the ledger. */
+  item?: number | undefined;
 }
 
 /** Tokens, calls and cost, added up; an item's meter adds into its task's. */
@@ -47,6 +50,8 @@ export class ModelCaller {
   made = 0;
   /** The number of the last call started. */
   lastCall = 0;
+  /** Answers the gateway holds for the call cache until the task says what it made of them. */
+  private readonly unjudged = new Set<number>();
 
   constructor(
     private readonly defaults: CallDefaults,
@@ -67,7 +72,7 @@ export class ModelCaller {
     let reply: InferenceResult;
     try {
       reply = await callModels(
-        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log },
+        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log, item: d.item },
         messages,
         call,
       );
@@ -77,11 +82,27 @@ export class ModelCaller {
       }
       throw error;
     }
-    // A reply from the call cache counts as a cached call: no tokens spent, no cost.
-    this.meter.add(usageOfReply(reply), reply.cached ? undefined : costOf(reply.usage, reply.model, d.prices));
+    const id = callIdOf.get(reply);
+    if (id !== undefined && !reply.cached) this.unjudged.add(id);
+    // A reply from the call cache counts as a cached call: no tokens spent, no cost. The figures
+    // here are the task's own view (output.json); the run's are summed from the gateway's ledger.
+    this.meter.add(usageOfReply(reply), reply.cached ? undefined : reply.costUsd);
     await this.writeResponse(call, reply, sent);
     this.numbers.set(reply, call);
     return reply;
+  }
+
+  /** Say whether a reply passed validation: only one that did may be kept in the call cache. */
+  judge(reply: InferenceResult, ok: boolean): void {
+    const id = callIdOf.get(reply);
+    if (id === undefined || !this.unjudged.delete(id)) return;
+    sendVerdict([id], ok);
+  }
+
+  /** The output these calls led to was written: every answer not rejected may be kept. */
+  keepTheRest(): void {
+    sendVerdict([...this.unjudged], true);
+    this.unjudged.clear();
   }
 
   /** The call number of a reply this caller returned. */

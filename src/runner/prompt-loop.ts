@@ -25,7 +25,7 @@ export interface PromptLoopSetup {
 }
 
 export type PromptLoopResult =
-  | { ok: true; value: unknown; model: string | null; refinements: number }
+  | { ok: true; value: unknown; model: string | null; refinements: number; prompt: Message[] }
   | { ok: false; error: TaskFailure; refinements: number };
 
 type Parsed = { ok: true; value: unknown } | { ok: false; issue: ValidationIssue };
@@ -45,7 +45,8 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
     });
   let refinements = 0;
   try {
-    let messages = await stage('prompt', async () => toMessages(await task.prompt(data as never, stageCtx)));
+    const prompt = await stage('prompt', async () => toMessages(await task.prompt(data as never, stageCtx)));
+    let messages = prompt;
     await write(artifacts.freeName('03-prompt', 'md'), renderPromptMarkdown(messages, setup.header, setup.outputJsonSchema));
     await write(artifacts.freeName('03-prompt', 'json'), { messages, schema: setup.outputJsonSchema ?? null });
 
@@ -74,7 +75,8 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       const validation = artifacts.callName('06-validation', call);
       await write(validation, { call, ok: checked.issues.length === 0, issues: checked.issues });
 
-      if (checked.issues.length === 0) return { ok: true, value: checked.value, model: reply.model, refinements };
+      caller.judge(reply, checked.issues.length === 0);
+      if (checked.issues.length === 0) return { ok: true, value: checked.value, model: reply.model, refinements, prompt };
 
       if (refinements >= setup.maxRefinements) {
         const issues = checked.issues.map(describeIssue);

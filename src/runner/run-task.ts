@@ -148,6 +148,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       finishedAt: new Date().toISOString(),
     };
     await artifacts.writeOutput(output);
+    caller.keepTheRest();
     return { ok: true, output };
   } catch (error) {
     return failed(failureOf(error, artifacts.lastWritten ? `tasks/${letter.task}/${artifacts.lastWritten}` : undefined));

@@ -26,6 +26,10 @@ export interface InferenceResult {
   skipped?: Array<{ model: string; reason: string; message: string }>;
   /** Served from the call cache: no request was made, and `usage` is the original call's. */
   cached?: boolean;
+  /** What the call cost by pipeline.json `prices`, as the gateway recorded it in calls.jsonl. */
+  costUsd?: number;
+  /** Why the model stopped (`stop`, `length`, `end_turn`, `max_tokens`, ...), as the provider said. */
+  finishReason?: string;
 }
 
 export type IssueKind = 'parse' | 'structure' | 'quality';

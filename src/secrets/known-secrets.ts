@@ -71,6 +71,11 @@ function* secretsIn(variables: Record<string, string | undefined>): Generator<Se
   }
 }
 
+/** Whether this process knows any key at all: when it knows none, there is nothing to look for. */
+export function knowsSecrets(): boolean {
+  return redactor().size > 0;
+}
+
 /** `text` with every known key, and every long enough piece of one, replaced by a marker. */
 export function redact(text: string): Redaction {
   return redactor().redact(text);

@@ -48,6 +48,11 @@ export class Redactor {
   /** Runs of characters that occur in keys, long enough to hold a piece: the only places to look. */
   private readonly runs: RegExp | undefined;
 
+  /** How many keys it takes out. */
+  get size(): number {
+    return this.secrets.length;
+  }
+
   constructor(secrets: Iterable<Secret>) {
     const byValue = new Map<string, string>();
     for (const { name, value } of secrets) if (value.length >= MIN_SECRET_LENGTH && !byValue.has(value)) byValue.set(value, name);

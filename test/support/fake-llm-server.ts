@@ -22,6 +22,8 @@ import { CLI, makeWorkspace, parseEvents, registryModule, runDirs, type PopResul
 export interface TokenUsage {
   input: number;
   output: number;
+  /** Of `input`, read from the provider's prompt cache. */
+  cached?: number;
 }
 
 /** What the server does with one request. */
@@ -284,7 +286,12 @@ function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour,
     created: Math.floor(Date.now() / 1000),
     model: record.model ?? 'fake',
     choices: [{ index: 0, message: { role: 'assistant', content: behaviour.text }, finish_reason: behaviour.finish ?? 'stop' }],
-    usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output },
+    usage: {
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+      ...(usage.cached ? { prompt_tokens_details: { cached_tokens: usage.cached } } : {}),
+    },
   };
 }
 
@@ -298,7 +305,8 @@ function anthropicMessage(record: RecordedRequest, behaviour: Extract<Behaviour,
     content: [{ type: 'text', text: behaviour.text }],
     stop_reason: behaviour.finish === 'length' ? 'max_tokens' : 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: usage.input, output_tokens: usage.output },
+    // Anthropic counts cache reads apart from input_tokens.
+    usage: { input_tokens: usage.input - (usage.cached ?? 0), output_tokens: usage.output, ...(usage.cached ? { cache_read_input_tokens: usage.cached } : {}) },
   };
 }
 

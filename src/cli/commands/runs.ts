@@ -2,7 +2,7 @@ import type { RunRecord } from '../../formats/run-record.js';
 import type { WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 import { newestRuns } from '../runs-file.js';
-import { formatCost, formatDuration, table } from '../table.js';
+import { formatCalls, formatCost, formatDuration, table } from '../table.js';
 
 export interface RunsOptions {
   pipeline?: string;
@@ -43,15 +43,16 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
     return EXIT.ok;
   }
   const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', 'TOKENS IN/OUT', 'COST']];
-  const total = { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
+  const total = { calls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
   for (const run of records) {
-    rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), String(run.totals.calls), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
+    rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), formatCalls(run.totals), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
     total.calls += run.totals.calls;
+    total.cachedCalls += run.totals.cachedCalls ?? 0;
     total.inputTokens += run.totals.inputTokens;
     total.outputTokens += run.totals.outputTokens;
     if (run.totals.costUsd !== undefined) total.costUsd = (total.costUsd ?? 0) + run.totals.costUsd;
   }
-  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', String(total.calls), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
+  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', formatCalls(total), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
   process.stdout.write(`${table(rows)}\n`);
   return EXIT.ok;
 }

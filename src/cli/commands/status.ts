@@ -6,7 +6,10 @@ import { scanCurrentRuns } from '../../manager/recovery/reconcile.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT, exitForFindError } from '../exit-codes.js';
 import { lastRuns } from '../runs-file.js';
-import { formatAge, formatCost, formatDuration, table } from '../table.js';
+import { formatAge, formatCalls, formatCost, formatDuration, table } from '../table.js';
+import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
+import { addByModel } from '../../util/usage.js';
+import type { ByModel } from '../../formats/usage.js';
 
 const LAST_COMPLETED = 5;
 
@@ -33,7 +36,7 @@ async function overview(paths: WorkspacePaths, json: boolean): Promise<number> {
   }
   if (completed.length > 0) {
     const rows = [['COMPLETED', 'PIPELINE', 'DURATION', 'CALLS', 'COST', 'AT']];
-    for (const run of completed) rows.push([run.id, run.pipeline, formatDuration(run.durationMs), String(run.totals.calls), formatCost(run.totals.costUsd), run.completedAt.replace('T', ' ').slice(0, 19)]);
+    for (const run of completed) rows.push([run.id, run.pipeline, formatDuration(run.durationMs), formatCalls(run.totals), formatCost(run.totals.costUsd), run.completedAt.replace('T', ' ').slice(0, 19)]);
     process.stdout.write(`\n${table(rows)}\n`);
   }
   return EXIT.ok;
@@ -75,6 +78,7 @@ export function describeRun(status: RunStatus, folder: string): string {
     `seed      ${status.source.file}`,
     `folder    ${folder}`,
     `created   ${status.createdAt}`,
+    ...(status.activeMs !== undefined ? [`duration  ${formatDuration(status.activeMs)} active${status.startedAt ? ` (${formatDuration(Date.parse(status.updatedAt) - Date.parse(status.startedAt))} from first start to ${status.state === 'complete' ? 'completion' : 'last change'})` : ''}`] : []),
     ...(status.rerunOf ? [`rerun of  ${status.rerunOf.run} from ${status.rerunOf.from}`] : []),
     '',
   ];
@@ -86,9 +90,10 @@ export function describeRun(status: RunStatus, folder: string): string {
   const worker = (cell: string) => (withWorker ? [cell] : []);
   const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL', ...worker('WORKER')]];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, String(task.usage.calls), formatCost(task.costUsd), task.model ?? '-', ...worker(task.worker ?? '-')]);
+    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, formatCalls(task.usage), formatCost(task.costUsd), task.model ?? '-', ...worker(task.worker ?? '-')]);
   }
   lines.push(table(rows));
+  lines.push(...describeModels(status));
   for (const [name, task] of Object.entries(status.tasks)) {
     if (task.items?.failedItems?.length && task.state !== 'failed') {
       lines.push('', `${name} went on without ${task.items.failedItems.length} failed item(s): ${task.items.failedItems.map((item) => `items/${item}`).join(', ')} (see ${folder}/tasks/${name}/output.json)`);
@@ -108,6 +113,17 @@ export function describeRun(status: RunStatus, folder: string): string {
     lines.push(`  logs: ${folder}/tasks/${name}/task.log, ${folder}/tasks/${name}/console.log`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The run's calls and cost by the model that answered (its own tasks, not copied ones). */
+function describeModels(status: RunStatus): string[] {
+  let byModel: ByModel | undefined;
+  for (const task of Object.values(status.tasks)) if (!task.copied) byModel = addByModel(byModel, task.byModel);
+  const models = Object.entries(byModel ?? {});
+  if (models.length === 0) return [];
+  const rows = [['MODEL', 'CALLS', 'TOKENS IN/OUT', 'COST']];
+  for (const [model, usage] of models.sort(([a], [b]) => a.localeCompare(b))) rows.push([model, formatCalls(usage), `${usage.inputTokens}/${usage.outputTokens}`, formatCost(usage.costUsd)]);
+  return ['', table(rows)];
 }
 
 /** The tasks a run is at: those running, or for a failed run those that failed. */

@@ -3,7 +3,6 @@ import type { Result } from '../../result.js';
 import { runTaskProcess, type TaskProcessFailure, type TaskProcessOptions } from './task-process.js';
 
 export type AttemptOptions = TaskProcessOptions & {
-  attempt: number;
   /** Told which worker took the attempt, when it runs elsewhere (`start --queue`). */
   onWorker?: (worker: string) => void;
 };

@@ -37,16 +37,24 @@ export interface ExecuteRunOptions {
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { status, emit, runDir } = options;
-  const save = serialStatusSaver(runDir, status);
+  const saveNow = serialStatusSaver(runDir, status);
+  // Active time: this execution's span is added to what earlier ones spent, at every save, so a
+  // resumed run's duration leaves out the time it sat stopped.
+  const activeBefore = status.activeMs ?? 0;
+  const began = performance.now();
+  const save = () => {
+    status.activeMs = Math.round(activeBefore + (performance.now() - began));
+    return saveNow();
+  };
   const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema, { comments: true });
   const stopping = options.stopSignal ? AbortSignal.any([options.stopSignal, options.cancelSignal]) : options.cancelSignal;
   const base = { paths: options.paths, runDir, status, emit, cancelSignal: options.cancelSignal, stopping, standbys: options.standbys, slots: options.slots, save };
   if (!snapshot.ok) {
-    const context: RunContext = { ...base, graph: new TaskGraph([]), providers: undefined };
+    const context: RunContext = { ...base, graph: new TaskGraph([]), providers: undefined, pipeline: undefined };
     return failRun(context, [], { task: 'pipeline.json', error: { reason: 'invalid-task', message: snapshot.error.message } });
   }
   learnKeyVariables(snapshot.value.providers);
-  const context: RunContext = { ...base, graph: taskGraphOf(snapshot.value), providers: snapshot.value.providers };
+  const context: RunContext = { ...base, graph: taskGraphOf(snapshot.value), providers: snapshot.value.providers, pipeline: snapshot.value };
   const tasks = new Map(resolveTasks(snapshot.value).map((task) => [task.name, task]));
   const order = context.graph.topologicalOrder();
 

@@ -14,6 +14,8 @@ export interface RunContext {
   graph: TaskGraph;
   /** The providers of the run's pipeline snapshot, for the calls its tasks make. */
   providers: Pipeline['providers'];
+  /** The run's pipeline snapshot: its prices, models and limits govern its calls. */
+  pipeline: Pipeline | undefined;
   emit: EmitEvent;
   /** Aborted when running tasks must be ended (the grace period is over, or a CLI run is stopped). */
   cancelSignal: AbortSignal;

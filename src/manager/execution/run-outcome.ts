@@ -2,8 +2,8 @@ import { readJsonFile } from '../../fs/read-json.js';
 import { OutputSchema } from '../../formats/output.js';
 import type { TaskFailure } from '../../formats/task-failure.js';
 import type { TaskStatus } from '../../formats/tasks-status.js';
-import { addUsage } from '../../util/usage.js';
-import { addCost } from '../../runner/cost.js';
+import { basename } from 'node:path';
+import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { taskPaths } from '../../workspace.js';
 import { promoteRun } from '../runs/promote-run.js';
 import type { RunContext } from './run-context.js';
@@ -57,11 +57,10 @@ export async function recoverFinishedTask(runDir: string, task: string, state: T
     state: 'complete',
     endedAt,
     refinements: output.value.refinements,
-    usage: addUsage(state.usage, output.value.usage),
     ...(output.value.model ? { model: output.value.model } : {}),
     ...itemsOfOutput(output.value),
     ...(state.startedAt ? { durationMs: Math.max(0, Date.parse(endedAt) - Date.parse(state.startedAt)) } : {}),
-    ...(output.value.costUsd === undefined ? {} : { costUsd: addCost(state.costUsd, output.value.costUsd) }),
   });
+  applyLedger(state, await taskLedgerTotals(runDir, task, basename(runDir)));
   return true;
 }

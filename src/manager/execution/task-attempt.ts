@@ -5,8 +5,10 @@ import type { Letter } from '../../formats/letter.js';
 import { OutputSchema } from '../../formats/output.js';
 import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
 import type { TaskStatus } from '../../formats/tasks-status.js';
-import { addUsage, emptyUsage } from '../../util/usage.js';
-import { addCost } from '../../runner/cost.js';
+import { emptyUsage } from '../../util/usage.js';
+import { callSettingsOf } from '../../gateway/call-settings.js';
+import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
+import { redactTaskFiles } from '../../secrets/redact-task-files.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import { runAttempt } from './attempt-runner.js';
@@ -124,10 +126,9 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     cancelSignal: context.cancelSignal,
     standbys: context.standbys,
     calls: {
-      providers: context.providers,
-      maxRetries: task.maxRetries,
-      ...(task.cache ? { cacheDir: context.paths.callCache } : {}),
+      ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache) : { providers: context.providers, maxRetries: task.maxRetries }),
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
+      onRecorded: (line) => emit({ event: 'task-call', run, task: task.name, model: line.model, outcome: line.outcome, cached: line.cached, tokens: line.usage.inputTokens + line.usage.outputTokens }),
     },
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
@@ -135,22 +136,26 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     },
   });
   await progress.settle();
+  // Nothing the task process wrote may hold a key, whatever way it came in, before anyone reads it.
+  await redactTaskFiles(files.dir, startedAt.getTime(), (artifact, variables) => emit({ event: 'secrets-redacted', run, task: task.name, artifact, variables }));
+  // Usage and cost are the ledger's, over every attempt: what the task process says is display only.
+  const ledger = await taskLedgerTotals(runDir, task.name, run);
+  applyLedger(state, ledger);
+  if (ledger.skipped || ledger.problem) emit({ event: 'ledger-problem', run, task: task.name, skipped: ledger.skipped, ...(ledger.problem ? { message: ledger.problem } : {}) });
 
   if (result.ok) crashPoint('after-task-output');
   const endedAt = new Date();
   const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
   if (result.ok) {
     const done = result.value;
-    const costUsd = addCost(state.costUsd, done.costUsd);
-    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, usage: addUsage(state.usage, done.usage), ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(costUsd === undefined ? {} : { costUsd }) });
+    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}) });
     await context.save();
-    emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: done.usage, model: done.model });
+    emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: state.usage, model: done.model, ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }), ...(state.worker ? { worker: state.worker } : {}) });
     return 'complete';
   }
 
   const failure = result.error;
-  const costUsd = addCost(state.costUsd, failure.costUsd);
-  Object.assign(state, { ...finished, refinements: failure.refinements, usage: addUsage(state.usage, failure.usage), ...(costUsd === undefined ? {} : { costUsd }) });
+  Object.assign(state, { ...finished, refinements: failure.refinements });
   if (failure.error.reason === 'interrupted') {
     // Not the task's fault: it is tried again as a new attempt when the run continues.
     state.state = 'pending';

@@ -14,6 +14,8 @@ import type { CallSettings } from '../../gateway/gateway.js';
 import { noteKeyVariables } from '../../gateway/key-variables.js';
 import { isCallMessage, serveCalls } from '../../gateway/serve-calls.js';
 import { processGateway } from '../../gateway/shared.js';
+import { ledgerPathOf } from '../../ledger/ledger-file.js';
+import { dirname } from 'node:path';
 
 export type TaskProcessFailure = { error: TaskFailure; usage: Usage; refinements: number; costUsd?: number | undefined };
 
@@ -21,6 +23,8 @@ export interface TaskProcessOptions {
   workspace: string;
   run: string;
   task: string;
+  /** The attempt's number: its calls are recorded under it in the task's ledger. */
+  attempt: number;
   letterPath: string;
   outputPath: string;
   consolePath: string;
@@ -57,7 +61,8 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
       runner.channel.send({ type: 'run', letter: options.letterPath });
     }
     // A runner that has gone away gets no answer; its calls are aborted when it is seen to end.
-    const calls = serveCalls(processGateway(), options.calls, (message) => runner.channel.send(message));
+    const ledger = { path: ledgerPathOf(dirname(options.outputPath)), run: options.run, task: options.task, attempt: options.attempt };
+    const calls = serveCalls(processGateway(), { ...options.calls, ledger }, (message) => runner.channel.send(message));
     let final: RunnerMessage | undefined;
     runner.channel.onMessage(
       bindToOwner((message: RunnerMessage) => {

@@ -5,8 +5,9 @@ import { readJsonFile } from '../../fs/read-json.js';
 import { OutputSchema } from '../../formats/output.js';
 import { PipelineSchema } from '../../formats/pipeline.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
-import type { RunStatus } from '../../formats/tasks-status.js';
+import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
 import { emptyUsage } from '../../util/usage.js';
+import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { runPaths, taskPaths } from '../../workspace.js';
 import { saveStatus } from '../runs/run-status.js';
 
@@ -34,9 +35,12 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
   };
   for (const task of tasks) {
     const output = await readJsonFile(taskPaths(runDir, task.name).output, OutputSchema);
-    status.tasks[task.name] = output.ok
-      ? { state: 'complete', attempts: 1, refinements: output.value.refinements, usage: output.value.usage, endedAt: output.value.finishedAt }
+    const state: TaskStatus = output.ok
+      ? { state: 'complete', attempts: 1, refinements: output.value.refinements, usage: emptyUsage(), endedAt: output.value.finishedAt }
       : { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() };
+    // The calls every attempt made are in the task's ledger, whatever became of the status.
+    applyLedger(state, await taskLedgerTotals(runDir, task.name, status.id));
+    status.tasks[task.name] = state;
   }
   const stoppedAt = tasks.find((task) => status.tasks[task.name]?.state !== 'complete')?.name ?? '-';
   status.error = {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { RunRecord } from '../../formats/run-record.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
-import { addCost } from '../../runner/cost.js';
+import type { ByModel } from '../../formats/usage.js';
+import { addByModel, addCost, addUsage, emptyUsage } from '../../util/usage.js';
 import { runPaths } from '../../workspace.js';
 
 /** The runs.jsonl line of a finished run, from its status and its pipeline snapshot. */
@@ -15,28 +16,40 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
     refinements: task.refinements,
     usage: task.usage,
     ...(task.costUsd === undefined ? {} : { costUsd: task.costUsd }),
+    ...(task.byModel ? { byModel: task.byModel } : {}),
     ...(task.copied ? { copied: true as const } : {}),
   }));
   // A rerun's totals are the calls it made: copied tasks were paid for by the run they came from.
   const made = tasks.filter((task) => !task.copied);
   let costUsd: number | undefined;
-  for (const task of made) costUsd = addCost(costUsd, task.costUsd);
-  const cachedCalls = made.reduce((sum, task) => sum + (task.usage.cachedCalls ?? 0), 0);
+  let byModel: ByModel | undefined;
+  let usage = emptyUsage();
+  for (const task of made) {
+    costUsd = addCost(costUsd, task.costUsd);
+    byModel = addByModel(byModel, task.byModel);
+    usage = addUsage(usage, task.usage);
+  }
   const startedAt = status.startedAt ?? status.createdAt;
+  const wallMs = Math.max(0, Date.parse(completedAt) - Date.parse(startedAt));
   return {
     id: status.id,
     pipeline: status.pipeline,
     seed: status.source.file,
     startedAt,
     completedAt,
-    durationMs: Math.max(0, Date.parse(completedAt) - Date.parse(startedAt)),
+    durationMs: status.activeMs === undefined ? wallMs : Math.min(status.activeMs, wallMs),
+    wallMs,
     tasks,
     totals: {
-      calls: made.reduce((sum, task) => sum + task.usage.calls, 0),
-      inputTokens: made.reduce((sum, task) => sum + task.usage.inputTokens, 0),
-      outputTokens: made.reduce((sum, task) => sum + task.usage.outputTokens, 0),
-      ...(cachedCalls ? { cachedCalls } : {}),
+      calls: usage.calls,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      ...(usage.cachedCalls ? { cachedCalls: usage.cachedCalls } : {}),
+      ...(usage.cachedInputTokens ? { cachedInputTokens: usage.cachedInputTokens } : {}),
+      ...(usage.failedCalls ? { failedCalls: usage.failedCalls } : {}),
+      ...(usage.abortedCalls ? { abortedCalls: usage.abortedCalls } : {}),
       ...(costUsd === undefined ? {} : { costUsd }),
+      ...(byModel && Object.keys(byModel).length ? { byModel } : {}),
     },
     sha256: { seed: status.source.sha256, pipeline: createHash('sha256').update(pipelineBytes).digest('hex') },
   };
