@@ -369,29 +369,35 @@ describe('start --once, status and runs on a workspace with complete and failed 
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     const lines = result.stdout.split('\n');
-    expect(lines.slice(0, 7)).toEqual([
+    expect(lines.slice(0, 8)).toEqual([
       `run       ${bad}`,
       'state     failed (at summary)',
       'pipeline  beta',
       'seed      bad.json',
       `folder    ${folder}`,
       `created   ${status.createdAt}`,
+      // The time a manager worked on it, and beside it the span from its first start.
+      `duration  ${formatDuration(status.activeMs)} active (${formatDuration(Date.parse(status.updatedAt) - Date.parse(status.startedAt!))} from first start to last change)`,
       '',
     ]);
-    expect(cells(lines[7])).toEqual(['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']);
+    expect(cells(lines[8])).toEqual(['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']);
     const facts = status.tasks.facts!;
-    expect(cells(lines[8])).toEqual(['facts', 'complete', '1', '0', formatDuration(facts.durationMs), `${facts.usage.inputTokens}/${facts.usage.outputTokens}`, '1', '-', 'mock:default']);
-    expect(cells(lines[9])).toEqual(['summary', 'failed', '1', '0', formatDuration(status.tasks.summary!.durationMs), '0/0', '0', '-', '-']);
+    expect(cells(lines[9])).toEqual(['facts', 'complete', '1', '0', formatDuration(facts.durationMs), `${facts.usage.inputTokens}/${facts.usage.outputTokens}`, '1', '-', 'mock:default']);
+    expect(cells(lines[10])).toEqual(['summary', 'failed', '1', '0', formatDuration(status.tasks.summary!.durationMs), '0/0', '0', '-', '-']);
 
+    // The run's calls by the model that answered, from the ledgers.
+    expect(lines[11]).toBe('');
+    expect(cells(lines[12])).toEqual(['MODEL', 'CALLS', 'TOKENS IN/OUT', 'COST']);
+    expect(cells(lines[13])).toEqual(['mock:default', '1', `${facts.usage.inputTokens}/${facts.usage.outputTokens}`, '-']);
     const artifact = `${folder}/tasks/summary/02-preprocessed.json`;
-    expect(lines.slice(10, 15)).toEqual([
+    expect(lines.slice(14, 19)).toEqual([
       '',
       'summary failed (task-threw in prompt):',
       '  prompt threw: cannot summarize: no facts about moths',
       `  open: ${artifact}`,
       '  Error: cannot summarize: no facts about moths',
     ]);
-    expect(lines[15]).toMatch(new RegExp(`^      at Object\\.prompt \\(file://${ws.path('pipeline-tasks', 'summary.js')}:\\d+:\\d+\\)$`));
+    expect(lines[19]).toMatch(new RegExp(`^      at Object\\.prompt \\(file://${ws.path('pipeline-tasks', 'summary.js')}:\\d+:\\d+\\)$`));
     expect(lines.at(-1)).toBe(`  logs: ${folder}/tasks/summary/task.log, ${folder}/tasks/summary/console.log`);
     // The file to open is there, and says what the task got before its prompt threw: the seed and
     // the earlier output, by reference.

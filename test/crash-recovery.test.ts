@@ -352,6 +352,7 @@ describe('the manager SIGKILLed while a task runs', () => {
       '04-response.json',
       '05-parsed.json',
       '06-validation.json',
+      'calls.jsonl',
       'console.log',
       'letter.json',
       'output.json',

@@ -210,6 +210,7 @@ describe('needs: tasks side by side', () => {
       calls: 3,
       inputTokens: own.reduce((sum, task) => sum + task.usage.inputTokens, 0),
       outputTokens: own.reduce((sum, task) => sum + task.usage.outputTokens, 0),
+      byModel: { 'mock:default': { calls: 3, inputTokens: again!.totals.inputTokens, outputTokens: again!.totals.outputTokens } },
     });
     const described = await pop(ws, ['status', copy]);
     expect(described.stdout).toMatch(/\nroot +complete \(copied\) /);

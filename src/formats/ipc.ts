@@ -35,7 +35,7 @@ export const CallVerdictSchema = z.object({ type: z.literal('call-verdict'), ids
  * manager can tell, so a runner claiming one is not believed.
  */
 const RunnerFailureSchema = TaskFailureSchema.extend({
-  reason: z.enum(['task-threw', 'refinements-exhausted', 'provider-failed', 'invalid-task', 'spawn-error']),
+  reason: z.enum(['task-threw', 'refinements-exhausted', 'provider-failed', 'budget-exceeded', 'invalid-task', 'spawn-error']),
 });
 
 /**

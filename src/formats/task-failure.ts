@@ -14,6 +14,7 @@ export const TaskFailureReasonSchema = z.enum([
   'bad-input', // an earlier task's output.json is missing or invalid
   'state-unreadable', // tasks-status.json was torn or unparseable at start-up
   'provider-failed', // every model of the task failed
+  'budget-exceeded', // the run or the task spent its maxCostUsd: its calls are refused
   'interrupted', // the manager stopped it while shutting down
   'protocol-violation', // the task process wrote something on its channel that is not a message it may send
   'internal-error', // the manager hit a bug of its own while the task ran

@@ -97,7 +97,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
         failures.push(failedItem(item, result.error));
         failuresInFull.set(item.index, result.error);
         // A provider that is down is not the item's fault: skipping would skip every item.
-        if (letter.itemFailures !== 'skip' || result.error.reason === 'provider-failed' || 'ours' in result) stopping = true;
+        if (letter.itemFailures !== 'skip' || result.error.reason === 'provider-failed' || result.error.reason === 'budget-exceeded' || 'ours' in result) stopping = true;
       }
       setup.onItems(counts());
     }

@@ -53,8 +53,10 @@ export async function writeFor(stage: StageRunner, artifacts: { write(name: stri
 export function failureOf(error: unknown, artifact: string | undefined): TaskFailure {
   const open = artifact ? { artifact } : {};
   if (error instanceof AllModelsFailedError) {
+    // A spending limit reached is no provider's fault, and says so.
+    const overBudget = error.failures.length > 0 && error.failures.every((f) => f.reason === 'budget-exceeded');
     return {
-      reason: 'provider-failed',
+      reason: overBudget ? 'budget-exceeded' : 'provider-failed',
       stage: 'inference',
       message: `every model failed: ${error.message}`,
       issues: error.failures.map((f) => `${f.provider}:${f.model}: ${f.reason}: ${f.message}`),

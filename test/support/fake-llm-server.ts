@@ -28,7 +28,7 @@ export interface TokenUsage {
 
 /** What the server does with one request. */
 export type Behaviour =
-  | { kind: 'reply'; text: string; usage?: TokenUsage; finish?: 'stop' | 'length' }
+  | { kind: 'reply'; text: string; usage?: TokenUsage; finish?: 'stop' | 'length'; served?: { model?: string; finishReason?: string } }
   | { kind: 'status'; status: number; message: string; headers?: Record<string, string>; rawBody?: string }
   | { kind: 'not-json'; body: string; contentType: string }
   | { kind: 'slow'; delayMs: number; then: Behaviour }
@@ -284,8 +284,8 @@ function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour,
     id: `chatcmpl-fake-${++counter}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
-    model: record.model ?? 'fake',
-    choices: [{ index: 0, message: { role: 'assistant', content: behaviour.text }, finish_reason: behaviour.finish ?? 'stop' }],
+    model: behaviour.served?.model ?? record.model ?? 'fake',
+    choices: [{ index: 0, message: { role: 'assistant', content: behaviour.text }, finish_reason: behaviour.served?.finishReason ?? behaviour.finish ?? 'stop' }],
     usage: {
       prompt_tokens: usage.input,
       completion_tokens: usage.output,
@@ -301,9 +301,9 @@ function anthropicMessage(record: RecordedRequest, behaviour: Extract<Behaviour,
     id: `msg_fake_${++counter}`,
     type: 'message',
     role: 'assistant',
-    model: record.model ?? 'fake',
+    model: behaviour.served?.model ?? record.model ?? 'fake',
     content: [{ type: 'text', text: behaviour.text }],
-    stop_reason: behaviour.finish === 'length' ? 'max_tokens' : 'end_turn',
+    stop_reason: behaviour.served?.finishReason ?? (behaviour.finish === 'length' ? 'max_tokens' : 'end_turn'),
     stop_sequence: null,
     // Anthropic counts cache reads apart from input_tokens.
     usage: { input_tokens: usage.input - (usage.cached ?? 0), output_tokens: usage.output, ...(usage.cached ? { cache_read_input_tokens: usage.cached } : {}) },

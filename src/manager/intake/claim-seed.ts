@@ -9,6 +9,7 @@ import type { RunStatus } from '../../formats/tasks-status.js';
 import { newRunId } from './run-id.js';
 import { initialStatus, saveStatus } from '../runs/run-status.js';
 import { crashPoint } from '../recovery/crash-point.js';
+import { knowsSecrets, redact } from '../../secrets/known-secrets.js';
 
 /** Claims in progress are built under this prefix inside pipeline-current/, then renamed into place. */
 export const CLAIM_PREFIX = '.claim-';
@@ -49,7 +50,7 @@ export async function claimSeed(
   const files = runPaths(temp);
   try {
     await mkdir(files.tasks, { recursive: true });
-    await Promise.all([writeFile(files.seed, seed.bytes), writeFile(files.pipeline, pipeline.text)]);
+    await Promise.all([writeFile(files.seed, seedWithoutKeys(seed.bytes)), writeFile(files.pipeline, pipeline.text)]);
     const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
     await saveStatus(temp, status);
     await rename(temp, runDir);
@@ -60,6 +61,17 @@ export async function claimSeed(
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * A key quoted in a seed (pasted by mistake) would reach prompts, artifacts and the provider: the
+ * run's copy has every key the manager knows taken out. The seed's sha256 stays that of the file.
+ */
+function seedWithoutKeys(bytes: Buffer): Buffer | string {
+  if (!knowsSecrets()) return bytes;
+  const text = bytes.toString('utf8');
+  const redacted = redact(text);
+  return redacted.names.length ? redacted.text : bytes;
 }
 
 /**
