@@ -104,6 +104,8 @@ describe('pop ui: pages', () => {
     expect(page.body).toContain('attempt 1');
     expect(page.body).toMatch(/class="bar stage-inference"/);
     expect(page.body).toMatch(/<tr data-task="facts">[\s\S]*?mock:default/);
+    // The run's calls by model, from the ledgers: facts made 2 (one refinement), summary 1.
+    expect(page.body).toMatch(/<table class="models" id="models">[\s\S]*?<td>mock:default<\/td><td class="num">3<\/td>/);
     const api = JSON.parse((await get(`/api/runs/${runs.complete}`)).body) as { where: string; graph: { name: string; needs: string[] }[] };
     expect(api.where).toBe('complete');
     expect(api.graph).toEqual([expect.objectContaining({ name: 'facts', needs: [] }), expect.objectContaining({ name: 'summary', needs: ['facts'] })]);
@@ -150,6 +152,10 @@ describe('pop ui: pages', () => {
     expect(page.body).toMatch(/class="diff-add"/);
     expect(page.body).toMatch(/<h2>task.log<\/h2><table class="log">/);
     expect(page.body).toContain('<h2>console.log</h2>');
+    // Its calls from the ledger: the broken reply and the refinement, each with its tokens and how it ended.
+    const ledger = /<table class="ledger" id="ledger">([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? '';
+    expect(ledger.match(/<tr class="outcome-answered">/g)).toHaveLength(2);
+    expect(ledger).toMatch(/<td class="num">1<\/td><td class="num">2<\/td><td>mock:default<\/td><td>answered<\/td>/);
     const summary = await get(`/runs/${runs.complete}/tasks/summary`);
     expect(summary.body).toContain('summarizing owls');
   });

@@ -4,6 +4,7 @@ import type { LoadedRun } from './data/load-run.js';
 import { readText } from './data/read-file.js';
 import { readStageFolder, summarizeItem } from './data/stage-artifacts.js';
 import type { TaskPageInput } from './render/task-page.js';
+import { readLedgerView } from './data/read-ledger-view.js';
 
 /** Inputs shown folded at the top of a task page, in stage order. */
 const INPUT_FILES = ['letter.json', '01-ingestion.json', '02-preprocessed.json', '02-items.json'];
@@ -31,5 +32,6 @@ export async function taskPageData(run: LoadedRun, task: string, item: string | 
   }
   const failedItems = new Set(run.status.tasks[task]?.items?.failedItems ?? []);
   const items = await Promise.all(folder.items.map(async (name) => summarizeItem(name, await readStageFolder(run.dir, `${relDir}/items/${name}`), failedItems.has(name))));
-  return { run, task, ...(item ? { item } : {}), folder, inputs, extras, items };
+  const ledger = await readLedgerView(run.dir, run.id, task, item === undefined ? undefined : Number(item) - 1);
+  return { run, task, ...(item ? { item } : {}), folder, inputs, extras, items, ...(ledger ? { ledger } : {}) };
 }

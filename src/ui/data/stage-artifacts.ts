@@ -39,7 +39,7 @@ export interface StageFolder {
 }
 
 const CALL_FILE = /^0([4-7])-(response|parsed|validation|critique)(?:\.(\d+))?\.json$/;
-const STAGE_FILES = new Set(['letter.json', '01-ingestion.json', '02-preprocessed.json', '02-items.json', '03-prompt.json', '03-prompt.md', 'output.json', 'task.log', 'console.log']);
+const STAGE_FILES = new Set(['letter.json', 'calls.jsonl', '01-ingestion.json', '02-preprocessed.json', '02-items.json', '03-prompt.json', '03-prompt.md', 'output.json', 'task.log', 'console.log']);
 
 /** Folder entries, numbered artifacts in the order the stages wrote them. */
 async function listFiles(dir: string): Promise<{ files: string[]; dirs: string[] }> {

@@ -8,6 +8,9 @@ import { ganttSvg, type GanttRow } from './gantt-svg.js';
 import { graphSvg } from './graph-svg.js';
 import { compareHref, fileHref, html, runHref, taskHref, type SafeHtml } from './html.js';
 import { stateBadge } from './layout.js';
+import { modelsTable } from './ledger-views.js';
+import { ByModelSchema, type ByModel } from '../../formats/usage.js';
+import { addByModel } from '../../util/usage.js';
 
 /** Items drawn in the timeline per task; the task page lists them all. */
 const TIMELINE_ITEMS = 64;
@@ -76,6 +79,17 @@ export function timelineRows(run: LoadedRun, folders: Map<string, StageFolder>):
   return rows;
 }
 
+/** The run's own calls by model, from its tasks' ledger figures (copied tasks were paid for elsewhere). */
+function runModels(run: LoadedRun): SafeHtml {
+  let byModel: ByModel | undefined;
+  for (const task of Object.values(run.status.tasks)) {
+    if (task?.copied) continue;
+    const parsed = ByModelSchema.safeParse((task as { byModel?: unknown } | undefined)?.byModel);
+    if (parsed.success) byModel = addByModel(byModel, parsed.data);
+  }
+  return byModel && Object.keys(byModel).length ? html`<h2>Calls by model</h2>${modelsTable(byModel)}` : html``;
+}
+
 const STAGE_KEY = ['ingestion', 'pre-processing', 'prompt', 'inference', 'parsing', 'validation', 'critique', 'finalization'];
 
 export function runPage(run: LoadedRun, folders: Map<string, StageFolder>): SafeHtml {
@@ -107,6 +121,7 @@ ${graphSvg(run.graph, (name) => status.tasks[name]?.state ?? 'pending', (name) =
 <thead><tr><th>Task</th><th>State</th><th>Attempts</th><th>Refinements</th><th>Items</th><th>Calls</th><th>Tokens in / out</th><th>Cost</th><th>Duration</th><th>Model</th><th>Fallbacks skipped</th><th>Error</th></tr></thead>
 <tbody>${run.graph.map((node) => taskRow(run, node.name, status.tasks[node.name], folders.get(node.name)))}</tbody>
 </table>
+${runModels(run)}
 <h2>Timeline</h2>
 ${ganttSvg(timelineRows(run, folders))}
 <p class="legend">${STAGE_KEY.map((stage) => html`<span class="key stage-${stage}"></span>${stage} `)}</p>`;

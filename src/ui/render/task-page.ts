@@ -6,6 +6,8 @@ import { formatCost, formatCount, formatDuration } from './format.js';
 import { fileHref, html, itemHref, runHref, taskHref, type SafeHtml } from './html.js';
 import { stateBadge } from './layout.js';
 import { errorBox } from './run-page.js';
+import { ledgerTable } from './ledger-views.js';
+import type { LedgerView } from '../data/read-ledger-view.js';
 
 export interface TaskPageInput {
   run: LoadedRun;
@@ -17,6 +19,8 @@ export interface TaskPageInput {
   inputs: { file: string; text: string }[];
   extras: { file: string; text: string | undefined }[];
   items: ItemSummary[];
+  /** Its calls from the task's ledger. */
+  ledger?: LedgerView | undefined;
 }
 
 function filesList(run: LoadedRun, folder: StageFolder): SafeHtml {
@@ -25,7 +29,7 @@ function filesList(run: LoadedRun, folder: StageFolder): SafeHtml {
 
 /** The task's figures that are known, as short phrases. */
 function taskFacts(status: LooseTaskStatus): string[] {
-  const facts = [`attempts ${status.attempts}`, `refinements ${status.refinements}`, `${formatCount(status.usage?.calls ?? 0)} call(s)`, `${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens`];
+  const facts = [`attempts ${status.attempts}`, `refinements ${status.refinements}`, `${formatCount(status.usage?.calls ?? 0)} call(s)${status.usage?.cachedCalls ? ` (+${status.usage.cachedCalls} cached)` : ''}`, `${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens`];
   if (status.costUsd !== undefined) facts.push(formatCost(status.costUsd));
   if (status.durationMs !== undefined) facts.push(formatDuration(status.durationMs));
   if (status.model) facts.push(status.model);
@@ -45,6 +49,7 @@ ${input.inputs.map((entry) => html`<details class="input"><summary>${entry.file}
 ${input.items.length ? html`<h2>Items</h2>${itemsTable((name) => itemHref(run.id, task, name), input.items)}` : ''}
 ${folder.prompt ? html`<h2>Prompt</h2>${promptView(folder.prompt.data)}` : ''}
 ${folder.calls.length || folder.prompt ? html`<h2>Calls</h2>${callsView(folder.calls)}` : ''}
+${input.ledger ? html`<h2>Ledger <span class="note">(calls.jsonl: every attempt's calls)</span></h2>${ledgerTable(input.ledger)}` : ''}
 ${folder.output ? html`<h2>Output</h2>${jsonBlock(folder.output.value)}` : ''}
 ${input.extras.map((extra) => html`<h2><a href="${fileHref(run.id, `${folder.relDir}/${extra.file}`)}">${extra.file}</a></h2>${extra.text !== undefined ? textBlock(extra.text) : ''}`)}
 ${folder.taskLog !== undefined ? html`<h2>task.log</h2>${logTable(folder.taskLog)}` : ''}
