@@ -155,7 +155,7 @@ describe('pop ui: pages', () => {
     // Its calls from the ledger: the broken reply and the refinement, each with its tokens and how it ended.
     const ledger = /<table class="ledger" id="ledger">([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? '';
     expect(ledger.match(/<tr class="outcome-answered">/g)).toHaveLength(2);
-    expect(ledger).toMatch(/<td class="num">1<\/td><td class="num">2<\/td><td>mock:default<\/td><td>answered<\/td>/);
+    expect(ledger).toMatch(/<td class="num">1<\/td><td class="num">2<\/td><td class="num">0<\/td><td>mock:default<\/td><td>answered<\/td>/);
     const summary = await get(`/runs/${runs.complete}/tasks/summary`);
     expect(summary.body).toContain('summarizing owls');
   });

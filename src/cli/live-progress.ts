@@ -14,6 +14,8 @@ interface RunningTask {
   /** Held back by its provider's limits: why, and until when when that is known. */
   waiting?: { reason: string; until: number | undefined } | undefined;
   worker?: string;
+  /** The escalation rung and model of its latest call, once it climbed. */
+  escalated?: { rung: number; model: string } | undefined;
 }
 
 /**
@@ -70,6 +72,8 @@ export class LiveProgress {
         break;
       }
       case 'task-call': {
+        const running = this.tasks.get(key(event.run, event.task));
+        if (running && event.rung) running.escalated = { rung: event.rung, model: event.model };
         if (event.outcome !== 'answered') return;
         const calls = this.runCalls.get(event.run) ?? { calls: 0, cachedCalls: 0 };
         if (event.cached) calls.cachedCalls++;
@@ -134,7 +138,8 @@ export class LiveProgress {
       const now = Date.now();
       const waiting = task.waiting && (task.waiting.until === undefined || task.waiting.until > now) ? task.waiting : undefined;
       const wait = waiting ? ` · model-waiting (${waiting.reason}${waiting.until === undefined ? '' : `, ${formatDuration(waiting.until - now)} left`})` : '';
-      return `  ▸ ${task.run} · ${task.task} · ${doing}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${formatCalls(this.runCalls.get(task.run) ?? { calls: 0 })} calls · ${this.runTokens.get(task.run) ?? 0} tokens`;
+      const climbed = task.escalated ? ` · escalated to ${task.escalated.model} (rung ${task.escalated.rung})` : '';
+      return `  ▸ ${task.run} · ${task.task} · ${doing}${climbed}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${formatCalls(this.runCalls.get(task.run) ?? { calls: 0 })} calls · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
     if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
     const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);

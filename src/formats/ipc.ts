@@ -18,6 +18,8 @@ export const CallRequestSchema = z.object({
   call: z.number().int(),
   /** A fan-out item's index, from 0: its calls are numbered in its own folder. */
   item: z.number().int().min(0).optional(),
+  /** The escalation rung the call is made on (0: the task's own models). */
+  rung: z.number().int().min(0).max(64).optional(),
 });
 export type CallRequest = z.output<typeof CallRequestSchema>;
 
@@ -48,6 +50,7 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('done'),
     model: z.string().nullable(),
+    escalations: z.number().int().min(0).optional(),
     usage: UsageSchema,
     refinements: z.number().int(),
     costUsd: z.number().optional(),

@@ -53,6 +53,7 @@ export const ItemOutputSchema = z.object({
   model: z.string().nullable(),
   usage: UsageSchema,
   refinements: z.number().int().min(0),
+  escalations: z.number().int().min(0).optional().describe('moves up the escalation ladder before it validated'),
   costUsd: z.number().min(0).optional(),
   attempt: z.number().int().min(1).describe('the task attempt that made it'),
   callSha256: z

@@ -23,6 +23,7 @@ export const CallRecordSchema = z.object({
   item: z.number().int().min(0).optional().describe("a fan-out item's index, from 0"),
   call: z.number().int().min(1).describe("the call's number in its folder (the task's, or the item's)"),
   modelAsked: z.string().describe('the first model of the call as the task asked for it, `provider:model`'),
+  rung: z.number().int().min(0).optional().describe("the escalation rung the call was made on: 0 for the task's own models"),
   model: z.string().describe('the model this line is about, `provider:model`'),
   servedModel: z.string().optional().describe("the model name in the provider's reply"),
   usage: CallUsageSchema,

@@ -13,9 +13,14 @@ export const TaskNameSchema = z
 export const ModelSpecSchema = z.string().min(1);
 export const ModelRefSchema = z.union([ModelSpecSchema, z.array(ModelSpecSchema).min(1)]);
 
-/** Makes the offline mock answer badly for the first N calls of a task, to show the refinement loop. */
+/**
+ * Makes the offline mock answer badly: the first N calls of a task (the refinement loop), or a
+ * share of prompts on one model (an escalation to a stronger one).
+ */
 export const MockBehaviourSchema = z.strictObject({
-  failFirst: z.number().int().min(0).describe('how many calls answer badly before a good answer'),
+  failFirst: z.number().int().min(0).default(0).describe('how many calls answer badly before a good answer'),
+  failShare: z.number().min(0).max(1).optional().describe('the share of prompts (picked by their content, the same every time) that failModel always answers badly'),
+  failModel: z.string().optional().describe('the model that fails failShare of the prompts (`provider:model`, or the model name); every other model answers them well'),
   failure: z
     .enum(['broken-json', 'invalid-value'])
     .default('broken-json')

@@ -36,6 +36,8 @@ export interface GatewayRequest {
   call: number;
   /** A fan-out item's index, from 0. */
   item?: number | undefined;
+  /** The escalation rung it is made on. */
+  rung?: number | undefined;
 }
 
 /** What the manager knows of the task making the call: its run's providers, its settings. */
@@ -59,7 +61,7 @@ export interface CallSettings {
   /** Calls of one attempt in flight at once and in all. */
   bounds?: { inFlight: number; total: number } | undefined;
   /** Told of each line written to the ledger (the live line counts calls as they happen). */
-  onRecorded?: ((line: { model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; usage: CallUsage; costUsd?: number | undefined }) => void) | undefined;
+  onRecorded?: ((line: { model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; usage: CallUsage; costUsd?: number | undefined; rung: number }) => void) | undefined;
 }
 
 /**
@@ -238,10 +240,10 @@ export class Gateway {
         const { provider, name, model } = await this.pool.get(spec, settings.providers, settings.maxRetries);
         // The mock sends no request of its own: its spacing and pauses are applied here.
         if (config?.type === 'mock') await admitted(state?.budget.beforeRequest(signal, onWait), spec, signal);
-        log.info({ event: 'model-call', model: spec, call: request.call }, 'calling model');
+        log.info({ event: 'model-call', model: spec, call: request.call, ...(request.rung ? { rung: request.rung } : {}) }, 'calling model');
         started = performance.now();
         const completion = await withCallLog(callLog, () =>
-          provider.complete({ model, messages: request.messages, schema: request.schema, schemaName: request.schemaName, call: request.call, signal, mock: request.mock }),
+          provider.complete({ model, spec, messages: request.messages, schema: request.schema, schemaName: request.schemaName, call: request.call, signal, mock: request.mock }),
         );
         ticket?.settle(completion.usage.inputTokens + completion.usage.outputTokens);
         const latencyMs = Math.round(performance.now() - started);
@@ -315,11 +317,12 @@ function recorder(request: GatewayRequest, settings: CallSettings, log: TaskLogg
       ...(request.item === undefined ? {} : { item: request.item }),
       call: request.call,
       modelAsked,
+      ...(request.rung ? { rung: request.rung } : {}),
       model,
       usage,
       latencyMs: latencyMs ?? 0,
       ...rest,
-    }).then(() => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd }), (error: unknown) =>(error: unknown) => log.error({ event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) }, 'could not record the call in calls.jsonl'),
+    }).then(() => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd, rung: request.rung ?? 0 }), (error: unknown) =>(error: unknown) => log.error({ event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) }, 'could not record the call in calls.jsonl'),
     );
   };
 }

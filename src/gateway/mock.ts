@@ -19,7 +19,7 @@ export class MockProvider implements Provider {
     // Quote the first user message (the task's own prompt), not the feedback of a refinement.
     const source = request.messages.find((message) => message.role === 'user') ?? lastUser;
     const words = new PhrasePicker(source?.content ?? '', randomFrom(conversation));
-    const failing = request.mock !== undefined && request.call <= request.mock.failFirst;
+    const failing = request.mock !== undefined && (request.call <= request.mock.failFirst || failsOnThisModel(request.mock, request.spec ?? `mock:${request.model}`, request.model, source?.content ?? ''));
 
     let text: string;
     if (request.schema) {
@@ -38,6 +38,18 @@ export class MockProvider implements Provider {
       finishReason: failing ? 'mock-failure' : 'stop',
     };
   }
+}
+
+/**
+ * `failShare` of prompts, picked by a hash of their content (so the same prompt fails every time,
+ * on every refinement), answered badly by `failModel` alone: a stronger model answers them well.
+ */
+function failsOnThisModel(mock: NonNullable<CompletionRequest['mock']>, spec: string, model: string, prompt: string): boolean {
+  if (!mock.failShare || !mock.failModel) return false;
+  if (mock.failModel !== spec && mock.failModel !== model) return false;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < prompt.length; i++) hash = Math.imul(hash ^ prompt.charCodeAt(i), 0x01000193) >>> 0;
+  return hash / 0x100000000 < mock.failShare;
 }
 
 /** A plain-text reply: whole sentences of the prompt in their order, about a paragraph's worth. */

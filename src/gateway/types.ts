@@ -23,6 +23,8 @@ export interface ProviderSetup {
 export interface CompletionRequest {
   /** The model name without its provider prefix. */
   model: string;
+  /** The whole spec, `provider:model`, as the pipeline names it. */
+  spec?: string | undefined;
   messages: Message[];
   /** JSON Schema of the expected reply, when the task has an output schema. */
   schema?: Record<string, unknown> | undefined;

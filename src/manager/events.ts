@@ -11,6 +11,8 @@ export type ManagerEvent =
   | { event: 'manager-stopped'; completed: number; failed: number; rejected: number }
   | { event: 'pipeline-reloaded'; pipeline: string; tasks: string[] }
   | { event: 'pipeline-invalid'; problems: string[] }
+  /** A setting that does nothing as written. */
+  | { event: 'pipeline-warning'; message: string }
   | { event: 'seed-waiting'; seed: string; message: string }
   | { event: 'seed-claimed'; seed: string; run: string }
   | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
@@ -31,7 +33,7 @@ export type ManagerEvent =
   | { event: 'ledger-problem'; run: string; task: string; skipped: number; message?: string }
   | { event: 'task-recovered'; run: string; task: string }
   /** One model call recorded in the task's ledger. */
-  | { event: 'task-call'; run: string; task: string; model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; tokens: number }
+  | { event: 'task-call'; run: string; task: string; model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; tokens: number; rung?: number }
   | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }
   | { event: 'task-failed'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string; artifact?: string }
   | { event: 'run-complete'; run: string; durationMs: number; dir: string }
@@ -47,7 +49,7 @@ export type ManagerEvent =
   | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['secrets-redacted', 'ledger-problem', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
+const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

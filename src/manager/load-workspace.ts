@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PipelineSchema, type Pipeline } from '../formats/pipeline.js';
-import { BUILT_IN_PROVIDERS, resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
+import { BUILT_IN_PROVIDERS, expandAliases, resolveTasks, splitModelSpec, type ResolvedTask } from '../formats/resolve-pipeline.js';
 import { schemaIssues } from '../formats/describe-error.js';
 import { parsePipelineText } from '../formats/parse-jsonc.js';
 import { loadRegistry, type Registry } from '../registry/load-registry.js';
@@ -15,6 +15,8 @@ export interface LoadedWorkspace {
   pipelineText: string;
   tasks: ResolvedTask[];
   registry: Registry;
+  /** Settings that do nothing as written (an escalation ladder on a task nothing can fail). */
+  warnings: string[];
 }
 
 /** Pure checks of a parsed pipeline against the registry: every problem, each naming its place. */
@@ -29,18 +31,49 @@ export function pipelineProblems(pipeline: Pipeline, registry: Registry, file: s
   return [...problems, ...modelProblems(pipeline, file)];
 }
 
-/** Model specs that name no known provider; checkable without the registry. */
-export function modelProblems(pipeline: Pipeline, file: string): string[] {
-  const problems: string[] = [];
+/** An escalation ladder only climbs on a reply that fails validation: a task with no output schema and no quality check never does. */
+export function escalationWarnings(pipeline: Pipeline, registry: Registry, file: string): string[] {
+  const warnings: string[] = [];
   resolveTasks(pipeline).forEach((task, index) => {
-    for (const spec of task.models) {
-      const parts = splitModelSpec(spec);
-      if (!parts) problems.push(`${file}: tasks[${index}] "${task.name}": model "${spec}" is neither an alias in "models" nor of the form provider:model`);
-      else if (!providerConfigFor(parts.provider, pipeline.providers)) {
-        problems.push(`${file}: tasks[${index}] "${task.name}": provider "${parts.provider}" of "${spec}" is not declared in "providers" (built in: ${BUILT_IN_PROVIDERS.join(', ')})`);
-      }
+    const definition = registry.tasks.get(task.module);
+    if (task.escalate.length && definition && !definition.output && !definition.validate) {
+      warnings.push(`${file}: tasks[${index}] "${task.name}" has "escalate", but its task has neither an output schema nor a validate check: no reply can fail validation, so it never escalates`);
     }
   });
+  return warnings;
+}
+
+/** Model specs (and escalation rungs) that name no known provider; checkable without the registry. */
+export function modelProblems(pipeline: Pipeline, file: string): string[] {
+  const problems: string[] = [];
+  const specProblem = (place: string, spec: string): string | undefined => {
+    const parts = splitModelSpec(spec);
+    if (!parts) return `${file}: ${place}: model "${spec}" is neither an alias in "models" nor of the form provider:model`;
+    if (!providerConfigFor(parts.provider, pipeline.providers)) {
+      return `${file}: ${place}: provider "${parts.provider}" of "${spec}" is not declared in "providers" (built in: ${BUILT_IN_PROVIDERS.join(', ')})`;
+    }
+    return undefined;
+  };
+  resolveTasks(pipeline).forEach((task, index) => {
+    for (const spec of task.models) {
+      const problem = specProblem(`tasks[${index}] "${task.name}"`, spec);
+      if (problem) problems.push(problem);
+    }
+  });
+  // Each rung where it is written: on the task, or in defaults (checked once there).
+  const ladders: Array<{ place: string; rungs: string[] }> = [];
+  if (pipeline.defaults?.escalate) ladders.push({ place: 'defaults.escalate', rungs: pipeline.defaults.escalate });
+  pipeline.tasks.forEach((entry, index) => {
+    if (typeof entry !== 'string' && entry.escalate) ladders.push({ place: `tasks[${index}].escalate`, rungs: entry.escalate });
+  });
+  for (const { place, rungs } of ladders) {
+    rungs.forEach((rung, at) => {
+      for (const spec of expandAliases(pipeline.models, rung)) {
+        const problem = specProblem(`${place}[${at}]`, spec);
+        if (problem) problems.push(problem);
+      }
+    });
+  }
   return problems;
 }
 
@@ -67,5 +100,5 @@ export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegis
   }
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);
-  return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value });
+  return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value, warnings: escalationWarnings(parsed.data, registry.value, file) });
 }

@@ -84,6 +84,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       options.onEvent?.(event);
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
+    for (const warning of active.warnings) emit({ event: 'pipeline-warning', message: warning });
 
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
     // every slot has a run to fill it while runs are queued.

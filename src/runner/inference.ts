@@ -12,6 +12,8 @@ export interface InferenceSetup {
   log: Logger;
   /** A fan-out item's index, from 0. */
   item?: number | undefined;
+  /** The escalation rung the call is made on. */
+  rung?: number | undefined;
 }
 
 /** The gateway's id of the call behind each reply: what a verdict on it names. */
@@ -55,6 +57,7 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
       ...(setup.mock ? { mock: setup.mock } : {}),
       call,
       ...(setup.item === undefined ? {} : { item: setup.item }),
+      ...(setup.rung ? { rung: setup.rung } : {}),
     },
     setup.signal,
     setup.log,

@@ -36,7 +36,7 @@ export interface ItemsSetup {
 }
 
 export type ItemsOutcome =
-  | { ok: true; values: unknown[]; failedItems: FailedItem[]; counts: ItemCounts; model: string | null; refinements: number }
+  | { ok: true; values: unknown[]; failedItems: FailedItem[]; counts: ItemCounts; model: string | null; refinements: number; escalations: number }
   | { ok: false; error: TaskFailure; refinements: number };
 
 interface Item {
@@ -105,6 +105,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   await Promise.all(Array.from({ length: Math.min(letter.concurrency ?? 4, todo.length) }, worker));
 
   const refinements = outputs.reduce((sum, output) => sum + (output?.refinements ?? 0), 0);
+  const escalations = outputs.reduce((sum, output) => sum + (output?.escalations ?? 0), 0);
   failures.sort((a, b) => a.index - b.index);
   if (stopping || setup.ctx.signal.aborted) {
     const first = failures[0];
@@ -113,7 +114,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   }
   const done = outputs.filter((output): output is ItemOutput => output !== undefined);
   const models = [...new Set(done.map((output) => output.model).filter((model): model is string => model !== null))];
-  return { ok: true, values: done.map((output) => output.value), failedItems: failures, counts: counts(), model: models.length ? models.join(', ') : null, refinements };
+  return { ok: true, values: done.map((output) => output.value), failedItems: failures, counts: counts(), model: models.length ? models.join(', ') : null, refinements, escalations };
 }
 
 async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise<{ ok: true; output: ItemOutput } | { ok: false; error: TaskFailure }> {
@@ -122,9 +123,10 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
   const artifacts = await ArtifactWriter.open(dir, setup.onRedacted);
   const meter = new UsageMeter(setup.meter);
   const log = setup.log.child({ item: item.folder });
-  // The mock's bad answers (`mock.failFirst`) go to the first item only: one item refined on its
-  // own shows the loop without every item paying for it.
-  const defaults = { ...setup.defaults, item: item.index, ...(item.index === 0 ? {} : { mock: undefined }) };
+  // The mock's first bad answers (`mock.failFirst`) go to the first item only: one item refined on
+  // its own shows the loop without every item paying for it. A share failing on one model applies to all.
+  const mock = item.index === 0 || !setup.defaults.mock ? setup.defaults.mock : { ...setup.defaults.mock, failFirst: 0 };
+  const defaults = { ...setup.defaults, item: item.index, mock };
   const caller = new ModelCaller(defaults, artifacts, meter, log);
   const ctx: TaskContext = { ...itemContext(setup, item, count, log), callModel: (messages, options) => caller.call(messages, options, true) };
   const { letter } = setup;
@@ -138,6 +140,7 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
       schema: setup.schema,
       outputJsonSchema: setup.outputJsonSchema,
       maxRefinements: letter.maxRefinements,
+      escalate: { rungs: letter.escalate ?? [], after: letter.escalateAfter ?? 1 },
       header: `task ${letter.task} · item ${item.index + 1} of ${count} · run ${letter.runId} · attempt ${letter.attempt} · models ${letter.model.join(', ')}`,
       stage: stageRunner(log, artifacts),
     },
@@ -155,6 +158,7 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
     model: result.model,
     usage: meter.usage,
     refinements: result.refinements,
+    ...(result.escalations ? { escalations: result.escalations } : {}),
     ...(meter.costUsd === undefined ? {} : { costUsd: meter.costUsd }),
     attempt: letter.attempt,
     callSha256: await callHashOf(setup, result.prompt),

@@ -52,6 +52,8 @@ export class ModelCaller {
   lastCall = 0;
   /** Answers the gateway holds for the call cache until the task says what it made of them. */
   private readonly unjudged = new Set<number>();
+  /** The escalation rung calls are made on, and its models (the task's own on rung 0). */
+  private rung = { index: 0, models: undefined as string[] | undefined };
 
   constructor(
     private readonly defaults: CallDefaults,
@@ -65,14 +67,14 @@ export class ModelCaller {
     const call = this.artifacts.nextCall();
     this.lastCall = call;
     this.made++;
-    const models = options.model === undefined ? this.defaults.models : expandAliases(this.defaults.aliases, options.model);
+    const models = options.model === undefined ? (this.rung.models ?? this.defaults.models) : expandAliases(this.defaults.aliases, options.model);
     const schema = options.schema === undefined ? this.defaults.schema : options.schema === null ? undefined : await jsonSchemaOf(options.schema);
     const sent = byTask ? { messages, schema: schema ?? null } : {};
     const d = this.defaults;
     let reply: InferenceResult;
     try {
       reply = await callModels(
-        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log, item: d.item },
+        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log, item: d.item, rung: this.rung.index },
         messages,
         call,
       );
@@ -90,6 +92,11 @@ export class ModelCaller {
     await this.writeResponse(call, reply, sent);
     this.numbers.set(reply, call);
     return reply;
+  }
+
+  /** Calls without a model of their own go to this escalation rung from now on. */
+  useRung(index: number, models: string[]): void {
+    this.rung = { index, models: index === 0 ? undefined : models };
   }
 
   /** Say whether a reply passed validation: only one that did may be kept in the call cache. */

@@ -19,14 +19,16 @@ export interface PromptLoopSetup {
   schema: z.ZodType | undefined;
   outputJsonSchema: Record<string, unknown> | undefined;
   maxRefinements: number;
+  /** The escalation ladder: each rung's models above the task's own, and refinements per rung before moving up. */
+  escalate: { rungs: string[][]; after: number };
   /** The first line of 03-prompt.md. */
   header: string;
   stage: StageRunner;
 }
 
 export type PromptLoopResult =
-  | { ok: true; value: unknown; model: string | null; refinements: number; prompt: Message[] }
-  | { ok: false; error: TaskFailure; refinements: number };
+  | { ok: true; value: unknown; model: string | null; refinements: number; escalations: number; prompt: Message[] }
+  | { ok: false; error: TaskFailure; refinements: number; escalations: number };
 
 type Parsed = { ok: true; value: unknown } | { ok: false; issue: ValidationIssue };
 
@@ -44,6 +46,9 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       throw new StageError('inference', error);
     });
   let refinements = 0;
+  // The rung calls go to, and the refinements made on it so far.
+  let rung = 0;
+  let onRung = 0;
   try {
     const prompt = await stage('prompt', async () => toMessages(await task.prompt(data as never, stageCtx)));
     let messages = prompt;
@@ -76,13 +81,14 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       await write(validation, { call, ok: checked.issues.length === 0, issues: checked.issues });
 
       caller.judge(reply, checked.issues.length === 0);
-      if (checked.issues.length === 0) return { ok: true, value: checked.value, model: reply.model, refinements, prompt };
+      if (checked.issues.length === 0) return { ok: true, value: checked.value, model: reply.model, refinements, escalations: rung, prompt };
 
       if (refinements >= setup.maxRefinements) {
         const issues = checked.issues.map(describeIssue);
         return {
           ok: false,
           refinements,
+          escalations: rung,
           error: {
             reason: 'refinements-exhausted',
             stage: 'validation',
@@ -100,8 +106,17 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       await write(artifacts.callName('07-critique', call), { afterCall: call, issues: checked.issues, feedback });
       messages = [...messages, { role: 'assistant', content: reply.text } satisfies Message, { role: 'user', content: feedback } satisfies Message];
       refinements++;
+      // A rung that has had its refinements and still fails hands the refinement to the next one up.
+      const next = setup.escalate.rungs[rung];
+      if (next && onRung >= setup.escalate.after) {
+        rung++;
+        onRung = 0;
+        caller.useRung(rung, next);
+        ctx.log.info({ event: 'escalated', rung, models: next, afterCall: call }, `escalated to ${next.join(', ')}`);
+      }
+      onRung++;
     }
   } catch (error) {
-    return { ok: false, refinements, error: failureOf(error, artifacts.lastWritten ? `${setup.folder}/${artifacts.lastWritten}` : undefined) };
+    return { ok: false, refinements, escalations: rung, error: failureOf(error, artifacts.lastWritten ? `${setup.folder}/${artifacts.lastWritten}` : undefined) };
   }
 }

@@ -64,6 +64,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
   };
   const caller = new ModelCaller(defaults, artifacts, meter, log);
   let refinements = 0;
+  let escalations = 0;
   const stage = stageRunner(log, artifacts, setup.onStage);
   const textNotes = recordTextNotes(log, () => stage.current, setup.onTruncated);
   const { truncated } = textNotes;
@@ -120,13 +121,16 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       });
       refinements = outcome.refinements;
       if (!outcome.ok) return failed(outcome.error);
+      escalations = outcome.escalations;
       const finalCtx = { ...ctx, failedItems: outcome.failedItems };
       value = await stage('finalization', () => (task.finalize ? task.finalize(outcome.values as never, finalCtx) : outcome.values));
       model = outcome.model;
       items = { ...outcome.counts, failedItems: outcome.failedItems };
     } else {
-      const result = await runPromptLoop({ task, ctx, caller, artifacts, folder: `tasks/${letter.task}`, schema, outputJsonSchema, maxRefinements: letter.maxRefinements, header, stage }, prepared);
+      const escalate = { rungs: letter.escalate ?? [], after: letter.escalateAfter ?? 1 };
+      const result = await runPromptLoop({ task, ctx, caller, artifacts, folder: `tasks/${letter.task}`, schema, outputJsonSchema, maxRefinements: letter.maxRefinements, escalate, header, stage }, prepared);
       refinements = result.refinements;
+      escalations = result.escalations;
       if (!result.ok) return failed(result.error);
       const checked = result.value;
       value = await stage('finalization', () => (task.finalize ? task.finalize(checked as never, ctx) : checked));
@@ -142,6 +146,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       model,
       usage: meter.usage,
       refinements,
+      ...(escalations ? { escalations } : {}),
       ...(costUsd === undefined ? {} : { costUsd }),
       ...(items ? { items } : {}),
       ...(truncated.length ? { truncated } : {}),

@@ -43,6 +43,10 @@ export async function compareCommand(paths: WorkspacePaths, a: string, b: string
   }
   process.stdout.write(`a: ${runA.id} (${runA.status.state})\nb: ${runB.id} (${runB.status.state})${comparison.relation === 'rerun' ? ' · a rerun' : ''}\n\n`);
   process.stdout.write(`${table([['TASK', 'OUTPUT', 'PROMPT', 'TOKENS a → b', 'COST', 'DURATION', 'REFINEMENTS'], ...comparison.tasks.map(row)])}\n`);
+  // A task answered by another model this time (a changed model, or an escalation): said under the table.
+  for (const task of comparison.tasks) {
+    if (task.a?.model && task.b?.model && task.a.model !== task.b.model) process.stdout.write(`\n${task.name}: model ${task.a.model} → ${task.b.model}\n`);
+  }
   for (const task of comparison.tasks.filter((candidate) => candidate.valueChanges.length)) {
     process.stdout.write(`\n${task.name}: ${task.valueChanges.length} difference(s) in the output\n`);
     for (const change of task.valueChanges.slice(0, 20)) process.stdout.write(`  ${change.kind.padEnd(8)} ${change.path}\n`);

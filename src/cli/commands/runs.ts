@@ -42,17 +42,20 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
     process.stdout.write('No completed runs match.\n');
     return EXIT.ok;
   }
-  const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', 'TOKENS IN/OUT', 'COST']];
+  // An ESCALATED column only when some run climbed an escalation ladder.
+  const escalated = records.some((run) => run.totals.escalations);
+  const esc = (cell: string) => (escalated ? [cell] : []);
+  const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', ...esc('ESCALATED'), 'TOKENS IN/OUT', 'COST']];
   const total = { calls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
   for (const run of records) {
-    rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), formatCalls(run.totals), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
+    rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), formatCalls(run.totals), ...esc(String(run.totals.escalations ?? 0)), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
     total.calls += run.totals.calls;
     total.cachedCalls += run.totals.cachedCalls ?? 0;
     total.inputTokens += run.totals.inputTokens;
     total.outputTokens += run.totals.outputTokens;
     if (run.totals.costUsd !== undefined) total.costUsd = (total.costUsd ?? 0) + run.totals.costUsd;
   }
-  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', formatCalls(total), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
+  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', formatCalls(total), ...esc(String(records.reduce((sum, run) => sum + (run.totals.escalations ?? 0), 0))), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
   process.stdout.write(`${table(rows)}\n`);
   return EXIT.ok;
 }

@@ -90,7 +90,7 @@ export function describeRun(status: RunStatus, folder: string): string {
   const worker = (cell: string) => (withWorker ? [cell] : []);
   const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL', ...worker('WORKER')]];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, formatCalls(task.usage), formatCost(task.costUsd), task.model ?? '-', ...worker(task.worker ?? '-')]);
+    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, formatCalls(task.usage), formatCost(task.costUsd), `${task.model ?? '-'}${task.escalations ? ` (escalated ×${task.escalations})` : ''}`, ...worker(task.worker ?? '-')]);
   }
   lines.push(table(rows));
   lines.push(...describeModels(status));

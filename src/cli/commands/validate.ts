@@ -4,7 +4,7 @@ import { schemaIssues } from '../../formats/describe-error.js';
 import { parsePipelineText } from '../../formats/parse-jsonc.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
 import { keyProblems } from '../../manager/check-keys.js';
-import { modelProblems, pipelineProblems } from '../../manager/load-workspace.js';
+import { escalationWarnings, modelProblems, pipelineProblems } from '../../manager/load-workspace.js';
 import { loadRegistry } from '../../registry/load-registry.js';
 import type { WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
@@ -24,6 +24,7 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
   if (pipeline) {
     // Without a loaded registry the task names cannot be checked, but models and keys still can.
     problems.push(...(registry.ok ? pipelineProblems(pipeline, registry.value, paths.pipelineFile) : modelProblems(pipeline, paths.pipelineFile)));
+    if (registry.ok) warnings.push(...escalationWarnings(pipeline, registry.value, paths.pipelineFile));
     const keys = keyProblems(pipeline, process.env, paths.pipelineFile);
     problems.push(...keys.errors);
     warnings.push(...keys.warnings);
@@ -37,7 +38,7 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
     if (problems.length === 0 && pipeline && registry.ok) {
       const tasks = resolveTasks(pipeline);
       process.stdout.write(
-        `ok: pipeline "${pipeline.name}" with ${tasks.length} task(s): ${tasks.map((task, index) => `${task.name} (${task.models.join(' → ')}${describeNeeds(task.needs, tasks[index - 1]?.name)})`).join(', ')}; ` +
+        `ok: pipeline "${pipeline.name}" with ${tasks.length} task(s): ${tasks.map((task, index) => `${task.name} (${task.models.join(' → ')}${task.escalate.length ? `, escalating to ${task.escalate.map((rung) => rung[0]).join(' ⇒ ')}` : ''}${describeNeeds(task.needs, tasks[index - 1]?.name)})`).join(', ')}; ` +
           `${registry.value.tasks.size} task(s) registered in ${paths.registryFile}${registry.value.seedSchema ? ', with a seedSchema' : ''}\n`,
       );
     } else if (problems.length > 0) {

@@ -58,6 +58,7 @@ export async function recoverFinishedTask(runDir: string, task: string, state: T
     endedAt,
     refinements: output.value.refinements,
     ...(output.value.model ? { model: output.value.model } : {}),
+    ...(output.value.escalations ? { escalations: output.value.escalations } : {}),
     ...itemsOfOutput(output.value),
     ...(state.startedAt ? { durationMs: Math.max(0, Date.parse(endedAt) - Date.parse(state.startedAt)) } : {}),
   });

@@ -84,6 +84,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     module: task.module,
     attempt,
     model: task.models,
+    ...(task.escalate.length ? { escalate: task.escalate, escalateAfter: task.escalateAfter } : {}),
     config: task.config,
     inputs: Object.fromEntries(upstream.map((done) => [done, relativeOutputPath(done)])),
     timeoutMs: task.timeoutMs,
@@ -128,7 +129,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     calls: {
       ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache) : { providers: context.providers, maxRetries: task.maxRetries }),
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
-      onRecorded: (line) => emit({ event: 'task-call', run, task: task.name, model: line.model, outcome: line.outcome, cached: line.cached, tokens: line.usage.inputTokens + line.usage.outputTokens }),
+      onRecorded: (line) => emit({ event: 'task-call', run, task: task.name, model: line.model, outcome: line.outcome, cached: line.cached, tokens: line.usage.inputTokens + line.usage.outputTokens, ...(line.rung ? { rung: line.rung } : {}) }),
     },
     onMessage: (message) => {
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
@@ -148,7 +149,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
   if (result.ok) {
     const done = result.value;
-    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}) });
+    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(done.escalations ? { escalations: done.escalations } : {}) });
     await context.save();
     emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: state.usage, model: done.model, ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }), ...(state.worker ? { worker: state.worker } : {}) });
     return 'complete';

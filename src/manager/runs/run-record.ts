@@ -17,6 +17,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
     usage: task.usage,
     ...(task.costUsd === undefined ? {} : { costUsd: task.costUsd }),
     ...(task.byModel ? { byModel: task.byModel } : {}),
+    ...(task.escalations ? { escalations: task.escalations } : {}),
     ...(task.copied ? { copied: true as const } : {}),
   }));
   // A rerun's totals are the calls it made: copied tasks were paid for by the run they came from.
@@ -29,6 +30,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
     byModel = addByModel(byModel, task.byModel);
     usage = addUsage(usage, task.usage);
   }
+  const escalations = made.reduce((sum, task) => sum + (task.escalations ?? 0), 0);
   const startedAt = status.startedAt ?? status.createdAt;
   const wallMs = Math.max(0, Date.parse(completedAt) - Date.parse(startedAt));
   return {
@@ -50,6 +52,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
       ...(usage.abortedCalls ? { abortedCalls: usage.abortedCalls } : {}),
       ...(costUsd === undefined ? {} : { costUsd }),
       ...(byModel && Object.keys(byModel).length ? { byModel } : {}),
+      ...(escalations ? { escalations } : {}),
     },
     sha256: { seed: status.source.sha256, pipeline: createHash('sha256').update(pipelineBytes).digest('hex') },
   };

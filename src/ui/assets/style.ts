@@ -20,7 +20,7 @@ tfoot th, tfoot td { background:var(--soft); font-weight:600; }
 .badge.state-failed, .badge.state-rejected { background:var(--failed); }
 .badge.state-running { background:var(--running); } .badge.state-queued { background:var(--queued); }
 .badge.state-changed { background:#d1862f; } .badge.state-missing { background:var(--pending); }
-.badge.copied { background:var(--copied); } .badge.cached { background:#4a8c8c; }
+.badge.copied { background:var(--copied); } .badge.cached { background:#4a8c8c; } .badge.escalated { background:#b5651d; }
 .note { color:var(--muted); font-size:12px; } .bad { color:var(--failed); } .empty { color:var(--muted); font-style:italic; }
 table.runs td, table.tasks td, table.compare td { white-space:nowrap; } table.runs .note { display:block; }
 .filters { display:flex; flex-wrap:wrap; gap:10px; align-items:center; margin:8px 0; }

@@ -43,6 +43,7 @@ export const LooseTaskStatusSchema = z.looseObject({
   model: optionalString,
   usage: LooseUsageSchema.optional().catch(undefined),
   costUsd: optionalNumber,
+  escalations: optionalNumber,
   error: LooseFailureSchema.optional().catch(undefined),
   items: ItemCountsSchema.optional().catch(undefined),
   copied: z.boolean().optional().catch(undefined),

@@ -27,6 +27,8 @@ interface LogLine {
   attempt: number;
   stage?: string;
   item?: string;
+  /** A model call: its model, and the escalation rung it was made on. */
+  call?: { model: string; rung: number };
 }
 
 export interface LogEntry {
@@ -68,6 +70,7 @@ function timedLines(entries: LogEntry[]): LogLine[] {
     if (entry.event === 'stage-started' && typeof entry.fields.stage === 'string') line.stage = entry.fields.stage;
     const item = itemLabel(entry.fields.item);
     if (item !== undefined) line.item = item;
+    if (entry.event === 'model-call' && typeof entry.fields.model === 'string') line.call = { model: entry.fields.model, rung: typeof entry.fields.rung === 'number' ? entry.fields.rung : 0 };
     lines.push(line);
   }
   return lines;
@@ -93,5 +96,11 @@ function spans(label: string, kind: string, group: LogLine[]): { span: Span; sta
   const end = group.at(-1)!.time;
   const starts = group.filter((line) => line.stage);
   const stages = starts.map((line, index) => ({ label: line.stage!, kind: `stage-${line.stage!}`, start: line.time, end: starts[index + 1]?.time ?? end }));
+  // An inference bar names the model it called, and its escalation rung when it climbed.
+  for (const stage of stages) {
+    if (stage.label !== 'inference') continue;
+    const call = group.find((line) => line.call && line.time >= stage.start && line.time <= stage.end)?.call;
+    if (call) stage.label = `inference · ${call.model}${call.rung ? ` · rung ${call.rung}` : ''}`;
+  }
   return { span: { label, kind, start, end }, stages };
 }

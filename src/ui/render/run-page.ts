@@ -46,7 +46,7 @@ function taskRow(run: LoadedRun, name: string, task: LooseTaskStatus | undefined
   const response = lastResponse(folder);
   const skipped = response?.skipped ?? [];
   return html`<tr data-task="${name}">
-<td><a href="${taskHref(run.id, name)}">${name}</a>${task?.copied ? html` <span class="badge copied">copied</span>` : ''}</td>
+<td><a href="${taskHref(run.id, name)}">${name}</a>${task?.copied ? html` <span class="badge copied">copied</span>` : ''}${task?.escalations ? html` <span class="badge escalated" title="replies that failed validation were refined on a stronger model">escalated ×${task.escalations}</span>` : ''}</td>
 <td>${stateBadge(state)}</td>
 <td class="num">${task?.attempts ?? 0}</td>
 <td class="num">${task?.refinements ?? 0}</td>

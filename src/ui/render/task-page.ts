@@ -33,6 +33,7 @@ function taskFacts(status: LooseTaskStatus): string[] {
   if (status.costUsd !== undefined) facts.push(formatCost(status.costUsd));
   if (status.durationMs !== undefined) facts.push(formatDuration(status.durationMs));
   if (status.model) facts.push(status.model);
+  if (status.escalations) facts.push(`escalated ×${status.escalations}`);
   return facts;
 }
 
