@@ -10,6 +10,7 @@ import { apiBound, cachedCallCost, cpuPerTaskProcess, rateLimited } from './api-
 import { startDaemon } from './daemon.js';
 import { fanOut } from './fan-out.js';
 import { queueFigures } from './queue-figures.js';
+import { escalationFigures } from './escalation.js';
 import { median, percentile, round } from './stats.js';
 import { startSlowOpenAiServer } from './slow-openai-server.js';
 import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace, type BenchTaskEntry } from './workspace.js';
@@ -33,7 +34,7 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches,queue`: measure just those figures. */
+/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches,queue,escalation`: measure just those figures. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
@@ -234,6 +235,7 @@ async function main() {
     if (wanted('cache')) await cachedCallCost(record);
     if (wanted('branches')) await parallelBranches();
     if (wanted('queue')) await queueFigures({ quick, record, workspaces });
+    if (wanted('escalation')) await escalationFigures({ quick, workspace, record });
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }
