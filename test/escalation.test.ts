@@ -3,7 +3,7 @@
  * next rung of its ladder, per fan-out item; API errors still fall back within a rung. Real
  * processes against the fake server, whose answer depends on the model asked.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallRecordSchema } from '../src/formats/ledger.js';
@@ -81,6 +81,21 @@ describe('escalation', () => {
       ['oai:cheap', 2],
       ['oai:strong', 1],
     ]);
+  });
+
+  it('compare shows a task answered by another model in the second run', async () => {
+    const fake = await startFakeLlm();
+    let cheapFails = false;
+    fake.always(fromRequest((request) => jsonReply(request.model === 'cheap' && cheapFails ? BAD_VALUE : GOOD_VALUE)));
+    const ws = await ladderWorkspace(fake, { escalate: ['strong'] });
+    expect((await start(ws)).exitCode).toBe(0);
+    cheapFails = true;
+    await writeFile(ws.path('pipeline-pending', 'again.json'), JSON.stringify({ q: 'Why is the sea salty?' }));
+    expect((await start(ws)).exitCode).toBe(0);
+    const [second, first] = await readRunRecords(ws).then((records) => records.map((record) => record.id).sort().reverse());
+    const compared = await pop(ws, ['compare', first!, second!]);
+    expect(compared.exitCode, compared.stderr).toBe(0);
+    expect(compared.stdout).toContain('ask: model oai:cheap → oai:strong');
   });
 
   it('escalateAfter: 2 gives the cheap model two refinements before moving up', async () => {

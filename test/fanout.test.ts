@@ -160,7 +160,8 @@ describe('fan-out inside a task', () => {
     // Items 1 and 2 once, item 3 three times; with concurrency 1 no item after it started.
     expect(fake.requests).toHaveLength(5);
     expect(await listDir(join(runDir, 'tasks', 'fan', 'items'))).toEqual(['0001', '0002', '0003']);
-    expect(status.tasks.fan).toMatchObject({ state: 'failed', usage: { calls: 5, inputTokens: 55, outputTokens: 35 }, costUsd: 55, items: { total: 6, complete: 2, failed: 1, failedItems: ['0003'] } });
+    // REFINEMENTS counts the items' refinements, the failed item's two among them.
+    expect(status.tasks.fan).toMatchObject({ state: 'failed', refinements: 2, usage: { calls: 5, inputTokens: 55, outputTokens: 35 }, costUsd: 55, items: { total: 6, complete: 2, failed: 1, failedItems: ['0003'] } });
 
     const shown = await runPopWithEnv(ws, ['status', status.id], env());
     expect(shown.stdout).toContain('2/6 (1 failed)');

@@ -69,6 +69,33 @@ describe('a task asks, the manager decides', () => {
     expect(record?.totals).toMatchObject({ calls: 1, failedCalls: 201 });
   });
 
+  it('maxCalls bounds the calls of one attempt: the rest are refused with max-calls and recorded', async () => {
+    const CHATTY = `import { defineTask } from 'pop';
+export default defineTask({
+  prompt: ({ seed }) => String(seed.q),
+  infer: async (messages, ctx) => {
+    const refused = [];
+    for (let i = 0; i < 5; i++) await ctx.callModel(messages).catch((error) => refused.push(error.message));
+    const last = await ctx.callModel(messages).catch((error) => ({ text: 'refused: ' + error.message, model: null, usage: { inputTokens: 0, outputTokens: 0 } }));
+    return { ...last, text: refused.length + ' refused; ' + last.text };
+  },
+});
+`;
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'chatty', tasks: [{ name: 'chatty', model: 'mock:default', maxCalls: 3 }] },
+      'pipeline-tasks/index.js': registryModule(['chatty']),
+      'pipeline-tasks/chatty.js': CHATTY,
+      'pipeline-pending/q.json': { q: 'A question. It has two sentences.' },
+    });
+    const result = await runPopWithEnv(ws, ['start', '--once'], popEnv());
+    expect(result.exitCode, result.stderr).toBe(0);
+    const runDir = await onlyRun(ws, 'complete');
+    const output = JSON.parse(await readFile(join(runDir, 'tasks', 'chatty', 'output.json'), 'utf8'));
+    expect(output.value).toMatch(/^2 refused; refused: mock:default: the task attempt has made 3 model calls, as many as its maxCalls allows/);
+    const lines = await ledgerOf(runDir, 'chatty');
+    expect(lines.map((line) => line.reason ?? line.outcome)).toEqual(['answered', 'answered', 'answered', 'max-calls', 'max-calls', 'max-calls']);
+  });
+
   it('a run stops calling at its maxCostUsd: its ledger ends within one call of the cap', async () => {
     const fake = await startFakeLlm();
     fake.always(jsonReply(GOOD_VALUE, { input: 10, output: 10 }));

@@ -5,7 +5,7 @@
  * items reused only for the very same call; `pop cost`. Real processes against the fake server.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallRecordSchema, type CallRecord } from '../src/formats/ledger.js';
@@ -234,6 +234,31 @@ export default defineTask({
     expect(again.exitCode, again.stderr).toBe(0);
     expect(fake2.requests).toHaveLength(5);
     expect(fake2.requests.slice(4).map((request) => JSON.stringify(request.body.messages))).toEqual([expect.stringContaining('never')]);
+  });
+
+  it('a torn ledger line is skipped with a warning and the rest still count; an unreadable ledger is said, not a crash', async () => {
+    const fake = await startFakeLlm();
+    fake.always(jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(fake, { model: 'oai:gpt-test' });
+    expect((await start(ws)).exitCode).toBe(0);
+    const runDir = await onlyRun(ws, 'complete');
+    const id = runDir.split('/').at(-1)!;
+    const ledger = join(runDir, 'tasks', 'ask', 'calls.jsonl');
+    // A crash in the middle of an append leaves half a line.
+    await writeFile(ledger, `${await readFile(ledger, 'utf8')}{"run":"${id}","task":"ask","att`);
+    const shown = await runPopWithEnv(ws, ['status', id], env());
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).toMatch(/ask\s+complete\s+1\s+0\s+\S+( \S+)?\s+11\/7\s+1\s/);
+    expect(shown.stdout).toContain('ledger: ask: 1 torn line(s) of calls.jsonl skipped');
+    const cost = await pop(ws, ['cost', '--json']);
+    expect(JSON.parse(cost.stdout).total.calls).toBe(1);
+    expect(cost.stderr).toContain('1 torn ledger line(s) skipped');
+
+    await rm(ledger);
+    await mkdir(ledger);
+    const unreadable = await runPopWithEnv(ws, ['status', id], env());
+    expect(unreadable.exitCode).toBe(0);
+    expect(unreadable.stdout).toMatch(/ledger: ask: .*calls\.jsonl could not be read/);
   });
 
   it('prices cached input tokens at cachedInputPerMillion; pop cost sums match the server', async () => {

@@ -70,6 +70,8 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   if (reusedCount > 0) setup.log.info({ event: 'items-reused', items: reusedCount, of: items.length }, 'items reused from an earlier attempt');
 
   const failures: FailedItem[] = [];
+  // Refinements of items that never validated count too: they were asked for, and paid.
+  let failedRefinements = 0;
   const failuresInFull = new Map<number, TaskFailure>();
   let stopping = false;
   const counts = (): ItemCounts => ({
@@ -94,6 +96,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
         outputs[item.index] = result.output;
         complete++;
       } else {
+        failedRefinements += 'refinements' in result ? result.refinements : 0;
         failures.push(failedItem(item, result.error));
         failuresInFull.set(item.index, result.error);
         // A provider that is down is not the item's fault: skipping would skip every item.
@@ -104,7 +107,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   };
   await Promise.all(Array.from({ length: Math.min(letter.concurrency ?? 4, todo.length) }, worker));
 
-  const refinements = outputs.reduce((sum, output) => sum + (output?.refinements ?? 0), 0);
+  const refinements = outputs.reduce((sum, output) => sum + (output?.refinements ?? 0), failedRefinements);
   const escalations = outputs.reduce((sum, output) => sum + (output?.escalations ?? 0), 0);
   failures.sort((a, b) => a.index - b.index);
   if (stopping || setup.ctx.signal.aborted) {
@@ -117,7 +120,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   return { ok: true, values: done.map((output) => output.value), failedItems: failures, counts: counts(), model: models.length ? models.join(', ') : null, refinements, escalations };
 }
 
-async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise<{ ok: true; output: ItemOutput } | { ok: false; error: TaskFailure }> {
+async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise<{ ok: true; output: ItemOutput } | { ok: false; error: TaskFailure; refinements: number }> {
   const dir = join(setup.taskDir, 'items', item.folder);
   await mkdir(dir, { recursive: true });
   const artifacts = await ArtifactWriter.open(dir, setup.onRedacted);

@@ -56,12 +56,31 @@ async function oneRun(paths: WorkspacePaths, id: string, json: boolean): Promise
   }
   const status = read.value;
   const folder = relative(paths.root, run.dir) || run.dir;
+  const ledgerProblems = await withLedgerFigures(run.dir, status);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...status, folder }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...status, folder, ...(ledgerProblems.length ? { ledgerProblems } : {}) }, null, 2)}\n`);
     return EXIT.ok;
   }
   process.stdout.write(describeRun(status, folder));
+  for (const problem of ledgerProblems) process.stdout.write(`\nledger: ${problem}\n`);
   return EXIT.ok;
+}
+
+/**
+ * The figures of each task the run made itself, from its calls.jsonl as it is now: a running task's
+ * calls so far, every attempt's. A ledger that cannot be read is said, and its task keeps the
+ * figures of its status.
+ */
+async function withLedgerFigures(runDir: string, status: RunStatus): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [name, task] of Object.entries(status.tasks)) {
+    if (task.copied) continue;
+    const totals = await taskLedgerTotals(runDir, name, status.id);
+    if (totals.problem) problems.push(`${name}: ${totals.problem}`);
+    else applyLedger(task, totals);
+    if (totals.skipped) problems.push(`${name}: ${totals.skipped} torn line(s) of calls.jsonl skipped`);
+  }
+  return problems;
 }
 
 /** `12/30`, with the failed ones when there are any; `-` for a task without items. */
