@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
@@ -25,6 +26,9 @@ import { cacheClearCommand, cacheStatsCommand } from './commands/cache.js';
 import { processGateway } from '../gateway/shared.js';
 import { useQueue } from '../queue/use-queue.js';
 import { workerCommand } from './commands/worker.js';
+import { unknownCommand } from './unknown-command.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -69,6 +73,7 @@ function progressOutput(json: boolean): { log: Logger; onEvent?: (event: Manager
 export function buildProgram(): Command {
   const program = new Command('pop')
     .description('POP, the Prompt-Orchestration Pipeline: drop a seed in pipeline-pending/, get a finished run in pipeline-complete/.')
+    .version(version, '-V, --version', 'print the version of POP')
     .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
@@ -282,7 +287,15 @@ export async function main(argv: string[]): Promise<void> {
   // Whatever a command prints (status, errors, a run's messages) goes out without an API key.
   redactStandardStreams();
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `start` is the default command, so commander would read a mistyped command as its argument.
+    const unknown = unknownCommand(program, argv.slice(2));
+    if (unknown) {
+      process.stderr.write(`pop: ${unknown}\n(pop --help lists the commands)\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
