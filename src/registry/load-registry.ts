@@ -7,6 +7,7 @@ import type { TaskDefinition } from '../runner/task-api.js';
 import { misspeltStages, STAGE_FUNCTIONS } from './stage-names.js';
 import { providePop } from './provide-pop.js';
 import { commonJsHint } from './commonjs-hint.js';
+import { locateSyntaxError } from './locate-syntax-error.js';
 
 export interface Registry {
   file: string;
@@ -66,6 +67,12 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
     const hint = await commonJsHint(file, error);
     if (hint) return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${hint}`, problems: [] });
     const culprits = await moduleProblems(file);
+    // A syntax error is reported once, where it is; the registry's own failure would only repeat it.
+    const syntax = error instanceof SyntaxError ? await locateSyntaxError(file) : undefined;
+    if (syntax !== undefined || (error instanceof SyntaxError && culprits.length > 0)) {
+      const problems = syntax === undefined ? culprits : [syntax, ...culprits];
+      return err({ reason: 'registry-invalid', file, message: problems.join('; '), problems });
+    }
     return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: culprits });
   }
   const exported = namespace.default;
@@ -102,7 +109,8 @@ export async function moduleProblems(registryFile: string): Promise<string[]> {
       if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
       else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
     } catch (error) {
-      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+      const syntax = error instanceof SyntaxError ? await locateSyntaxError(file) : undefined;
+      problems.push(syntax ?? `${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return problems;
