@@ -2,13 +2,15 @@
  * Every operator command as a real process against real temp workspaces: submit, start --once,
  * status, runs, validate, schemas, and the usage errors.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILE_FORMATS, jsonSchemaOf } from '../src/formats/all-schemas.js';
 import { RunRecordSchema, type RunRecord } from '../src/formats/run-record.js';
 import { RunStatusSchema, type RunStatus } from '../src/formats/tasks-status.js';
 import { formatDuration } from '../src/cli/table.js';
+import { buildProgram } from '../src/cli/main.js';
 import { makeSharedWorkspace, pop, readStatus, taskSource, writeFiles, type CliResult } from './support/cli.js';
 import { REPO_ROOT, listDir, makeWorkspace, readRunRecords, registryModule, runDirs, type Workspace } from './support/workspace.js';
 
@@ -282,6 +284,32 @@ describe('usage errors', () => {
     for (const flag of ['--version', '-V']) {
       expect(await pop(ws, [flag], { root: false })).toMatchObject({ exitCode: 0, stdout: version, stderr: '' });
     }
+  });
+
+  it('a command that needs a workspace refuses in a folder without pipeline.json, creating nothing there: exit 2', async () => {
+    const ws = await makeWorkspace({ 'in/seed.json': { topic: 'owls' } });
+    await rm(ws.pending, { recursive: true });
+    const refusal = `pop: ${ws.root} is not a POP workspace: it has no pipeline.json (pop init creates one; --root names the workspace folder)`;
+    for (const args of [['submit', ws.path('in/seed.json')], ['status'], ['runs'], ['prune', '--failed', '--yes'], ['cache', 'stats'], ['resume', 'x']]) {
+      expect(await pop(ws, args), args.join(' ')).toMatchObject({ exitCode: 2, stdout: '', stderr: refusal });
+    }
+    expect(await listDir(ws.root)).toEqual(['in', 'node_modules', 'pipeline-complete', 'pipeline-current']);
+  });
+
+  it('every default --help shows is the one the README states', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').split('\n');
+    const checked: string[] = [];
+    for (const command of buildProgram().commands) {
+      for (const option of command.options) {
+        if (option.defaultValue === undefined || option.long === '--root') continue;
+        const row = readme.find((line) => line.startsWith(`| \`${command.name()}`));
+        expect(row, `a README row for ${command.name()}`).toBeDefined();
+        const stated = `default ${option.defaultValueDescription ?? String(option.defaultValue)}`;
+        expect(row!.replace(/[`:]/g, ''), `${command.name()} ${option.long}`).toContain(stated);
+        checked.push(`${command.name()} ${option.long}`);
+      }
+    }
+    expect(checked).toEqual(['start --concurrency', 'worker --concurrency', 'runs --limit', 'ui --port', 'ui --host', 'prune --older-than']);
   });
 
   it('exit 2 when start finds no workspace, naming pipeline.json', async () => {

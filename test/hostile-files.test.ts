@@ -97,7 +97,7 @@ describe('seed names at the file system limit (255 bytes)', () => {
     const long255 = `${'b'.repeat(250)}.json`;
     const ws = await askWorkspace({ [`pipeline-pending/${long235}`]: 'not json', [`pipeline-pending/${long255}`]: 'not json either' });
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     expect(result.events.filter((line) => line.event === 'internal-error')).toEqual([]);
     expect(result.stderr).toBe('pop: 0 run(s) complete, 0 failed, 2 seed(s) rejected');
 
@@ -145,7 +145,7 @@ describe('seeds the manager must not choke on', () => {
     const depth = 4_900_000;
     const ws = await askWorkspace({ 'pipeline-pending/deep.json': `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`, 'pipeline-pending/fine.json': { q: 'shallow' } });
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     const { rejection } = await rejectionOf(ws, 'deep.json');
     expect(rejection).toMatchObject({
       reason: 'too-deep',
@@ -294,7 +294,7 @@ describe('a FIFO at rest in pipeline-pending/', () => {
     const ws = await askWorkspace({ 'pipeline-pending/fine.json': { q: 'beside a pipe' } });
     await execa('mkfifo', [join(ws.pending, 'pipe.json')]);
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     const { rejection } = await rejectionOf(ws, 'pipe.json');
     expect(rejection).toMatchObject({ reason: 'not-a-file', message: 'pipeline-pending/pipe.json is a special file, not a JSON file' });
     expect((await lstat(join(ws.rejected, 'pipe.json'))).isFIFO()).toBe(true);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
@@ -55,6 +55,19 @@ const ageOption = (value: string) => {
 
 const rootOption = () => new Option('--root <dir>', 'workspace folder holding pipeline.json and the pipeline-* folders').default('.');
 
+/** Commands that only make sense in a workspace; start and validate explain a missing pipeline.json themselves. */
+const NEEDS_WORKSPACE = new Set(['worker', 'submit', 'status', 'runs', 'resume', 'rerun', 'ui', 'compare', 'prune', 'stats', 'clear']);
+
+/** Refuse before doing anything (such as creating pipeline-pending/) in a folder that is not a workspace. */
+function refuseOutsideWorkspace(command: Command): void {
+  if (!NEEDS_WORKSPACE.has(command.name())) return;
+  const root = resolve(String(command.opts().root ?? '.'));
+  if (existsSync(workspacePaths(root).pipelineFile)) return;
+  const message = `${root} is not a POP workspace: it has no pipeline.json (pop init creates one; --root names the workspace folder)`;
+  process.stderr.write(`pop: ${message}\n`);
+  throw new CommanderError(EXIT.usage, 'pop.not-a-workspace', message);
+}
+
 function workspace(root: string): WorkspacePaths {
   const paths = workspacePaths(resolve(root));
   loadWorkspaceEnv(paths);
@@ -76,13 +89,14 @@ export function buildProgram(): Command {
     .version(version, '-V, --version', 'print the version of POP')
     .showHelpAfterError()
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, command) => refuseOutsideWorkspace(command));
 
   program
     .command('start', { isDefault: true })
     .description('watch pipeline-pending/ and run every seed through pipeline.json')
     .addOption(rootOption())
-    .option('--once', 'process what is pending now, then exit (1 if any run failed)')
+    .option('--once', 'process what is pending now, then exit (1 if any run failed or seed was rejected)')
     .option('--concurrency <n>', 'task processes at once, across all runs', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
     .option('--no-cache', 'neither use nor fill the call cache this time, whatever the tasks say')
@@ -113,7 +127,7 @@ export function buildProgram(): Command {
             '\n',
         );
       }
-      process.exitCode = options.once && result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+      process.exitCode = options.once && (result.failed > 0 || result.rejected > 0) ? EXIT.runsFailed : EXIT.ok;
     });
 
   program
@@ -217,7 +231,7 @@ export function buildProgram(): Command {
     .command('clear')
     .description('remove stored replies, all of them or the older ones')
     .addOption(rootOption())
-    .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w')
+    .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w (default: all of them)')
     .action(async (options: { root: string; olderThan?: string }) => {
       process.exitCode = await cacheClearCommand(workspacePaths(resolve(options.root)), options.olderThan);
     });
@@ -248,7 +262,7 @@ export function buildProgram(): Command {
     .description('remove old failed runs (and complete ones with --complete); asks first unless --yes')
     .option('--failed', 'failed runs in pipeline-current/')
     .option('--complete', 'complete runs in pipeline-complete/ (their runs.jsonl lines stay)')
-    .option('--older-than <age>', 'only runs whose state last changed longer ago than this: 30m, 12h, 7d, 2w', ageOption, 0)
+    .addOption(new Option('--older-than <age>', 'only runs whose state last changed longer ago than this: 45s, 30m, 12h, 7d, 2w').argParser(ageOption).default(0, 'any age'))
     .option('--yes', 'remove without asking')
     .addOption(rootOption())
     .action(async (options: { root: string; failed?: boolean; complete?: boolean; olderThan: number; yes?: boolean }) => {
@@ -264,7 +278,7 @@ export function buildProgram(): Command {
     .command('init')
     .description('create a workspace: pipeline.json, pipeline-tasks/, example seeds, the pipeline folders')
     .argument('[dir]', 'the folder to create it in (default: --root, else the current folder)')
-    .addOption(new Option('--example', 'the example pipeline: a document turned into a brief in three tasks (default)').conflicts('minimal'))
+    .addOption(new Option('--example', 'the example pipeline: a document turned into a brief in four tasks (default)').conflicts('minimal'))
     .option('--minimal', 'one task to start from')
     .addOption(rootOption())
     .action(async (dir: string | undefined, options: { root: string; minimal?: boolean }) => {
