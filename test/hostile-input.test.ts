@@ -254,9 +254,10 @@ describe('seeds that are not what they claim to be', () => {
     await expectRejected(ws, {
       name: 'wrong.json',
       reason: 'seed-schema',
-      says: "does not match the registry's seedSchema: topic: Invalid input: expected string, received undefined",
+      says: "does not match the registry's seedSchema: topic: required (a string)",
       bytes: Buffer.from('{ "words": 12 }'),
     });
+    expect((await readValid(SeedRejectionSchema, join(ws.rejected, 'wrong.error.json'))).where).toBe('topic');
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['right.json']);
   });
 });
