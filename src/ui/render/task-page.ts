@@ -5,6 +5,7 @@ import { callsView, itemsTable, jsonBlock, logTable, promptView, textBlock } fro
 import { formatCost, formatCount, formatDuration } from './format.js';
 import { fileHref, html, itemHref, runHref, taskHref, type SafeHtml } from './html.js';
 import { stateBadge } from './layout.js';
+import { isMarkdownFile, markdownView } from './markdown.js';
 import { errorBox } from './run-page.js';
 
 export interface TaskPageInput {
@@ -46,7 +47,7 @@ ${input.items.length ? html`<h2>Items</h2>${itemsTable((name) => itemHref(run.id
 ${folder.prompt ? html`<h2>Prompt</h2>${promptView(folder.prompt.data)}` : ''}
 ${folder.calls.length || folder.prompt ? html`<h2>Calls</h2>${callsView(folder.calls)}` : ''}
 ${folder.output ? html`<h2>Output</h2>${jsonBlock(folder.output.value)}` : ''}
-${input.extras.map((extra) => html`<h2><a href="${fileHref(run.id, `${folder.relDir}/${extra.file}`)}">${extra.file}</a></h2>${extra.text !== undefined ? textBlock(extra.text) : ''}`)}
+${input.extras.map((extra) => html`<h2><a href="${fileHref(run.id, `${folder.relDir}/${extra.file}`)}">${extra.file}</a></h2>${extra.text === undefined ? '' : isMarkdownFile(extra.file) ? markdownView(extra.text) : textBlock(extra.text)}`)}
 ${folder.taskLog !== undefined ? html`<h2>task.log</h2>${logTable(folder.taskLog)}` : ''}
 ${folder.consoleLog !== undefined ? html`<h2>console.log</h2>${folder.consoleLog ? textBlock(folder.consoleLog) : html`<p class="empty">Empty.</p>`}` : ''}`;
 }
