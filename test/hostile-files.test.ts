@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { SeedRejectionSchema } from '../src/formats/seed-rejection.js';
+import { cannotRunHere } from './support/prerequisites.js';
 import {
   GATED_TASK,
   ASK_TASK,
@@ -212,6 +213,9 @@ describe('runs.jsonl with a torn last line (a write cut short by a crash or a fu
   });
 });
 
+/** What the full-disk tests need to mount their tmpfs. */
+const MOUNT_NEEDS = 'run the tests as root (or with CAP_SYS_ADMIN), as CI does, so they can mount a tmpfs';
+
 /**
  * A real full disk under pipeline-current/.locks (a tiny tmpfs, filled): the claim succeeds (its
  * folder has room) but the run's lock cannot be written. Needs the right to mount (root).
@@ -240,9 +244,7 @@ describe('a full disk where run locks are written', () => {
   it('keeps the claimed run queued, logs run-deferred, and runs it once space returns', async (context) => {
     const ws = await askWorkspace();
     const disk = await mountFullLocksFolder(ws);
-    if (typeof disk === 'string') {
-      return context.skip(disk);
-    }
+    if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
     try {
       const daemon = await startDaemon(ws);
       await writeFile(join(ws.pending, 'waits.json'), '{"q": "after the disk is freed"}');
@@ -270,7 +272,7 @@ describe('a full disk where run locks are written, with start --once', () => {
   it('gives up after 6 tries, leaving the run queued for the next start, which runs it', { timeout: 120_000 }, async (context) => {
     const ws = await askWorkspace({ 'pipeline-pending/waits.json': { q: 'next time' } });
     const disk = await mountFullLocksFolder(ws);
-    if (typeof disk === 'string') return context.skip(disk);
+if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
     try {
       const result = await runPop(ws, ['start', '--once']);
       expect(result.exitCode, result.stderr).toBe(0);

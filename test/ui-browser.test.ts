@@ -8,14 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from './support/prerequisites.js';
 import { makeSharedWorkspace, pop, readStatus } from './support/cli.js';
 import { makeRealRuns, startUi, type UiProcess } from './support/ui.js';
 import { runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-const suite = hasChromium ? describe : describe.skip;
 
 let ws: Workspace & { remove: () => Promise<void> };
 let runs: Awaited<ReturnType<typeof makeRealRuns>>;
@@ -25,7 +25,7 @@ let page: Page;
 let profile: string;
 let shots: string;
 
-suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROMIUM} is missing: apt-get install -y chromium`, () => {
+describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -y chromium' }, 'pop ui in Chromium', () => {
   beforeAll(async () => {
     ws = await makeSharedWorkspace({});
     runs = await makeRealRuns(ws);
@@ -75,11 +75,11 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
     try {
       await page.goto(ui.url);
       await expect.poll(() => page.locator('#runs tbody tr').count()).toBe(4);
-      const widths = await page.evaluate(() => ({
-        page: document.documentElement.scrollWidth,
-        window: document.documentElement.clientWidth,
-        table: Math.ceil(document.getElementById('runs')!.getBoundingClientRect().right),
-      }));
+      const widths = await page.evaluate(() => {
+        type Box = { scrollWidth: number; clientWidth: number; getBoundingClientRect: () => { right: number } };
+        const { document } = globalThis as unknown as { document: { documentElement: Box; getElementById: (id: string) => Box } };
+        return { page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth, table: Math.ceil(document.getElementById('runs').getBoundingClientRect().right) };
+      });
       await page.screenshot({ path: join(shots, 'runs-1280.png'), fullPage: true });
       expect(widths.page, 'the page scrolls sideways').toBeLessThanOrEqual(widths.window);
       expect(widths.table).toBeLessThanOrEqual(widths.window);
