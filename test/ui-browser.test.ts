@@ -40,6 +40,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
       viewport: { width: 1400, height: 1000 },
     });
     page = context.pages()[0] ?? (await context.newPage());
+    watchConsole();
   }, 180_000);
 
   afterAll(async () => {
@@ -59,7 +60,6 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
   };
 
   it('loads the runs list from the printed address', async () => {
-    watchConsole();
     await page.goto(ui.url);
     expect(new URL(page.url()).search).toBe(''); // the token left the address bar
     await expect.poll(() => page.locator('#runs tbody tr').count()).toBe(3);
@@ -89,6 +89,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
   });
 
   it('opens the failed run and sees its error', async () => {
+    await page.goto(ui.url);
     await page.click(`a:text("${runs.failed}")`);
     await page.waitForURL(`**/runs/${runs.failed}`);
     await expect.poll(() => page.locator('.error-box').innerText()).toContain('summary cannot handle a failing seed yet');
@@ -97,7 +98,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
   });
 
   it('compares a run with its rerun: the copied task marked, the changed one flagged', async () => {
-    await page.goto(`${ui.origin}/`);
+    await page.goto(ui.url);
     await page.check(`tr[data-run="${runs.complete}"] input[name="a"]`);
     await page.check(`tr[data-run="${runs.rerun}"] input[name="b"]`);
     await page.click('button:text("Compare the runs picked")');
@@ -113,6 +114,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
     await writeFile(ws.path('pipeline-pending', 'moles.json'), JSON.stringify({ topic: 'moles', gate: true }));
     const id = await waitFor(async () => (await runDirs(ws.current)).find((name) => name.includes('moles')));
     await waitFor(async () => (await readStatus(join(ws.current, id))).tasks.summary?.state === 'running');
+    await page.goto(ui.url);
     await page.goto(`${ui.origin}/runs/${id}`);
     await page.waitForSelector('#live-state:not([hidden])');
     await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
@@ -130,6 +132,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
   });
 
   it('Rerun says what it did, on the page of the new run it opens', async () => {
+    await page.goto(ui.url);
     await page.goto(`${ui.origin}/runs/${runs.complete}`);
     await page.selectOption('#rerun-from', 'summary');
     await page.click('button[data-action="rerun"]');
@@ -142,6 +145,7 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
 
   it('Resume says what it did, and the notice stays while the page follows the run', async () => {
     await writeFile(ws.path('fixed'), '');
+    await page.goto(ui.url);
     await page.goto(`${ui.origin}/runs/${runs.failed}`);
     await page.click('button[data-action="resume"]');
     await page.waitForSelector('#notice:not([hidden])');
