@@ -4,6 +4,7 @@
  */import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatEvent } from '../src/cli/human-log.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { GATED_TASK, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, startDaemon } from './support/workspace.js';
 
@@ -49,13 +50,18 @@ describe('stopping the daemon while a task runs', () => {
     const runId = String(started.run);
 
     daemon.signal('SIGINT');
-    expect(await daemon.waitForEvent('manager-stopping')).toMatchObject({ signal: 'SIGINT', running: 1, graceMs: 10_000 });
+    const stopping = await daemon.waitForEvent('manager-stopping');
+    expect(stopping).toMatchObject({ signal: 'SIGINT', running: 1, graceMs: 10_000 });
+    // What a terminal shows for it: how long the wait is, and that a second Ctrl-C ends it.
+    expect(formatEvent(stopping, false)).toMatch(/stopping \(SIGINT\); no new task starts; waiting up to 10\.0 s for 1 running task\(s\); Ctrl-C again stops them now$/);
     // The gate stays shut: only the second signal can end the task.
     daemon.signal('SIGINT');
     const result = await daemon.exit();
 
     expect({ exitCode: result.exitCode, signal: result.signal }, result.stderr).toEqual({ exitCode: 0, signal: undefined });
-    expect(result.events).toContainEqual(expect.objectContaining({ event: 'manager-forcing', signal: 'SIGINT', running: 1, level: 'warn' }));
+    const forcing = result.events.find((line) => line.event === 'manager-forcing');
+    expect(forcing).toMatchObject({ signal: 'SIGINT', running: 1, level: 'warn' });
+    expect(formatEvent(forcing!, false)).toMatch(/stopping now \(a second SIGINT\): 1 running task\(s\) are stopped and their runs continue on the next start$/);
     expect(result.events).toContainEqual(expect.objectContaining({ event: 'run-interrupted', run: runId, task: 'slow' }));
     expect(result.events.filter((line) => line.event === 'run-complete')).toEqual([]);
     const status = await readValid(RunStatusSchema, join(ws.current, runId, 'tasks-status.json'));
