@@ -105,7 +105,7 @@ describe('pop prune', () => {
   });
 
   it('needs to be told which runs, and an age it understands', async () => {
-    const ws = await makeWorkspace({});
+    const ws = await makeWorkspace({ 'pipeline.json': { name: 'prune', tasks: ['picky'] } });
     expect(await pop(ws, ['prune', '--older-than', '7d'])).toMatchObject({
       exitCode: 2,
       stderr: 'pop: say which runs to remove: --failed (failed runs in pipeline-current/), --complete (runs in pipeline-complete/), or both',
