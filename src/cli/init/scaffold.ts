@@ -28,6 +28,7 @@ node_modules/
  * registry's seedSchema gives it. Written when the registry exports a seedSchema.
  */
 const SEED_TYPES = `// For the editor only: every task's seed has the type the registry's seedSchema gives it.
+// (Remove this file if pipeline-tasks/index.js stops exporting a seedSchema.)
 import type { z } from 'pop';
 import type { seedSchema } from './index.js';
 
