@@ -1,6 +1,6 @@
 /** The package API for task modules: `import { defineTask, z } from 'pop'`. */
 export { z } from 'zod';
-export { defineTask } from './runner/task-api.js';
+export { defineTask, needing } from './runner/task-api.js';
 export type {
   TaskDefinition,
   SingleTaskDefinition,
@@ -18,6 +18,10 @@ export type {
   InferenceResult,
   ValidationIssue,
   QualityResult,
+  Register,
+  Seed,
+  ValueOf,
+  DefineTask,
 } from './runner/task-api.js';
 export type { TaskLogger } from './runner/task-log.js';
 export { estimateTokens, truncateToTokens, chunkByTokens } from './runner/tokens.js';

@@ -28,6 +28,8 @@ function askWorkspace(): Promise<Workspace> {
 
 const BAD_SEEDS = [
   { name: 'broken', content: '{ not json', reason: 'not-json', says: 'is not valid JSON' },
+  // V8's message for this one quotes the text instead of giving a position.
+  { name: 'typo', content: '{\n  "q": tru\n}', reason: 'not-json', says: 'is not valid JSON' },
   { name: 'array', content: '[1,2]', reason: 'not-an-object', says: 'is an array; a seed must be a JSON object' },
   { name: 'empty', content: '', reason: 'empty', says: 'is empty' },
 ] as const;
@@ -58,6 +60,7 @@ describe('bad seeds dropped into a running daemon', () => {
     }
     const broken = await readValid(SeedRejectionSchema, join(ws.rejected, 'broken.error.json'));
     expect(broken.where).toBe('line 1, column 3');
+    expect((await readValid(SeedRejectionSchema, join(ws.rejected, 'typo.error.json'))).where).toBe('line 2, column 8');
 
     expect(await listDir(ws.rejected)).toEqual([
       'array.error.json',
@@ -66,6 +69,8 @@ describe('bad seeds dropped into a running daemon', () => {
       'broken.json',
       'empty.error.json',
       'empty.json',
+      'typo.error.json',
+      'typo.json',
     ]);
     expect(await pendingSeeds(ws)).toEqual([]);
     expect(await runDirs(ws.current)).toEqual([]);
@@ -82,7 +87,7 @@ describe('bad seeds dropped into a running daemon', () => {
 
     const stopped = await daemon.stop();
     expect(stopped.exitCode).toBe(0);
-    expect(stopped.events.at(-1)).toMatchObject({ event: 'manager-stopped', completed: 1, failed: 0, rejected: 3 });
+    expect(stopped.events.at(-1)).toMatchObject({ event: 'manager-stopped', completed: 1, failed: 0, rejected: 4 });
   });
 
   it('a half-written seed is waited for, not rejected, and runs once it is finished', async () => {

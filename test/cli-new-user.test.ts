@@ -22,7 +22,7 @@ describe('submit', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toBe(
-      `pop: seeds/no-document.json: does not match the seedSchema of ${ws.path('pipeline-tasks', 'index.js')}: document: Invalid input: expected string, received undefined`,
+      `pop: seeds/no-document.json: does not match the seedSchema of ${ws.path('pipeline-tasks', 'index.js')}: document: required (a string)`,
     );
     expect(await readdir(ws.pending)).toEqual([]);
 
@@ -33,7 +33,7 @@ describe('submit', () => {
 
     const piped = await pop(ws, ['submit', '-'], { input: '{ "title": "no document" }' });
     expect(piped.exitCode).toBe(2);
-    expect(piped.stderr).toMatch(/^pop: standard input: does not match the seedSchema of .*: document: Invalid input: expected string, received undefined$/);
+    expect(piped.stderr).toMatch(/^pop: standard input: does not match the seedSchema of .*: document: required \(a string\)$/);
 
     const twoNamed = await pop(ws, ['submit', 'seeds/no-document.json', '-', '--name', 'x']);
     expect(twoNamed).toMatchObject({ exitCode: 2, stderr: 'pop: --name names one seed; give one file (or -)' });

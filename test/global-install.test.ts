@@ -1,8 +1,8 @@
 /**
  * POP as users install it: `npm pack`, then `npm install -g` of the tarball into a temp prefix,
- * then `pop init` and a run of the example with the installed `pop` bin. (.ci/run does the same
- * with a fresh build; here the tarball is packed from the dist/ the tests run, without rebuilding
- * it under the other test files.)
+ * then `pop init` and a run of the example with the installed `pop` bin. The tarball is packed
+ * from the dist/ the tests run, without rebuilding it under the other test files. (The one test of
+ * the global install: .ci/run leaves it to this file.)
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -26,8 +26,10 @@ describe('the packed package installed globally', () => {
     expect(files.filter((file) => file.startsWith('dist/bench/') || file.endsWith('.map'))).toEqual([]);
 
     const prefix = join(tmp, 'prefix');
-    const install = await npm(['install', '--global', '--prefix', prefix, join(tmp, packed!.filename), '--prefer-offline', '--no-audit', '--no-fund'], tmp);
+    // As the README says: POP needs no install scripts, and npm has none to warn about.
+    const install = await npm(['install', '--global', '--ignore-scripts', '--prefix', prefix, join(tmp, packed!.filename), '--prefer-offline', '--no-audit', '--no-fund'], tmp);
     expect(install.exitCode, install.stderr).toBe(0);
+    expect(install.stderr).not.toMatch(/install-scripts|allowScripts/);
     const bin = join(prefix, 'bin', 'pop');
     const popAt = (cwd: string, args: string[]) => execa(bin, args, { cwd, reject: false, timeout: 120_000, stdin: 'ignore' });
 
@@ -46,5 +48,11 @@ describe('the packed package installed globally', () => {
     expect(records.map((record) => record.seed).sort()).toEqual(seeds);
     for (const record of records) expect(existsSync(join(root, 'pipeline-complete', record.id, 'tasks', 'write-brief', 'brief.md'))).toBe(true);
     expect(existsSync(join(root, 'node_modules'))).toBe(false);
+  });
+
+  it("declares in allowScripts every dependency's install script, so npm install in the clone warns of none", async () => {
+    const pending = await npm(['approve-scripts', '--allow-scripts-pending', '--json'], REPO_ROOT);
+    expect(pending.exitCode, pending.stderr).toBe(0);
+    expect(JSON.parse(pending.stdout)).toEqual({ allowScripts: [] });
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { SeedRejectionSchema } from '../src/formats/seed-rejection.js';
+import { cannotRunHere } from './support/prerequisites.js';
 import {
   GATED_TASK,
   ASK_TASK,
@@ -97,7 +98,7 @@ describe('seed names at the file system limit (255 bytes)', () => {
     const long255 = `${'b'.repeat(250)}.json`;
     const ws = await askWorkspace({ [`pipeline-pending/${long235}`]: 'not json', [`pipeline-pending/${long255}`]: 'not json either' });
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     expect(result.events.filter((line) => line.event === 'internal-error')).toEqual([]);
     expect(result.stderr).toBe('pop: 0 run(s) complete, 0 failed, 2 seed(s) rejected');
 
@@ -145,7 +146,7 @@ describe('seeds the manager must not choke on', () => {
     const depth = 4_900_000;
     const ws = await askWorkspace({ 'pipeline-pending/deep.json': `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`, 'pipeline-pending/fine.json': { q: 'shallow' } });
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     const { rejection } = await rejectionOf(ws, 'deep.json');
     expect(rejection).toMatchObject({
       reason: 'too-deep',
@@ -212,6 +213,9 @@ describe('runs.jsonl with a torn last line (a write cut short by a crash or a fu
   });
 });
 
+/** What the full-disk tests need to mount their tmpfs. */
+const MOUNT_NEEDS = 'run the tests as root (or with CAP_SYS_ADMIN), as CI does, so they can mount a tmpfs';
+
 /**
  * A real full disk under pipeline-current/.locks (a tiny tmpfs, filled): the claim succeeds (its
  * folder has room) but the run's lock cannot be written. Needs the right to mount (root).
@@ -240,9 +244,7 @@ describe('a full disk where run locks are written', () => {
   it('keeps the claimed run queued, logs run-deferred, and runs it once space returns', async (context) => {
     const ws = await askWorkspace();
     const disk = await mountFullLocksFolder(ws);
-    if (typeof disk === 'string') {
-      return context.skip(disk);
-    }
+    if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
     try {
       const daemon = await startDaemon(ws);
       await writeFile(join(ws.pending, 'waits.json'), '{"q": "after the disk is freed"}');
@@ -270,7 +272,7 @@ describe('a full disk where run locks are written, with start --once', () => {
   it('gives up after 6 tries, leaving the run queued for the next start, which runs it', { timeout: 120_000 }, async (context) => {
     const ws = await askWorkspace({ 'pipeline-pending/waits.json': { q: 'next time' } });
     const disk = await mountFullLocksFolder(ws);
-    if (typeof disk === 'string') return context.skip(disk);
+if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
     try {
       const result = await runPop(ws, ['start', '--once']);
       expect(result.exitCode, result.stderr).toBe(0);
@@ -294,7 +296,7 @@ describe('a FIFO at rest in pipeline-pending/', () => {
     const ws = await askWorkspace({ 'pipeline-pending/fine.json': { q: 'beside a pipe' } });
     await execa('mkfifo', [join(ws.pending, 'pipe.json')]);
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     const { rejection } = await rejectionOf(ws, 'pipe.json');
     expect(rejection).toMatchObject({ reason: 'not-a-file', message: 'pipeline-pending/pipe.json is a special file, not a JSON file' });
     expect((await lstat(join(ws.rejected, 'pipe.json'))).isFIFO()).toBe(true);

@@ -55,9 +55,9 @@ async function expectRejected(
   if (seed.bytes) expect((await readFile(join(ws.rejected, movedTo))).equals(seed.bytes)).toBe(true);
 }
 
-/** `start --once` that claimed nothing and rejected exactly the one seed. */
+/** `start --once` that claimed nothing and rejected exactly the one seed: exit 1. */
 function expectOnlyRejected(result: PopResult, seed: string, reason: string): LogEvent {
-  expect(result.exitCode, result.stderr).toBe(0);
+  expect(result.exitCode, result.stderr).toBe(1);
   expect(result.stderr).toBe('pop: 0 run(s) complete, 0 failed, 1 seed(s) rejected');
   const rejected = eventsNamed(result.events, 'seed-rejected');
   expect(rejected.map((line) => [line.seed, line.reason])).toEqual([[seed, reason]]);
@@ -98,7 +98,7 @@ describe('seeds that are not what they claim to be', () => {
     await writeFile(join(ws.pending, 'too-big.json'), tooBig);
 
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^pop: 1 run\(s\) complete, 0 failed, 1 seed\(s\) rejected · /);
     expect(eventsNamed(result.events, 'seed-rejected').map((line) => [line.seed, line.reason])).toEqual([['too-big.json', 'too-large']]);
     await expectRejected(ws, { name: 'too-big.json', reason: 'too-large', says: `is ${LIMIT + 1} bytes; a seed may be at most ${LIMIT} bytes (10 MB)`, bytes: tooBig });
@@ -248,15 +248,16 @@ describe('seeds that are not what they claim to be', () => {
       'pipeline-pending/right.json': '{ "topic": "schemas", "words": 12 }',
     });
     const result = await runPop(ws, ['start', '--once']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^pop: 1 run\(s\) complete, 0 failed, 1 seed\(s\) rejected · /);
     expect(eventsNamed(result.events, 'seed-rejected').map((line) => [line.seed, line.reason])).toEqual([['wrong.json', 'seed-schema']]);
     await expectRejected(ws, {
       name: 'wrong.json',
       reason: 'seed-schema',
-      says: "does not match the registry's seedSchema: topic: Invalid input: expected string, received undefined",
+      says: "does not match the registry's seedSchema: topic: required (a string)",
       bytes: Buffer.from('{ "words": 12 }'),
     });
+    expect((await readValid(SeedRejectionSchema, join(ws.rejected, 'wrong.error.json'))).where).toBe('topic');
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['right.json']);
   });
 });
@@ -331,7 +332,7 @@ describe('a pipeline.json or task registry that cannot start', () => {
   });
 
   // Node's ESM SyntaxError does not say which file it is in: start must find and name the module.
-  it('a task module with a syntax error: exit 2, and the message names that module', async () => {
+  it('a task module with a syntax error: exit 2, and the message names that module, line and column', async () => {
     const ws = await hostileWorkspace({
       'pipeline.json': { name: 'hostile', tasks: ['echo', 'broken'] },
       'pipeline-tasks/index.js': registryModule(['echo', 'broken']),
@@ -340,9 +341,8 @@ describe('a pipeline.json or task registry that cannot start', () => {
     await writeFile(join(ws.pending, 'waiting.json'), '{ "topic": "patience" }');
     const result = await runPop(ws, ['start', '--once']);
     expect(result.exitCode, result.stderr).toBe(2);
-    expect(result.stderr.split('\n'), 'the message names the module with the syntax error').toContain(`pop: ${ws.path('pipeline-tasks', 'broken.js')}: Unexpected token ';'`);
-    // The registry that imports it is named too.
-    expect(result.stderr.split('\n')).toContain(`pop: ${ws.path('pipeline-tasks', 'index.js')}: failed to load: SyntaxError: Unexpected token ';'`);
+    // Once, at its line and column, with the line; the registry that imports it is not blamed too.
+    expect(result.stderr).toBe(`pop: ${ws.path('pipeline-tasks', 'broken.js')}:1:37: Unexpected token ';'\n    1 | export default { prompt: () => 'hi' ;\n${' '.repeat(44)}^`);
     expect(result.events).toEqual([]);
     expect(await pendingSeeds(ws)).toEqual(['waiting.json']);
     expect(await listDir(ws.current)).toEqual([]);

@@ -43,13 +43,14 @@ describe('pop init', () => {
       'pipeline-tasks/',
       'pipeline-tasks/index.js',
       'pipeline-tasks/package.json',
+      'pipeline-tasks/pop-types.d.ts',
       'pipeline-tasks/summarize.js',
       'pipeline.json',
     ]);
     // $schema names the copy in the workspace, which is the format's current JSON Schema.
     expect(await readFile(join(root, 'pipeline.json'), 'utf8')).toContain('"$schema": "./.pop/pipeline.schema.json"');
     expect(await readFile(join(root, '.pop', 'pipeline.schema.json'), 'utf8')).toBe(await readFile(join(REPO_ROOT, 'docs', 'schemas', 'pipeline.schema.json'), 'utf8'));
-    expect((await readFile(join(root, '.gitignore'), 'utf8')).split('\n')).toEqual(expect.arrayContaining(['pipeline-pending/', 'pipeline-current/', 'pipeline-complete/', '.env']));
+    expect((await readFile(join(root, '.gitignore'), 'utf8')).split('\n')).toEqual(expect.arrayContaining(['pipeline-pending/', 'pipeline-current/', 'pipeline-complete/', '.env', '.pop/cache/', '*.tgz']));
 
     const submit = await popIn(root, ['submit', 'examples/seeds/hello.json']);
     expect(submit).toMatchObject({ exitCode: 0, stdout: 'hello.json', stderr: '' });
@@ -85,6 +86,66 @@ describe('pop init', () => {
     // The one error is the typo: `pop` resolved, and the output schema typed the value.
     expect(tsc.exitCode).not.toBe(0);
     expect(tsc.stdout.trim().split('\n')).toEqual([expect.stringMatching(/pipeline-tasks\/summarize\.js\(\d+,\d+\): error TS2551: Property 'lenght' does not exist on type .*'length'/)]);
+  });
+
+  it('type-checks the natural code of tasks: the seed typed by the seedSchema, inputs by needing(), a fan-out as the README writes it', async () => {
+    const root = await makeTempDir();
+    expect((await popIn(root, ['init'])).exitCode).toBe(0);
+    const tasks = join(root, 'pipeline-tasks');
+    // The README's fan-out, word for word, except that the seed's document needs no String(): it is a string.
+    await writeFile(
+      join(tasks, 'facts.js'),
+      `import { defineTask, z, chunkByTokens } from 'pop';
+
+export default defineTask({
+  output: z.object({ facts: z.array(z.string()).min(1) }),
+  each: ({ seed }) => chunkByTokens(seed.document, 3000),
+  prompt: (chunk, ctx) => ({ system: \`List the facts in part \${ctx.item.index + 1} of \${ctx.item.count}.\`, user: chunk }),
+  validate: ({ facts }) => (facts.some((fact) => fact.length > 300) ? 'a fact is longer than 300 characters' : []),
+  finalize: (values, ctx) => [...new Set(values.flatMap((value) => value.facts))],
+});
+`,
+    );
+    // A fan-out over what the tasks it needs produced: a finalized list, and a schema's value.
+    await writeFile(
+      join(tasks, 'check-facts.js'),
+      `import { needing, z } from 'pop';
+import facts from './facts.js';
+import outline from './outline.js';
+
+export default needing({ facts, outline }).defineTask({
+  output: z.object({ fact: z.string(), holds: z.boolean() }),
+  each: ({ inputs }) => inputs.facts.filter((fact) => fact.length > 0),
+  prompt: (fact, ctx) => \`Does "\${fact.trim()}" belong in "\${ctx.seed.title ?? 'the brief'}"?\`,
+  finalize: (values) => values.filter((value) => value.holds).map((value) => value.fact),
+});
+`,
+    );
+    await writeFile(
+      join(tasks, 'headline.js'),
+      `import { needing } from 'pop';
+import checkFacts from './check-facts.js';
+import outline from './outline.js';
+
+export default needing({ 'check-facts': checkFacts, outline }).defineTask({
+  prompt: ({ seed, inputs }) => \`\${inputs.outline.title.toUpperCase()}: \${inputs['check-facts'].join('; ')} (\${seed.document.length} characters)\`,
+  validate: (text) => (text.length > 80 ? 'too long' : []),
+});
+`,
+    );
+    const tsc = () => execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'jsconfig.json')], { cwd: root, reject: false });
+    const clean = await tsc();
+    expect(clean.stdout).toBe('');
+    expect(clean.exitCode).toBe(0);
+
+    // And the types are not all \`any\`: a field the seedSchema does not have, a value used as what it is not.
+    await writeFile(join(tasks, 'wrong.js'), `import { needing } from 'pop';\nimport facts from './facts.js';\nexport default needing({ facts }).defineTask({\n  prompt: ({ seed, inputs }) => \`\${seed.documnet} \${inputs.facts.toFixed()}\`,\n});\n`);
+    const wrong = await tsc();
+    expect(wrong.exitCode).not.toBe(0);
+    expect(wrong.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^pipeline-tasks\/wrong\.js\(4,\d+\): error TS2551: Property 'documnet' does not exist on type .*'document'/),
+      expect.stringMatching(/^pipeline-tasks\/wrong\.js\(4,\d+\): error TS2339: Property 'toFixed' does not exist on type 'string\[\]'/),
+    ]);
   });
 
   it('loads task modules as ES modules under a package.json of "type": "commonjs", and says what to change without the one init writes', async () => {

@@ -4,7 +4,7 @@
  * exactly one of them gets it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,16 +142,26 @@ describe('two managers started together on a workspace with a stale lock', () =>
 });
 
 describe('a lock whose holder is a zombie (killed, not yet reaped)', () => {
-  it('is stale: a manager starts', async () => {
-    const ws = await managerWorkspace(1);
-    // `sleep 0.1` becomes a zombie: its parent execs into a program that never reaps children.
-    const holder = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  it('is free the moment its holder is killed: a manager starts though the zombie keeps its pid', async () => {
+    const ws = await managerWorkspace(0);
+    // A real manager holds the lock; its parent execs into a program that never reaps children, so
+    // once killed the manager stays a zombie, and the lock file still names its pid.
+    const holder = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" start --json --root "${ws.root}" & echo "pid=$!"; exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.push(holder);
-    const zombie = Number(await new Promise<string>((resolve) => holder.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))));
-    await waitFor(() => !isProcessRunning(zombie), { description: `pid ${zombie} to become a zombie` });
-    expect(() => process.kill(zombie, 0), 'the zombie still has its pid').not.toThrow();
-    await writeFile(join(ws.current, '.manager.lock'), JSON.stringify({ pid: zombie, command: 'start', acquiredAt: new Date().toISOString() }));
+    let output = '';
+    holder.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const manager = await waitFor(() => (output.includes('"event":"manager-ready"') ? Number(/pid=(\d+)/.exec(output)?.[1]) : undefined), { description: () => `the manager to be ready\n${output}` });
 
+    const refused = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
+    expect(refused.exitCode, 'the live holder keeps a second manager out').toBe(2);
+    expect(refused.stderr).toContain(`another manager (pid ${manager}, "start")`);
+
+    process.kill(manager, 'SIGKILL');
+    await waitFor(() => !isProcessRunning(manager), { description: `pid ${manager} to become a zombie` });
+    expect(() => process.kill(manager, 0), 'the zombie still has its pid').not.toThrow();
+    expect(JSON.parse(await readFile(join(ws.current, '.manager.lock'), 'utf8'))).toMatchObject({ pid: manager });
+
+    await writeFile(join(ws.pending, 's0.json'), JSON.stringify({ q: 'after the zombie' }));
     const result = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
     expect(result.exitCode, result.stderr).toBe(0);
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['s0.json']);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { pop } from './support/cli.js';
+import { cannotRunHere } from './support/prerequisites.js';
 import { ASK_TASK, CLI, REPO_ROOT, makeWorkspace, readRunRecords, registryModule, runDirs, runPop } from './support/workspace.js';
 
 // Fails for a seed that says so.
@@ -104,7 +105,7 @@ describe('pop prune', () => {
   });
 
   it('needs to be told which runs, and an age it understands', async () => {
-    const ws = await makeWorkspace({});
+    const ws = await makeWorkspace({ 'pipeline.json': { name: 'prune', tasks: ['picky'] } });
     expect(await pop(ws, ['prune', '--older-than', '7d'])).toMatchObject({
       exitCode: 2,
       stderr: 'pop: say which runs to remove: --failed (failed runs in pipeline-current/), --complete (runs in pipeline-complete/), or both',
@@ -115,7 +116,8 @@ describe('pop prune', () => {
   });
 
   // util-linux `script` gives the command a terminal, so prune asks; the answer is typed into it.
-  it.skipIf(!existsSync('/usr/bin/script'))('asks on a terminal, and removes only after a yes', async () => {
+  it('asks on a terminal, and removes only after a yes', async (context) => {
+    if (!existsSync('/usr/bin/script')) return cannotRunHere(context, '/usr/bin/script is missing', 'apt-get install -y util-linux');
     const ws = await makeWorkspace({
       'pipeline.json': { name: 'prune', tasks: ['picky'] },
       'pipeline-tasks/index.js': registryModule(['picky']),

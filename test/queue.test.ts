@@ -10,6 +10,7 @@ import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { describeWith } from './support/prerequisites.js';
 import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, waitFor, type Workspace } from './support/workspace.js';
 
 /** Short lock and stalled-check times, so a killed worker's jobs are noticed within seconds (long enough for a busy machine to renew them). */
@@ -76,7 +77,7 @@ async function workerLines(ws: Workspace, run: string, task: string): Promise<st
   return log.split('\n').filter((line) => line.includes('"event":"worker"'));
 }
 
-describe.skipIf(!hasRedis)(`task attempts through a queue (needs redis-server: ${INSTALL_REDIS})`, () => {
+describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }, 'task attempts through a queue', () => {
   it('30 seeds × 3 tasks, a manager and two workers with their own --root: every run complete exactly once, tasks on both workers', async () => {
     const ws = await workspaceWith(['a', 'b', 'c'].map((name) => ({ name, task: 'ask' })), { ask: ASK_TASK }, 30);
     const workers = [worker(ws, ws.root), worker(ws, await otherPathTo(ws))];

@@ -8,14 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSharedWorkspace, readStatus } from './support/cli.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from './support/prerequisites.js';
+import { makeSharedWorkspace, pop, readStatus } from './support/cli.js';
 import { makeRealRuns, startUi, type UiProcess } from './support/ui.js';
 import { runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-const suite = hasChromium ? describe : describe.skip;
 
 let ws: Workspace & { remove: () => Promise<void> };
 let runs: Awaited<ReturnType<typeof makeRealRuns>>;
@@ -25,7 +25,7 @@ let page: Page;
 let profile: string;
 let shots: string;
 
-suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROMIUM} is missing: apt-get install -y chromium`, () => {
+describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -y chromium' }, 'pop ui in Chromium', () => {
   beforeAll(async () => {
     ws = await makeSharedWorkspace({});
     runs = await makeRealRuns(ws);
@@ -40,6 +40,7 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
       viewport: { width: 1400, height: 1000 },
     });
     page = context.pages()[0] ?? (await context.newPage());
+    watchConsole();
   }, 180_000);
 
   afterAll(async () => {
@@ -59,7 +60,6 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
   };
 
   it('loads the runs list from the printed address', async () => {
-    watchConsole();
     await page.goto(ui.url);
     expect(new URL(page.url()).search).toBe(''); // the token left the address bar
     await expect.poll(() => page.locator('#runs tbody tr').count()).toBe(3);
@@ -67,7 +67,29 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
     await page.screenshot({ path: join(shots, 'runs.png'), fullPage: true });
   });
 
+  it('fits the runs table in a 1280-pixel window, a run with a long name too: no sideways scroll', async () => {
+    const seed = 'harrow-valley-community-solar-cooperative-annual-review.json';
+    await writeFile(ws.path('pipeline-pending', seed), JSON.stringify({ topic: 'a long name' }));
+    expect((await pop(ws, ['start', '--once'])).exitCode).toBe(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    try {
+      await page.goto(ui.url);
+      await expect.poll(() => page.locator('#runs tbody tr').count()).toBe(4);
+      const widths = await page.evaluate(() => {
+        type Box = { scrollWidth: number; clientWidth: number; getBoundingClientRect: () => { right: number } };
+        const { document } = globalThis as unknown as { document: { documentElement: Box; getElementById: (id: string) => Box } };
+        return { page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth, table: Math.ceil(document.getElementById('runs').getBoundingClientRect().right) };
+      });
+      await page.screenshot({ path: join(shots, 'runs-1280.png'), fullPage: true });
+      expect(widths.page, 'the page scrolls sideways').toBeLessThanOrEqual(widths.window);
+      expect(widths.table).toBeLessThanOrEqual(widths.window);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
+  });
+
   it('opens the failed run and sees its error', async () => {
+    await page.goto(ui.url);
     await page.click(`a:text("${runs.failed}")`);
     await page.waitForURL(`**/runs/${runs.failed}`);
     await expect.poll(() => page.locator('.error-box').innerText()).toContain('summary cannot handle a failing seed yet');
@@ -76,7 +98,7 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
   });
 
   it('compares a run with its rerun: the copied task marked, the changed one flagged', async () => {
-    await page.goto(`${ui.origin}/`);
+    await page.goto(ui.url);
     await page.check(`tr[data-run="${runs.complete}"] input[name="a"]`);
     await page.check(`tr[data-run="${runs.rerun}"] input[name="b"]`);
     await page.click('button:text("Compare the runs picked")');
@@ -92,6 +114,7 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
     await writeFile(ws.path('pipeline-pending', 'moles.json'), JSON.stringify({ topic: 'moles', gate: true }));
     const id = await waitFor(async () => (await runDirs(ws.current)).find((name) => name.includes('moles')));
     await waitFor(async () => (await readStatus(join(ws.current, id))).tasks.summary?.state === 'running');
+    await page.goto(ui.url);
     await page.goto(`${ui.origin}/runs/${id}`);
     await page.waitForSelector('#live-state:not([hidden])');
     await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
@@ -105,6 +128,32 @@ suite(hasChromium ? 'pop ui in Chromium' : `pop ui in Chromium: skipped, ${CHROM
     expect(await page.locator('svg.graph .node-box.state-complete').count()).toBe(2);
     await page.screenshot({ path: join(shots, 'live-complete.png'), fullPage: true });
     await daemon.stop();
+    expect(problems).toEqual([]);
+  });
+
+  it('Rerun says what it did, on the page of the new run it opens', async () => {
+    await page.goto(ui.url);
+    await page.goto(`${ui.origin}/runs/${runs.complete}`);
+    await page.selectOption('#rerun-from', 'summary');
+    await page.click('button[data-action="rerun"]');
+    await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(runs.complete));
+    const id = decodeURIComponent(new URL(page.url()).pathname.slice('/runs/'.length));
+    await page.waitForSelector('#notice:not([hidden])');
+    expect(await page.locator('#notice').innerText()).toBe(`rerun of ${runs.complete} from summary: new run ${id}`);
+    await page.screenshot({ path: join(shots, 'rerun-notice.png'), fullPage: true });
+  });
+
+  it('Resume says what it did, and the notice stays while the page follows the run', async () => {
+    await writeFile(ws.path('fixed'), '');
+    await page.goto(ui.url);
+    await page.goto(`${ui.origin}/runs/${runs.failed}`);
+    await page.click('button[data-action="resume"]');
+    await page.waitForSelector('#notice:not([hidden])');
+    const said = await page.locator('#notice').innerText();
+    expect(said).toMatch(new RegExp(`^resume of run ${runs.failed} started: it runs in a process of its own$|run ${runs.failed} complete`));
+    await page.waitForSelector('h1 .badge.state-complete', { timeout: 30_000 });
+    expect(await page.locator('#notice').innerText()).toBe(said);
+    await page.screenshot({ path: join(shots, 'resume-notice.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 });

@@ -16,6 +16,8 @@ const SECRET = 'sk-test-0123456789abcdefSECRET';
 /** Not a provider key, but its variable's name says it is a credential. */
 const OTHER_SECRET = 'ghp_otherCredential0123456789';
 
+const BRIEF_MD = '# Owls at night\n\nThey **hunt** by ear. [More](https://example.org/owls) · [click](javascript:alert(1))\n\n<script>alert(2)</script><img src=x onerror=alert(3)>\n\n- one\n- two\n';
+
 let ws: Workspace & { remove: () => Promise<void> };
 let runs: UiRuns;
 let ui: UiProcess;
@@ -28,6 +30,8 @@ beforeAll(async () => {
   await appendFile(join(runFolder(ws, 'complete', runs.complete), 'tasks', 'summary', 'console.log'), `key was ${SECRET}\ntoken was ${OTHER_SECRET}\n`);
   await symlink('/etc/passwd', join(runFolder(ws, 'complete', runs.complete), 'tasks', 'facts', 'leak.txt'));
   await symlink('/etc', join(runFolder(ws, 'complete', runs.complete), 'tasks', 'etc'));
+  // A Markdown artifact, as a task's finalize leaves one, with what a hostile reply could put in it.
+  await writeFile(join(runFolder(ws, 'complete', runs.complete), 'tasks', 'summary', 'brief.md'), BRIEF_MD);
   ui = await startUi(ws, { OPENAI_API_KEY: SECRET, DEPLOY_TOKEN: OTHER_SECRET });
 }, 180_000);
 
@@ -158,6 +162,25 @@ describe('pop ui: pages', () => {
     expect(ledger).toMatch(/<td class="num">1<\/td><td class="num">2<\/td><td class="num">0<\/td><td>mock:default<\/td><td>answered<\/td>/);
     const summary = await get(`/runs/${runs.complete}/tasks/summary`);
     expect(summary.body).toContain('summarizing owls');
+    // A text task: its prompt went without a schema, and the page says so rather than show `null`.
+    expect(summary.body).toContain('<p class="meta">A text reply: no output schema.</p>');
+    expect(summary.body).not.toContain('output schema (JSON Schema');
+    expect(summary.body).not.toMatch(/<pre class="json">null<\/pre>/);
+  });
+
+  it('a Markdown artifact is rendered, with raw HTML and script links left inert, and its source one click away', async () => {
+    const page = await get(`/runs/${runs.complete}/tasks/summary`);
+    const rendered = /<div class="markdown">([\s\S]*?)<\/div>\n<details class="markdown-source"><summary>Markdown source<\/summary><pre class="text">([\s\S]*?)<\/pre><\/details>/.exec(page.body);
+    expect(rendered, 'the rendered brief.md and its source').not.toBeNull();
+    const [, html, source] = rendered!;
+    expect(html).toContain('<h1>Owls at night</h1>');
+    expect(html).toContain('They <strong>hunt</strong> by ear.');
+    expect(html).toContain('<a href="https://example.org/owls">More</a>');
+    expect(html).toContain('<li>one</li>');
+    // Raw HTML stays text; a javascript: link is not made a link.
+    expect(html).toContain('&lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x onerror=alert(3)&gt;');
+    expect(html).not.toMatch(/<script|<img|href="javascript/i);
+    expect(source).toBe(BRIEF_MD.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
   });
 
   it('task and item pages of a fan-out: the items table, an item with its refinement and a cached reply', async () => {

@@ -3,9 +3,9 @@ import type { FindRunError } from '../manager/runs/find-run.js';
 /** Exit codes, as documented in the README. */
 export const EXIT = {
   ok: 0,
-  /** `start --once`, `resume`, `rerun`: a run failed; `validate`: problems found. */
+  /** `start --once`, `resume`, `rerun`: a run failed (`start --once`: or a seed was rejected); `validate`: problems found. */
   runsFailed: 1,
-  /** Bad flags, or a workspace that cannot start (pipeline.json, registry). */
+  /** Bad flags, not a workspace, or a workspace that cannot start (pipeline.json, registry). */
   usage: 2,
   /** No run with that id. */
   notFound: 3,

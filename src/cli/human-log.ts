@@ -48,7 +48,9 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       case 'run-interrupted':
         return c.yellow(`run ${line.run} interrupted at ${line.task}; it continues on the next start`);
       case 'manager-stopping':
-        return `stopping (${line.signal}); no new task starts; waiting for ${line.running} running task(s)`;
+        return `stopping (${line.signal}); no new task starts; waiting up to ${seconds(line.graceMs)} for ${line.running} running task(s); Ctrl-C again stops them now`;
+      case 'manager-forcing':
+        return c.yellow(`stopping now (a second ${line.signal}): ${line.running} running task(s) are stopped and their runs continue on the next start`);
       case 'manager-stopped':
         return `stopped: ${line.completed} complete, ${line.failed} failed, ${line.rejected} rejected`;
       case 'run-busy':

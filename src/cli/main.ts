@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino, { type Logger } from 'pino';
@@ -26,6 +27,9 @@ import { processGateway } from '../gateway/shared.js';
 import { useQueue } from '../queue/use-queue.js';
 import { workerCommand } from './commands/worker.js';
 import { COST_GROUPS, costCommand, type CostGroup } from './commands/cost.js';
+import { unknownCommand } from './unknown-command.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -52,6 +56,19 @@ const ageOption = (value: string) => {
 
 const rootOption = () => new Option('--root <dir>', 'workspace folder holding pipeline.json and the pipeline-* folders').default('.');
 
+/** Commands that only make sense in a workspace; start and validate explain a missing pipeline.json themselves. */
+const NEEDS_WORKSPACE = new Set(['worker', 'submit', 'status', 'runs', 'cost', 'resume', 'rerun', 'ui', 'compare', 'prune', 'stats', 'clear']);
+
+/** Refuse before doing anything (such as creating pipeline-pending/) in a folder that is not a workspace. */
+function refuseOutsideWorkspace(command: Command): void {
+  if (!NEEDS_WORKSPACE.has(command.name())) return;
+  const root = resolve(String(command.opts().root ?? '.'));
+  if (existsSync(workspacePaths(root).pipelineFile)) return;
+  const message = `${root} is not a POP workspace: it has no pipeline.json (pop init creates one; --root names the workspace folder)`;
+  process.stderr.write(`pop: ${message}\n`);
+  throw new CommanderError(EXIT.usage, 'pop.not-a-workspace', message);
+}
+
 function workspace(root: string): WorkspacePaths {
   const paths = workspacePaths(resolve(root));
   loadWorkspaceEnv(paths);
@@ -70,15 +87,17 @@ function progressOutput(json: boolean): { log: Logger; onEvent?: (event: Manager
 export function buildProgram(): Command {
   const program = new Command('pop')
     .description('POP, the Prompt-Orchestration Pipeline: drop a seed in pipeline-pending/, get a finished run in pipeline-complete/.')
+    .version(version, '-V, --version', 'print the version of POP')
     .showHelpAfterError()
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, command) => refuseOutsideWorkspace(command));
 
   program
     .command('start', { isDefault: true })
     .description('watch pipeline-pending/ and run every seed through pipeline.json')
     .addOption(rootOption())
-    .option('--once', 'process what is pending now, then exit (1 if any run failed)')
+    .option('--once', 'process what is pending now, then exit (1 if any run failed or seed was rejected)')
     .option('--concurrency <n>', 'task processes at once, across all runs', positiveInt, DEFAULT_CONCURRENCY)
     .option('--json', 'log JSON lines even on a terminal')
     .option('--no-cache', 'neither use nor fill the call cache this time, whatever the tasks say')
@@ -109,7 +128,7 @@ export function buildProgram(): Command {
             '\n',
         );
       }
-      process.exitCode = options.once && result.failed > 0 ? EXIT.runsFailed : EXIT.ok;
+      process.exitCode = options.once && (result.failed > 0 || result.rejected > 0) ? EXIT.runsFailed : EXIT.ok;
     });
 
   program
@@ -224,7 +243,7 @@ export function buildProgram(): Command {
     .command('clear')
     .description('remove stored replies, all of them or the older ones')
     .addOption(rootOption())
-    .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w')
+    .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w (default: all of them)')
     .action(async (options: { root: string; olderThan?: string }) => {
       process.exitCode = await cacheClearCommand(workspacePaths(resolve(options.root)), options.olderThan);
     });
@@ -255,7 +274,7 @@ export function buildProgram(): Command {
     .description('remove old failed runs (and complete ones with --complete); asks first unless --yes')
     .option('--failed', 'failed runs in pipeline-current/')
     .option('--complete', 'complete runs in pipeline-complete/ (their runs.jsonl lines stay)')
-    .option('--older-than <age>', 'only runs whose state last changed longer ago than this: 30m, 12h, 7d, 2w', ageOption, 0)
+    .addOption(new Option('--older-than <age>', 'only runs whose state last changed longer ago than this: 45s, 30m, 12h, 7d, 2w').argParser(ageOption).default(0, 'any age'))
     .option('--yes', 'remove without asking')
     .addOption(rootOption())
     .action(async (options: { root: string; failed?: boolean; complete?: boolean; olderThan: number; yes?: boolean }) => {
@@ -271,7 +290,7 @@ export function buildProgram(): Command {
     .command('init')
     .description('create a workspace: pipeline.json, pipeline-tasks/, example seeds, the pipeline folders')
     .argument('[dir]', 'the folder to create it in (default: --root, else the current folder)')
-    .addOption(new Option('--example', 'the example pipeline: a document turned into a brief in three tasks (default)').conflicts('minimal'))
+    .addOption(new Option('--example', 'the example pipeline: a document turned into a brief in four tasks (default)').conflicts('minimal'))
     .option('--minimal', 'one task to start from')
     .addOption(rootOption())
     .action(async (dir: string | undefined, options: { root: string; minimal?: boolean }) => {
@@ -294,7 +313,15 @@ export async function main(argv: string[]): Promise<void> {
   // Whatever a command prints (status, errors, a run's messages) goes out without an API key.
   redactStandardStreams();
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `start` is the default command, so commander would read a mistyped command as its argument.
+    const unknown = unknownCommand(program, argv.slice(2));
+    if (unknown) {
+      process.stderr.write(`pop: ${unknown}\n(pop --help lists the commands)\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.

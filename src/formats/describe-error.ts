@@ -16,7 +16,14 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function schemaIssues(error: z.ZodError): SchemaIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issueMessage(issue) }));
+}
+
+/** A field that is missing is "required", not "expected array, received undefined". */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_type' || issue.path.length === 0 || !issue.message.endsWith('received undefined')) return issue.message;
+  const expected = String(issue.expected);
+  return `required (${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected})`;
 }
 
 /** One line per problem, each with where it is. */

@@ -21,6 +21,13 @@ export function parseJsonc(text: string): Result<unknown, string> {
   return ok(value);
 }
 
+/** The offset of the first error in strict JSON (no comments, no trailing commas), if any. */
+export function firstJsonErrorAt(text: string): number | undefined {
+  const errors: ParseError[] = [];
+  parse(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  return errors[0]?.offset;
+}
+
 /** jsonc-parser names its errors in PascalCase (`CommaExpected`): make them words. */
 function describeCode(code: string): string {
   return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();

@@ -7,7 +7,8 @@ import type { Usage } from '../formats/usage.js';
 export type ManagerEvent =
   | { event: 'manager-started'; root: string; pipeline: string; tasks: string[]; concurrency: number; once: boolean }
   | { event: 'manager-ready'; resumed: number; pending: 'watching' | 'once' }
-  | { event: 'manager-stopping'; signal: string; running: number }
+  | { event: 'manager-stopping'; signal: string; running: number; graceMs: number }
+  | { event: 'manager-forcing'; signal: string; running: number }
   | { event: 'manager-stopped'; completed: number; failed: number; rejected: number }
   | { event: 'pipeline-reloaded'; pipeline: string; tasks: string[] }
   | { event: 'pipeline-invalid'; problems: string[] }
@@ -49,7 +50,7 @@ export type ManagerEvent =
   | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
+const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'manager-forcing', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

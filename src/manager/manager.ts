@@ -205,15 +205,21 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
-    await waitForStopSignal(async (signal) => {
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    const onSecondSignal = (signal: string) => {
+      if (stopController.signal.aborted) return;
+      emit({ event: 'manager-forcing', signal, running: slots.running });
+      stopController.abort(new Error(`a second ${signal}`));
+    };
+    await waitForStopSignal(onSecondSignal, async (signal) => {
       stopStarting.abort();
-      emit({ event: 'manager-stopping', signal, running: slots.running });
+      emit({ event: 'manager-stopping', signal, running: slots.running, graceMs });
       clearInterval(rescan);
       await Promise.all(watchers.map((watcher) => watcher.close()));
       intake.stop();
       retries.cancel();
       scheduler.pause();
-      const grace = setTimeout(() => stopController.abort(new Error('grace period over')), options.graceMs ?? DEFAULT_GRACE_MS);
+      const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
       await scheduler.idle();
       clearTimeout(grace);
       await standbys.close();
@@ -281,13 +287,14 @@ async function removeCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], 
 
 /**
  * `on`, not `once`: other listeners (execa's cleanup) re-send a signal when they find themselves
- * alone, which would kill the manager in the middle of its graceful stop.
+ * alone, which would kill the manager in the middle of its graceful stop. A second signal while
+ * stopping means "now": the running tasks are stopped without waiting for the grace period.
  */
-function waitForStopSignal(onStop: (signal: string) => Promise<void>): Promise<void> {
+function waitForStopSignal(onSecond: (signal: string) => void, onStop: (signal: string) => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const handler = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) return onSecond(signal);
       stopping = true;
       void onStop(signal).finally(() => {
         process.off('SIGINT', handler);

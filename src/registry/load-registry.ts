@@ -7,6 +7,7 @@ import type { TaskDefinition } from '../runner/task-api.js';
 import { misspeltStages, STAGE_FUNCTIONS } from './stage-names.js';
 import { providePop } from './provide-pop.js';
 import { commonJsHint } from './commonjs-hint.js';
+import { locateSyntaxError } from './locate-syntax-error.js';
 
 export interface Registry {
   file: string;
@@ -65,7 +66,13 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
     // Node's SyntaxError for an imported module does not say which file: try each on its own.
     const hint = await commonJsHint(file, error);
     if (hint) return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${hint}`, problems: [] });
-    const culprits = await moduleProblems(file);
+    const { problems: culprits, located } = await checkModules(file);
+    // A syntax error is reported once, where it is; the registry's own failure would only repeat it.
+    const syntax = error instanceof SyntaxError ? await locateSyntaxError(file) : undefined;
+    if (syntax !== undefined || located) {
+      const problems = syntax === undefined ? culprits : [syntax, ...culprits];
+      return err({ reason: 'registry-invalid', file, message: problems.join('; '), problems });
+    }
     return err({ reason: 'registry-failed-to-load', file, message: `${file}: failed to load: ${firstLines(detail, 6)}`, problems: culprits });
   }
   const exported = namespace.default;
@@ -92,9 +99,15 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
 
 /** When the registry cannot load, import each task module on its own to say which one is broken. */
 export async function moduleProblems(registryFile: string): Promise<string[]> {
+  return (await checkModules(registryFile)).problems;
+}
+
+/** The problems of each task module; `located` when one is a syntax error found at its line. */
+async function checkModules(registryFile: string): Promise<{ problems: string[]; located: boolean }> {
   await providePop(registryFile);
   const dir = dirname(registryFile);
   const problems: string[] = [];
+  let located = false;
   for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
     const file = join(dir, name);
     try {
@@ -102,10 +115,12 @@ export async function moduleProblems(registryFile: string): Promise<string[]> {
       if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
       else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
     } catch (error) {
-      problems.push(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+      const syntax = error instanceof SyntaxError ? await locateSyntaxError(file) : undefined;
+      if (syntax !== undefined) located = true;
+      problems.push(syntax ?? `${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return problems;
+  return { problems, located };
 }
 
 function firstLines(text: string, count: number): string {

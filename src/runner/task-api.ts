@@ -10,10 +10,19 @@ export interface Message {
 /** What a prompt stage may return: plain text (one user message), system + user, or a full message list. */
 export type PromptResult = string | { system?: string; user: string } | Message[];
 
+/**
+ * Filled in by a workspace to type its seeds: `pop init` writes `pipeline-tasks/pop-types.d.ts`,
+ * which registers `seed` as the output of the registry's `seedSchema`.
+ */
+export interface Register {}
+
+/** The seed's type: from the registry's seedSchema once registered (see Register), else any object. */
+export type Seed = Register extends { seed: infer S } ? S : Record<string, unknown>;
+
 /** The default ingestion: the seed and the values of every task upstream, by task name. */
-export interface Ingested {
-  seed: Record<string, unknown>;
-  inputs: Record<string, unknown>;
+export interface Ingested<Inputs = Record<string, unknown>> {
+  seed: Seed;
+  inputs: Inputs;
 }
 
 export interface InferenceResult {
@@ -77,7 +86,7 @@ export interface TaskContext {
   /** How many re-prompts this attempt has made so far. */
   refinement: number;
   config: Record<string, unknown>;
-  seed: Record<string, unknown>;
+  seed: Seed;
   /** The values of every task upstream (its needs, theirs, and so on), by task name. */
   inputs: Record<string, unknown>;
   /** Model specs to try, in order. */
@@ -133,12 +142,12 @@ interface CommonStages<S extends z.ZodType | undefined, D, P, C extends TaskCont
  * A task of one prompt: an optional output schema and optional functions for the eight stages.
  * Only `prompt` is required; every other stage has a default (see the README).
  */
-export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D> extends CommonStages<S, D, P, TaskContext> {
+export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, R = unknown> extends CommonStages<S, D, P, TaskContext> {
   each?: undefined;
   /** 3. The prompt. */
   prompt: (data: P, ctx: TaskContext) => Awaitable<PromptResult>;
   /** 8. The value to persist in output.json. Default: the validated value. */
-  finalize?: (value: OutputOf<S>, ctx: TaskContext) => Awaitable<unknown>;
+  finalize?: (value: OutputOf<S>, ctx: TaskContext) => Awaitable<R>;
 }
 
 /**
@@ -146,13 +155,13 @@ export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodTyp
  * (`ctx.item` says which; `output` and `validate` apply to each item's value), and `finalize`
  * gets the item values in item order.
  */
-export interface FanOutTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown> extends CommonStages<S, D, P, ItemTaskContext> {
+export interface FanOutTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown, R = unknown> extends CommonStages<S, D, P, ItemTaskContext> {
   /** 2b. The items, after pre-processing (chunks of a document, facts of an earlier task, ...). */
   each: (data: P, ctx: TaskContext) => Awaitable<readonly I[]>;
   /** 3. The prompt for one item. */
   prompt: (item: I, ctx: ItemTaskContext) => Awaitable<PromptResult>;
   /** 8. The task's value from the item values, in item order. Default: the list of values. */
-  finalize?: (values: OutputOf<S>[], ctx: FinalizeItemsContext) => Awaitable<unknown>;
+  finalize?: (values: OutputOf<S>[], ctx: FinalizeItemsContext) => Awaitable<R>;
 }
 
 export type TaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown> =
@@ -160,10 +169,36 @@ export type TaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefin
   | FanOutTaskDefinition<S, D, P, I>;
 
 /** Declare a task module; the identity at run time, it gives plain `.js` task files their types. */
-export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, I = unknown>(
-  definition: FanOutTaskDefinition<S, D, P, I>,
-): FanOutTaskDefinition<S, D, P, I>;
-export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D>(definition: SingleTaskDefinition<S, D, P>): SingleTaskDefinition<S, D, P>;
+export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, I = unknown, R = NoFinalize>(
+  definition: FanOutTaskDefinition<S, D, P, I, R>,
+): FanOutTaskDefinition<S, D, P, I, R>;
+export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, R = NoFinalize>(definition: SingleTaskDefinition<S, D, P, R>): SingleTaskDefinition<S, D, P, R>;
 export function defineTask(definition: TaskDefinition): TaskDefinition {
   return definition;
+}
+
+/** What `defineTask` records, as the type of finalize's value, for a task without a finalize stage. */
+declare const noFinalize: unique symbol;
+export type NoFinalize = typeof noFinalize;
+
+/** The value a task hands on (its output.json `value`): what its finalize returns, else its output. */
+export type ValueOf<T> = [FinalizedOf<T>] extends [NoFinalize] ? (T extends { each: (...args: never[]) => unknown } ? OutputOf<SchemaOf<T>>[] : OutputOf<SchemaOf<T>>) : FinalizedOf<T>;
+type FinalizedOf<T> = T extends { finalize?: (...args: never[]) => infer R } ? Awaited<R> : NoFinalize;
+type SchemaOf<T> = T extends { output?: infer S } ? S : undefined;
+
+/** `defineTask`, for tasks whose ingested `inputs` have the type `Inputs`. */
+export interface DefineTask<Inputs> {
+  <S extends z.ZodType | undefined = undefined, D = Ingested<Inputs>, P = D, I = unknown, R = NoFinalize>(
+    definition: FanOutTaskDefinition<S, D, P, I, R>,
+  ): FanOutTaskDefinition<S, D, P, I, R>;
+  <S extends z.ZodType | undefined = undefined, D = Ingested<Inputs>, P = D, R = NoFinalize>(definition: SingleTaskDefinition<S, D, P, R>): SingleTaskDefinition<S, D, P, R>;
+}
+
+/**
+ * Typed `inputs` for a task that needs others: `needing({ outline }).defineTask({ ... })` gives the
+ * prompt `inputs.outline` with the type of the outline task's value. Only types: at run time the
+ * inputs are those pipeline.json's `needs` bring, whatever is named here.
+ */
+export function needing<T extends Record<string, object>>(_tasks: T): { defineTask: DefineTask<{ [K in keyof T]: ValueOf<T[K]> } & Record<string, unknown>> } {
+  return { defineTask: defineTask as DefineTask<{ [K in keyof T]: ValueOf<T[K]> } & Record<string, unknown>> };
 }

@@ -73,6 +73,7 @@ function outcome(request: ActionRequest, text: string, exitCode: number | undefi
     .map((line) => line.replace(/^pop: /, ''))
     .join(' · ');
   const run = said?.run ?? request.run;
-  if (exitCode === undefined) return { ok: true, run, message: human || `${request.action} of ${request.run} started` };
+  const what = request.action === 'resume' ? `resume of run ${request.run}` : `rerun of run ${request.run} from ${request.from}`;
+  if (exitCode === undefined) return { ok: true, run, message: human || `${what} started: it runs in a process of its own` };
   return { ok: exitCode === 0, run, exitCode, message: human || `${request.action} exited with code ${exitCode}` };
 }

@@ -6,6 +6,13 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
+import type { z } from 'zod';
+import { describeZodError } from '../../src/formats/describe-error.js';
+import { ItemOutputSchema, ItemsFileSchema } from '../../src/formats/items.js';
+import { OutputSchema } from '../../src/formats/output.js';
+import { PipelineSchema } from '../../src/formats/pipeline.js';
+import { SeedSchema } from '../../src/formats/seed.js';
+import { RunStatusSchema } from '../../src/formats/tasks-status.js';
 import { pop, taskSource, writeFiles } from './cli.js';
 import { CLI, runDirs, waitFor, type Workspace } from './workspace.js';
 
@@ -75,6 +82,7 @@ export const FANOUT_ID = '20261126-080000-fanout-shaped-fx0001';
 const item = (index: number, extra: Record<string, string | object>) => Object.fromEntries(Object.entries(extra).map(([file, content]) => [`tasks/facts/items/${String(index).padStart(4, '0')}/${file}`, content]));
 const prompt = (text: string) => ({ messages: [{ role: 'system', content: 'List the facts in this part.' }, { role: 'user', content: text }], schema: { type: 'object', properties: { facts: { type: 'array' } } } });
 const response = (call: number, text: string, extra: object = {}) => ({ call, model: 'mock:default', text, usage: { inputTokens: 40, outputTokens: 12 }, latencyMs: 3, skipped: [], ...extra });
+const itemOutput = (index: number, value: object) => ({ index: index - 1, item: String(index).padStart(4, '0'), sha256: 'e'.repeat(64), value, model: 'mock:default', usage: { inputTokens: 40, outputTokens: 12, calls: 1 }, refinements: 0, attempt: 1, finishedAt: '2026-11-26T08:00:01.000Z' });
 const logLine = (time: string, fields: object) => JSON.stringify({ level: 'info', time, run: FANOUT_ID, task: 'facts', attempt: 1, ...fields });
 
 /**
@@ -121,7 +129,7 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       '',
     ].join('\n'),
     'tasks/facts/console.log': '',
-    ...item(1, { '03-prompt.json': prompt('Owls hunt at night.'), '03-prompt.md': '## user\n\nOwls hunt at night.\n', '04-response.json': response(1, '{"facts":["owls hunt at night"]}', { cached: true }), '05-parsed.json': { ok: true, value: { facts: ['owls hunt at night'] } }, '06-validation.json': { call: 1, ok: true, issues: [] }, 'output.json': { value: { facts: ['owls hunt at night'] } } }),
+    ...item(1, { '03-prompt.json': prompt('Owls hunt at night.'), '03-prompt.md': '## user\n\nOwls hunt at night.\n', '04-response.json': response(1, '{"facts":["owls hunt at night"]}', { cached: true }), '05-parsed.json': { ok: true, value: { facts: ['owls hunt at night'] } }, '06-validation.json': { call: 1, ok: true, issues: [] }, 'output.json': itemOutput(1, { facts: ['owls hunt at night'] }) }),
     ...item(2, {
       '03-prompt.json': prompt('Bats use echoes.'),
       '04-response.json': response(1, '{"facts": ["bats use ech'),
@@ -131,13 +139,32 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       '04-response.2.json': response(2, '{"facts": ["bats use echoes"]}'),
       '05-parsed.2.json': { ok: true, value: { facts: ['bats use echoes'] } },
       '06-validation.2.json': { call: 2, ok: true, issues: [] },
-      'output.json': { value: { facts: ['bats use echoes'] } },
+      'output.json': { ...itemOutput(2, { facts: ['bats use echoes'] }), refinements: 1 },
     }),
     ...item(3, { '03-prompt.json': prompt('Moles dig.') }),
     ...item(4, { '03-prompt.json': prompt('Voles?'), '04-response.json': response(1, 'no idea') }),
   };
+  for (const [path, content] of Object.entries(files)) expectFileFormat(path, content);
   await writeFiles(ws, Object.fromEntries(Object.entries(files).map(([path, content]) => [`${base}/${path}`, content])));
   return FANOUT_ID;
+}
+
+/** The files of a run folder that have a format of their own, and its schema. */
+const RUN_FILE_FORMATS: Array<[RegExp, z.ZodType]> = [
+  [/^seed\.json$/, SeedSchema],
+  [/^pipeline\.json$/, PipelineSchema],
+  [/^tasks-status\.json$/, RunStatusSchema],
+  [/^tasks\/[^/]+\/output\.json$/, OutputSchema],
+  [/^tasks\/[^/]+\/02-items\.json$/, ItemsFileSchema],
+  [/^tasks\/[^/]+\/items\/\d{4}\/output\.json$/, ItemOutputSchema],
+];
+
+/** A file written by hand must be one POP could have written: checked against the real schema of its format. */
+function expectFileFormat(path: string, content: string | object): void {
+  const schema = RUN_FILE_FORMATS.find(([pattern]) => pattern.test(path))?.[1];
+  if (!schema) return;
+  const parsed = schema.safeParse(typeof content === 'string' ? JSON.parse(content) : content);
+  if (!parsed.success) throw new Error(`the fixture ${path} does not fit its format: ${describeZodError(parsed.error)}`);
 }
 
 export interface UiProcess {

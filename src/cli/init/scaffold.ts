@@ -17,7 +17,26 @@ pipeline-current/
 pipeline-complete/
 # API keys.
 .env
+# Stored model replies of tasks with cache: true (the rest of .pop/ belongs in git).
+.pop/cache/
 node_modules/
+*.tgz
+`;
+
+/**
+ * Types for the editor only: every task's seed (\`({ seed }) =>\`, \`ctx.seed\`) gets the type the
+ * registry's seedSchema gives it. Written when the registry exports a seedSchema.
+ */
+const SEED_TYPES = `// For the editor only: every task's seed has the type the registry's seedSchema gives it.
+// (Remove this file if pipeline-tasks/index.js stops exporting a seedSchema.)
+import type { z } from 'pop';
+import type { seedSchema } from './index.js';
+
+declare module 'pop' {
+  interface Register {
+    seed: z.output<typeof seedSchema>;
+  }
+}
 `;
 
 /**
@@ -63,6 +82,7 @@ export async function scaffoldFiles(template: Template): Promise<Map<string, str
   files.set('pipeline-tasks/package.json', `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
   files.set(SCHEMA_PATH, schemaFileText('pipeline.schema.json'));
   files.set('jsconfig.json', jsconfig());
+  if (/^export const seedSchema\b/m.test(files.get('pipeline-tasks/index.js') ?? '')) files.set('pipeline-tasks/pop-types.d.ts', SEED_TYPES);
   files.set('.gitignore', GITIGNORE);
   return files;
 }

@@ -5,7 +5,8 @@ import { MAX_JSON_DEPTH, tooDeepAt, withoutByteOrderMark } from '../../formats/j
 import type { z } from 'zod';
 import { MAX_SEED_BYTES } from '../../formats/seed.js';
 import type { SeedRejectionReason } from '../../formats/seed-rejection.js';
-import { describeZodError } from '../../formats/describe-error.js';
+import { describeZodError, schemaIssues } from '../../formats/describe-error.js';
+import { firstJsonErrorAt } from '../../formats/parse-jsonc.js';
 
 export type SeedCheck =
   | { kind: 'ready'; bytes: Buffer; sha256: string; size: number; mtimeMs: number; ino: number; dev: number }
@@ -63,7 +64,8 @@ export async function inspectSeed(path: string, seedSchema: z.ZodType | undefine
   if (seedSchema) {
     const parsed = seedSchema.safeParse(data);
     if (!parsed.success) {
-      return { kind: 'reject', reason: 'seed-schema', message: `does not match the registry's seedSchema: ${describeZodError(parsed.error)}` };
+      const where = [...new Set(schemaIssues(parsed.error).map((issue) => issue.path || '(top level)'))].join(', ');
+      return { kind: 'reject', reason: 'seed-schema', message: `does not match the registry's seedSchema: ${describeZodError(parsed.error)}`, where };
     }
   }
   return { kind: 'ready', bytes, sha256: createHash('sha256').update(bytes).digest('hex'), ...base, ino: after.ino, dev: after.dev };
@@ -78,8 +80,11 @@ function positionOf(message: string, text: string): string | undefined {
   const lineColumn = /line (\d+) column (\d+)/.exec(message);
   if (lineColumn) return `line ${lineColumn[1]}, column ${lineColumn[2]}`;
   const position = /position (\d+)/.exec(message);
-  if (!position) return message.includes('end of JSON') ? 'end of file' : undefined;
-  const before = text.slice(0, Number(position[1]));
+  if (!position && message.includes('end of JSON')) return 'end of file';
+  // Some of V8's messages quote the text instead of giving the position: a JSON parser finds it.
+  const offset = position ? Number(position[1]) : firstJsonErrorAt(text);
+  if (offset === undefined) return undefined;
+  const before = text.slice(0, offset);
   const line = before.split('\n').length;
   return `line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
 }

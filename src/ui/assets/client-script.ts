@@ -9,6 +9,19 @@ export const CLIENT_SCRIPT = String.raw`'use strict';
   var tokenMeta = document.querySelector('meta[name="pop-token"]');
   var token = tokenMeta ? tokenMeta.getAttribute('content') : '';
 
+  // What an action did stays in view above the page: across live refreshes, and after moving to a rerun's page.
+  var notice = document.getElementById('notice');
+  function showNotice(text, ok) {
+    if (!notice || !text) return;
+    notice.textContent = text;
+    notice.className = ok ? 'notice' : 'notice bad';
+    notice.hidden = false;
+  }
+  try {
+    var kept = sessionStorage.getItem('pop-notice');
+    if (kept) { sessionStorage.removeItem('pop-notice'); kept = JSON.parse(kept); showNotice(kept.text, kept.ok); }
+  } catch (error) {}
+
   document.addEventListener('click', function (event) {
     var button = event.target.closest && event.target.closest('button[data-action]');
     if (!button) return;
@@ -30,11 +43,17 @@ export const CLIENT_SCRIPT = String.raw`'use strict';
       .then(function (result) {
         button.disabled = false;
         if (out) out.textContent = result.message || '';
-        if (result.ok && result.run && result.run !== run) location.href = '/runs/' + encodeURIComponent(result.run);
+        if (result.ok && result.run && result.run !== run) {
+          try { sessionStorage.setItem('pop-notice', JSON.stringify({ text: result.message, ok: true })); } catch (error) {}
+          location.href = '/runs/' + encodeURIComponent(result.run);
+          return;
+        }
+        showNotice(result.message || action + ' answered nothing', result.ok);
       })
       .catch(function (error) {
         button.disabled = false;
         if (out) out.textContent = String(error);
+        showNotice(action + ' failed: ' + String(error), false);
       });
   });
 

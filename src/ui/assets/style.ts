@@ -22,7 +22,13 @@ tfoot th, tfoot td { background:var(--soft); font-weight:600; }
 .badge.state-changed { background:#d1862f; } .badge.state-missing { background:var(--pending); }
 .badge.copied { background:var(--copied); } .badge.cached { background:#4a8c8c; } .badge.escalated { background:#b5651d; }
 .note { color:var(--muted); font-size:12px; } .bad { color:var(--failed); } .empty { color:var(--muted); font-style:italic; }
-table.runs td, table.tasks td, table.compare td { white-space:nowrap; } table.runs .note { display:block; }
+table.tasks td, table.compare td { white-space:nowrap; } table.runs .note { display:block; }
+/* The runs table fits a 1280-pixel window: ids and seed names wrap rather than scroll sideways. */
+table.runs { width:100%; } table.runs td { overflow-wrap:break-word; } table.runs td:first-child, table.runs .badge { white-space:nowrap; }
+.markdown { border:1px solid var(--line); border-radius:4px; padding:2px 14px; max-width:52em; }
+.markdown pre { max-height:none; } .markdown code { font:12.5px ui-monospace, monospace; background:var(--soft); padding:0 3px; }
+.notice { margin:8px 18px 0; padding:6px 12px; border-radius:6px; background:#e6f6ea; border:1px solid var(--complete); }
+.notice.bad { background:#fdf1f0; border-color:var(--failed); color:var(--fg); }
 .filters { display:flex; flex-wrap:wrap; gap:10px; align-items:center; margin:8px 0; }
 .filters input[type=number] { width:80px; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; margin:0 0 10px; } dl.facts dt { color:var(--muted); }

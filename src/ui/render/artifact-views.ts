@@ -17,7 +17,7 @@ export function promptView(prompt: LoosePrompt): SafeHtml {
   return html`<div class="messages">${prompt.messages.map(
     (message) => html`<div class="message role-${message.role}"><div class="role">${message.role}</div>${typeof message.content === 'string' ? textBlock(message.content) : jsonBlock(message.content)}</div>`,
   )}</div>
-${prompt.schema !== undefined ? html`<details class="schema"><summary>output schema (JSON Schema sent to the model)</summary>${jsonBlock(prompt.schema)}</details>` : ''}`;
+${prompt.schema === null ? html`<p class="meta">A text reply: no output schema.</p>` : prompt.schema !== undefined ? html`<details class="schema"><summary>output schema (JSON Schema sent to the model)</summary>${jsonBlock(prompt.schema)}</details>` : ''}`;
 }
 
 export function diffView(lines: DiffLine[], labels: [string, string]): SafeHtml {

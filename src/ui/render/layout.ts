@@ -23,6 +23,7 @@ export function page(options: PageOptions): string {
 </head>
 <body data-live="${options.live ?? ''}">
 <header class="top"><a class="brand" href="/">POP</a><nav><a href="/">Runs</a><a href="/compare">Compare</a></nav><span id="live-state" class="live-state" hidden>live</span></header>
+<p id="notice" class="notice" role="status" hidden></p>
 <main id="main">${options.body}</main>
 </body>
 </html>

@@ -5,6 +5,7 @@ import { callsView, itemsTable, jsonBlock, logTable, promptView, textBlock } fro
 import { formatCost, formatCount, formatDuration } from './format.js';
 import { fileHref, html, itemHref, runHref, taskHref, type SafeHtml } from './html.js';
 import { stateBadge } from './layout.js';
+import { isMarkdownFile, markdownView } from './markdown.js';
 import { errorBox } from './run-page.js';
 import { ledgerTable } from './ledger-views.js';
 import type { LedgerView } from '../data/read-ledger-view.js';
@@ -52,7 +53,7 @@ ${folder.prompt ? html`<h2>Prompt</h2>${promptView(folder.prompt.data)}` : ''}
 ${folder.calls.length || folder.prompt ? html`<h2>Calls</h2>${callsView(folder.calls)}` : ''}
 ${input.ledger ? html`<h2>Ledger <span class="note">(calls.jsonl: every attempt's calls)</span></h2>${ledgerTable(input.ledger)}` : ''}
 ${folder.output ? html`<h2>Output</h2>${jsonBlock(folder.output.value)}` : ''}
-${input.extras.map((extra) => html`<h2><a href="${fileHref(run.id, `${folder.relDir}/${extra.file}`)}">${extra.file}</a></h2>${extra.text !== undefined ? textBlock(extra.text) : ''}`)}
+${input.extras.map((extra) => html`<h2><a href="${fileHref(run.id, `${folder.relDir}/${extra.file}`)}">${extra.file}</a></h2>${extra.text === undefined ? '' : isMarkdownFile(extra.file) ? markdownView(extra.text) : textBlock(extra.text)}`)}
 ${folder.taskLog !== undefined ? html`<h2>task.log</h2>${logTable(folder.taskLog)}` : ''}
 ${folder.consoleLog !== undefined ? html`<h2>console.log</h2>${folder.consoleLog ? textBlock(folder.consoleLog) : html`<p class="empty">Empty.</p>`}` : ''}`;
 }
