@@ -149,6 +149,20 @@ describe('the manager killed at a crash point, then restarted', () => {
     ]);
   });
 
+  it('a stale output.json from attempt 1 does not complete attempt 2: the task runs again', async () => {
+    const ws = await crashWorkspace();
+    await crashAt(ws, 'after-task-output');
+    const { id, dir, status } = await theRunLeft(ws);
+    // As if attempt 2 of task one had started since and the manager had died again: attempt 1's output is still there.
+    status.tasks.one!.attempts = 2;
+    await writeFile(join(dir, 'tasks-status.json'), JSON.stringify(status));
+
+    const result = await restartAndFinish(ws, id);
+    expect(eventsNamed(result, 'task-recovered')).toEqual([]);
+    expect(eventsNamed(result, 'task-started').map((line) => [line.task, line.attempt])).toEqual([['one', 3], ['two', 1]]);
+    expect((await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'one', 'output.json'))).attempt).toBe(3);
+  });
+
   it('after-runs-append: the runs.jsonl line is not appended twice when the promotion is finished', async () => {
     const ws = await crashWorkspace();
     await crashAt(ws, 'after-runs-append');

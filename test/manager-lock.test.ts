@@ -157,3 +157,43 @@ describe('a lock whose holder is a zombie (killed, not yet reaped)', () => {
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['s0.json']);
   });
 });
+
+/** Another "host": its own network namespace (so its own abstract sockets) and host name, the same files. */
+const canUnshare = spawnSync('unshare', ['--net', '--uts', 'true']).status === 0;
+const STALE_MS = 4000;
+
+function onOtherHost(ws: Workspace, args: string[]) {
+  return execa('unshare', ['--net', '--uts', 'sh', '-c', 'hostname pop-other-host && exec "$0" "$@"', process.execPath, CLI, ...args, '--root', ws.root], {
+    cwd: ws.root,
+    reject: false,
+    stdin: 'ignore',
+    env: { POP_LOCK_STALE_MS: String(STALE_MS) },
+  });
+}
+
+describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts sharing a workspace (needs root for unshare --net --uts)', () => {
+  it('the second host refuses while the first manager runs, and takes over once its heartbeat has stopped', { timeout: 120_000 }, async () => {
+    const ws = await managerWorkspace(1);
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    let stdout = '';
+    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(() => stdout.includes('"event":"manager-ready"') && stdout.includes('"event":"run-complete"'), { description: () => `the first manager to run its seed\n${stdout}` });
+
+    const refused = await onOtherHost(ws, ['start', '--once', '--json']);
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/another manager \(pid \d+, "start", on host \S+\) is already working on/);
+
+    first.kill('SIGKILL');
+    await first;
+    // Its lock file stays behind; the other host takes it over once the heartbeat is older than the limit.
+    const second = await waitFor(
+      async () => {
+        const result = await onOtherHost(ws, ['start', '--once', '--json']);
+        return result.exitCode === 0 ? result : undefined;
+      },
+      { timeoutMs: STALE_MS + 20_000, intervalMs: 200, description: 'the other host to take the workspace over' },
+    );
+    expect(second.stdout).toContain('"event":"lock-taken-over"');
+    expect(second.stdout).toContain(`"pid":${first.pid}`);
+  });
+});

@@ -92,7 +92,7 @@ export function buildProgram(): Command {
         return;
       }
       const output = progressOutput(options.json === true);
-      const result = await runManager({ root: paths.root, once: options.once === true, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      const result = await runManager({ root: paths.root, once: options.once === true, queued: queue !== undefined, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       await queue?.value();
       output.stop();
       if (!result.ok) {

@@ -39,10 +39,16 @@ export type ManagerEvent =
   | { event: 'state-unreadable'; path: string; message: string }
   /** runs.jsonl ended in a torn line (a write cut short): cut off, and kept in keptIn. */
   | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
+  /** A lock held on another host whose heartbeat had stopped: taken over. */
+  | { event: 'lock-taken-over'; path: string; host: string; pid: number; heartbeatAt: string }
+  /** This manager's lock was taken over by another host (its heartbeat had stopped): it stops. */
+  | { event: 'lock-lost'; path: string; host: string; pid: number }
+  /** The workspace is on a network file system and tasks run here: another host's manager is kept out only by the lock's heartbeat. */
+  | { event: 'workspace-on-network-fs'; root: string; fileSystem: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
-const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
+const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid', 'lock-taken-over', 'workspace-on-network-fs']);
+const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid', 'lock-lost']);
 
 export type EmitEvent = (event: ManagerEvent) => void;
 

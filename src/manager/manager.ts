@@ -1,9 +1,12 @@
 import { lstat, mkdir, readdir, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
 import { workspacePaths, type WorkspacePaths } from '../workspace.js';
 import { acquireLock } from '../fs/lock-file.js';
+import { networkFileSystemOf } from '../fs/network-fs.js';
+import { workspaceId } from '../fs/workspace-id.js';
 import { logEvent, type ManagerEvent } from './events.js';
 import { loadWorkspace } from './load-workspace.js';
 import { claimSeed } from './intake/claim-seed.js';
@@ -40,6 +43,8 @@ export interface ManagerOptions {
   settleMs?: number;
   graceMs?: number;
   log: Logger;
+  /** Task attempts run on queue workers (`start --queue`): no warm task processes here. */
+  queued?: boolean;
   /** Extra consumer of events (the live progress display). */
   onEvent?: (event: ManagerEvent) => void;
 }
@@ -63,11 +68,19 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
-  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start');
+  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
+    onLost: (by) => {
+      // Another host judged this manager dead (its heartbeat stopped, a frozen machine): two must never work at once.
+      const event: ManagerEvent = { event: 'lock-lost', path: paths.managerLock, host: by?.host ?? 'unknown', pid: by?.pid ?? 0 };
+      logEvent(options.log, event);
+      options.onEvent?.(event);
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   if (!managerLock.ok) {
     if (managerLock.error.reason === 'io-error') return { ok: false, problems: [`cannot take the manager lock: ${managerLock.error.message}`] };
     const { holder } = managerLock.error;
-    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}") is already working on ${paths.root}`] };
+    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}"${holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : ''}) is already working on ${paths.root}`] };
   }
 
   // A bug of the manager's own fails the task it met, not the daemon.
@@ -84,6 +97,13 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       options.onEvent?.(event);
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
+    const previous = managerLock.value.tookOver;
+    if (previous) emit({ event: 'lock-taken-over', path: paths.managerLock, host: previous.host ?? 'unknown', pid: previous.pid, heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt });
+    await workspaceId(paths.root);
+    const fileSystem = options.queued ? undefined : await networkFileSystemOf(paths.root);
+    if (fileSystem) {
+      emit({ event: 'workspace-on-network-fs', root: paths.root, fileSystem, message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds` });
+    }
 
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
     // every slot has a run to fill it while runs are queued.
@@ -93,7 +113,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);
-    standbys.start();
+    if (!options.queued) standbys.start();
     let queuedShown = 0;
     const showQueued = () => {
       if (scheduler.queued === queuedShown) return;

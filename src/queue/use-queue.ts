@@ -1,3 +1,4 @@
+import { workspaceId } from '../fs/workspace-id.js';
 import { useAttemptRunner } from '../manager/execution/attempt-runner.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { err, ok, type Result } from '../result.js';
@@ -13,7 +14,7 @@ export async function useQueue(url: string, root: string): Promise<Result<() => 
   if (!reachable.ok) return err(reachable.error);
   const connections = [connect(url), connect(url)] as const;
   for (const connection of connections) connection.on('error', () => {});
-  const attempts = new QueueAttempts(queueNameFor(root), connections[0], connections[1]);
+  const attempts = new QueueAttempts(queueNameFor(await workspaceId(root)), connections[0], connections[1]);
   useAttemptRunner(attempts.run);
   return ok(async () => {
     useAttemptRunner(runTaskProcess);

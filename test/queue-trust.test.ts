@@ -1,0 +1,154 @@
+/**
+ * What a worker trusts: nothing in a job but which attempt it names. Whoever can write to Redis can
+ * forge jobs; these tests forge them with a real client, on a real redis-server, against a real
+ * manager and worker sharing a workspace.
+ */
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RunStatusSchema } from '../src/formats/tasks-status.js';
+import { expectSameTree, popInBackground, snapshotTree, writeFiles, type BackgroundCli } from './support/cli.js';
+import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
+import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, runnerChildren, waitFor, workspaceAt, type Workspace } from './support/workspace.js';
+
+const KEY = 'sk-test-queue-trust';
+const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
+
+let redis: RedisServer;
+const started: BackgroundCli[] = [];
+const closers: Array<() => Promise<unknown>> = [];
+
+beforeEach(async () => {
+  if (hasRedis) redis = await startRedis();
+});
+afterEach(async () => {
+  for (const cli of started.splice(0)) {
+    cli.subprocess.kill('SIGKILL');
+    await cli.done();
+  }
+  for (const close of closers.splice(0)) await close();
+  await redis?.close();
+});
+
+function filesWith(tasks: Array<Record<string, unknown>>, modules: Record<string, string>, seeds: number, extra: Record<string, unknown> = {}): Record<string, string | object> {
+  const files: Record<string, string | object> = {
+    'pipeline.json': { name: 'trust', tasks, ...extra },
+    'pipeline-tasks/index.js': registryModule(Object.keys(modules)),
+  };
+  for (const [name, source] of Object.entries(modules)) files[`pipeline-tasks/${name}.js`] = source;
+  for (let i = 0; i < seeds; i++) files[`pipeline-pending/s${i}.json`] = { q: `Question ${i}?` };
+  return files;
+}
+
+function background(ws: Workspace, args: string[]): BackgroundCli {
+  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV }, extendEnv: false, root: false, timeoutMs: 170_000 });
+  started.push(cli);
+  return cli;
+}
+const worker = (ws: Workspace, concurrency = 1) => background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)]);
+const manager = (ws: Workspace) => background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url]);
+const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
+
+/** A client of our own on the same Redis, as anyone who can reach it has. */
+async function openQueue(): Promise<Queue> {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  closers.push(async () => client.disconnect());
+  // The workspace's queue, whatever it is named: the only one on this Redis.
+  const names = await waitFor(async () => {
+    const keys = await client.keys('bull:*:meta');
+    return keys.length ? keys.map((key) => key.slice('bull:'.length, -':meta'.length)) : undefined;
+  }, { description: 'the manager creating its queue' });
+  expect(names).toHaveLength(1);
+  const queue = new Queue(names[0]!, { connection: client });
+  closers.unshift(() => queue.close());
+  return queue;
+}
+
+/** How a job ended: state and reason. */
+async function endOf(queue: Queue, id: string): Promise<{ state: string; reason: string }> {
+  return waitFor(async () => {
+    const job = await Job.fromId(queue, id);
+    const state = job ? await job.getState() : 'gone';
+    return state === 'completed' || state === 'failed' ? { state, reason: job?.failedReason ?? '' } : undefined;
+  }, { description: `job ${id} to end` });
+}
+
+describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${INSTALL_REDIS})`, () => {
+  it('a job forged from a real one, its providers pointed at another server with the worker\'s key variable: refused, the server never called; a forged job for a completed run: refused, its files untouched', async () => {
+    const real = await startFakeLlm();
+    real.always(jsonReply(GOOD_VALUE));
+    const evil = await startFakeLlm();
+    evil.always(jsonReply(GOOD_VALUE));
+    const ws = await makeWorkspace(
+      filesWith([{ name: 'a', task: 'ask', model: 'oai:gpt-test' }], { ask: JSON_TASK }, 1, {
+        providers: { oai: { type: 'openai', baseURL: real.openaiBaseURL, apiKeyEnv: 'OPENAI_API_KEY', maxRetries: 0 } },
+      }),
+    );
+    const run = manager(ws);
+    const queue = await openQueue();
+    const realJob = await waitFor(async () => (await queue.getWaiting())[0], { description: 'the real job' });
+
+    // The real job's data, its providers replaced; taken first (lifo) by a worker that has the key.
+    const redirected = { type: 'openai', baseURL: evil.openaiBaseURL, apiKeyEnv: 'OPENAI_API_KEY', maxRetries: 0 };
+    await queue.add('task', { ...realJob.data, calls: { ...realJob.data.calls, providers: { oai: redirected } } }, { jobId: 'forged-1', lifo: true });
+    const theWorker = worker(ws);
+    expect(await endOf(queue, 'forged-1')).toEqual({ state: 'failed', reason: expect.stringMatching(/^job-refused: its data is not a task job/) });
+    const result = await run.done();
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(evil.requests).toEqual([]);
+    expect(real.requests.length).toBeGreaterThan(0);
+    expect(theWorker.stderr()).toContain('refused forged-1');
+
+    // The run is complete; a job for its task again (the real one's id and data, paths moved to pipeline-complete/).
+    const [record] = await readRunRecords(ws);
+    const done = join(ws.complete, record!.id);
+    const before = await snapshotTree(done);
+    await (await Job.fromId(queue, realJob.id!))!.remove();
+    const again = JSON.parse(JSON.stringify(realJob.data).replaceAll('pipeline-current', 'pipeline-complete')) as object;
+    await queue.add('task', again, { jobId: realJob.id! });
+    expect(await endOf(queue, realJob.id!)).toEqual({ state: 'failed', reason: expect.stringMatching(/^job-refused: run \S+ is not a run folder in pipeline-current/) });
+    expectSameTree(await snapshotTree(done), before);
+    // The worker carries on.
+    expect(theWorker.subprocess.exitCode).toBeNull();
+  }, 120_000);
+
+  it('two workspaces with the same folder name on one Redis: each worker runs only its own workspace\'s jobs', async () => {
+    const spaces: Workspace[] = [];
+    for (const side of ['left', 'right']) {
+      const root = join(await mkdtemp(join(tmpdir(), `pop-${side}-`)), 'work');
+      await mkdir(root);
+      const ws = workspaceAt(root);
+      await writeFiles(ws, filesWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 3));
+      spaces.push(ws);
+    }
+    const workers = spaces.map((ws) => worker(ws, 2));
+    const results = await Promise.all(spaces.map((ws) => manager(ws).done()));
+    for (const [index, ws] of spaces.entries()) {
+      expect(results[index]!.exitCode, results[index]!.stderr).toBe(0);
+      const records = await readRunRecords(ws);
+      expect(records).toHaveLength(3);
+      for (const record of records) {
+        const status = await readValid(RunStatusSchema, join(ws.complete, record.id, 'tasks-status.json'));
+        expect(status.tasks.a).toMatchObject({ state: 'complete', attempts: 1 });
+      }
+      const ids = new Set(records.map((record) => record.id));
+      const took = taken(workers[index]!);
+      expect(took).toHaveLength(3);
+      for (const job of took) expect(ids.has(job.split('.')[0]!), `${job} taken by the worker of ${ws.root}`).toBe(true);
+    }
+  }, 120_000);
+
+  it('a --queue manager starts no task processes of its own', async () => {
+    const ws = await makeWorkspace(filesWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1));
+    const run = manager(ws);
+    await run.waitForEvent('task-started');
+    // Warm task processes are started before the first task: by now they would be there.
+    expect(await runnerChildren(ws)).toEqual([]);
+    worker(ws);
+    expect((await run.done()).exitCode).toBe(0);
+  }, 60_000);
+});
