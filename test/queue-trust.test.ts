@@ -3,7 +3,7 @@
  * forge jobs; these tests forge them with a real client, on a real redis-server, against a real
  * manager and worker sharing a workspace.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
@@ -44,13 +44,13 @@ function filesWith(tasks: Array<Record<string, unknown>>, modules: Record<string
   return files;
 }
 
-function background(ws: Workspace, args: string[]): BackgroundCli {
-  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV }, extendEnv: false, root: false, timeoutMs: 170_000 });
+function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
+  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env }, extendEnv: false, root: false, timeoutMs: 170_000 });
   started.push(cli);
   return cli;
 }
-const worker = (ws: Workspace, concurrency = 1) => background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)]);
-const manager = (ws: Workspace) => background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url]);
+const worker = (ws: Workspace, concurrency = 1, env: Record<string, string> = {}) => background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)], env);
+const manager = (ws: Workspace, env: Record<string, string> = {}) => background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url], env);
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
 
 /** A client of our own on the same Redis, as anyone who can reach it has. */
@@ -151,4 +151,47 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     worker(ws);
     expect((await run.done()).exitCode).toBe(0);
   }, 60_000);
+
+  it('Redis loses its data while a task runs: the task is judged, and queued again, only once that attempt has ended; it runs once', async () => {
+    const ws = await makeWorkspace(filesWith([{ name: 'a', task: 'traced' }], { traced: TRACED_TASK }, 1));
+    // Job locks outlast the test: the worker does not stop the task itself when Redis forgets the job.
+    const env = { POP_QUEUE_LOCK_MS: '60000' };
+    const theWorker = worker(ws, 2, env);
+    const run = manager(ws, env);
+    await waitFor(async () => (await readFile(ws.path('trace.log'), 'utf8').catch(() => '')).includes('start'), { description: 'the task to start' });
+    const client = new Redis(redis.url);
+    closers.push(async () => client.disconnect());
+    await client.flushall();
+    // The manager has noticed (or, as it once did, queued the task again while it ran).
+    await waitFor(() => run.events().some((line) => line.event === 'task-job-lost') || taken(theWorker).some((id) => /[.:]2$/.test(id)), { description: () => `the manager to notice the lost job\n${run.stdout()}` });
+    await writeFile(ws.path('gate'), '');
+    const result = await run.done();
+    expect(result.exitCode, result.stderr).toBe(0);
+    const trace = await readFile(ws.path('trace.log'), 'utf8');
+    expect(trace).not.toContain('while');
+    const [record] = await readRunRecords(ws);
+    const status = await readValid(RunStatusSchema, join(ws.complete, record!.id, 'tasks-status.json'));
+    expect(status.tasks.a).toMatchObject({ state: 'complete', attempts: 1 });
+  }, 120_000);
 });
+
+/** Waits for <workspace>/gate; notes in <workspace>/trace.log when it starts, and whether an earlier attempt's process is still alive then. */
+const TRACED_TASK = `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { defineTask, z } from 'pop';
+const gate = new URL('../gate', import.meta.url);
+const trace = new URL('../trace.log', import.meta.url);
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+export default defineTask({
+  output: z.object({ answer: z.string().min(1) }),
+  prompt: async ({ seed }, ctx) => {
+    const earlier = existsSync(trace) ? readFileSync(trace, 'utf8').split('\\n').filter((line) => line.startsWith('start ')).map((line) => Number(line.split(' ')[1])) : [];
+    const running = earlier.filter(alive);
+    appendFileSync(trace, \`start \${process.pid}\${running.length ? \` while \${running.join(',')} runs\` : ''}\\n\`);
+    while (!existsSync(gate)) {
+      if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return \`Answer: \${seed.q}\`;
+  },
+});
+`;

@@ -22,6 +22,8 @@ export type ManagerEvent =
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
   /** `start --queue`: the worker (host:pid) that took the attempt. */
   | { event: 'task-worker'; run: string; task: string; attempt: number; worker: string }
+  /** `start --queue`: the attempt's job left the queue (Redis lost it) or failed before the attempt ended; it is judged once the attempt has ended. */
+  | { event: 'task-job-lost'; run: string; task: string; attempt: number; message: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
@@ -47,7 +49,7 @@ export type ManagerEvent =
   | { event: 'workspace-on-network-fs'; root: string; fileSystem: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid', 'lock-taken-over', 'workspace-on-network-fs']);
+const WARN = new Set(['task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid', 'task-job-lost', 'lock-taken-over', 'workspace-on-network-fs']);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid', 'lock-lost']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

@@ -8,6 +8,7 @@ import { err, ok, type Result } from '../result.js';
 import { emptyUsage } from '../util/usage.js';
 import type { AttemptOptions } from '../manager/execution/attempt-runner.js';
 import type { TaskProcessFailure } from '../manager/execution/task-process.js';
+import { attemptEnded, attemptLockPath } from './attempt-lock.js';
 import { JOB_REFUSED, jobIdOf, taskJobOf, TaskJobResultSchema } from './task-job.js';
 
 /** How often a waited-on job is looked at directly, besides the queue's events (which a Redis restart can drop). */
@@ -104,6 +105,10 @@ export class QueueAttempts {
 
   /** A valid output.json for this task is the only proof of completion, whatever the job says. */
   private async judge(ended: Ended, options: AttemptOptions, attempt: number): Promise<Result<Output, TaskProcessFailure>> {
+    // A job lost with Redis's data, or failed by the stalled check, may still be running: the task
+    // is judged (and queued again) only once its process has ended, and it may have written its output.
+    if (ended.state !== 'completed') options.onJobLost?.(ended.state === 'gone' ? 'the job left the queue' : `the job failed: ${ended.reason}`);
+    if (ended.state !== 'completed') await attemptEnded(attemptLockPath(options.workspace, options.run, options.task), options.cancelSignal);
     const output = await readJsonFile(options.outputPath, OutputSchema);
     const told = ended.state === 'completed' ? TaskJobResultSchema.safeParse(typeof ended.value === 'string' ? safeJson(ended.value) : ended.value) : undefined;
     // Where it ran, even when the worker's first word was lost (a Redis restart drops events).

@@ -10,7 +10,9 @@ import { readJsonFile } from '../fs/read-json.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
 import { workspaceId } from '../fs/workspace-id.js';
 import { workspacePaths } from '../workspace.js';
-import { admitJob } from './admit-job.js';
+import { admitJob, type AdmittedJob } from './admit-job.js';
+import { acquireLock } from '../fs/lock-file.js';
+import { attemptLockPath } from './attempt-lock.js';
 import { connect, lockTimings, queueNameFor } from './connection.js';
 import { RedisBudget } from './redis-budget.js';
 import { JOB_REFUSED, type TaskJobResult } from './task-job.js';
@@ -89,6 +91,21 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
     throw new UnrecoverableError(`${JOB_REFUSED}: ${admitted.error}`);
   }
   const data = admitted.value;
+  // Held while the task process runs: the manager queues the task again only once it is free.
+  const attemptLock = await acquireLock(attemptLockPath(root, data.run, data.task), `worker ${me}`);
+  if (!attemptLock.ok) {
+    const why = attemptLock.error.reason === 'held' ? `an attempt of task "${data.task}" is still running (pid ${attemptLock.error.holder.pid}${attemptLock.error.holder.host ? ` on ${attemptLock.error.holder.host}` : ''})` : attemptLock.error.message;
+    log(`refused ${job.id}: ${why}`);
+    throw new UnrecoverableError(`${JOB_REFUSED}: ${why}`);
+  }
+  try {
+    return await runAdmitted(job, data, root, me, stopping, standbys, held);
+  } finally {
+    await attemptLock.value.release();
+  }
+}
+
+async function runAdmitted(job: Job, data: AdmittedJob, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
   await job.updateProgress({ type: 'worker', worker: me });
   await appendFile(data.taskLog, `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
   const lost = new AbortController();
