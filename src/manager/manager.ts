@@ -174,8 +174,12 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     await removeCrashDuplicates(paths, current, emit);
 
     /** `resume` and `rerun` hand runs over as request files. */
+    const beingTaken = new Set<string>();
     const handleRequest = async (path: string) => {
-      const taken = await takeRunRequest(path);
+      // The watcher and the rescan may both offer one file.
+      if (beingTaken.has(path)) return;
+      beingTaken.add(path);
+      const taken = await takeRunRequest(path).finally(() => beingTaken.delete(path));
       if (!taken) return;
       if (!taken.ok) return emit({ event: 'request-invalid', path, message: taken.error });
       const request = taken.value;
@@ -221,6 +225,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
     const rescan = setInterval(() => {
       if (!intake.busy) void readdir(paths.pending).then((names) => intake.rescan(names.filter(isSeedName)), () => {});
+      // A request written on another host sharing the folder raises no event here.
+      void readdir(paths.requests).then((names) => {
+        for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
+      }, () => {});
     }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
