@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { syncDirectory, writeFileSynced } from '../../fs/atomic-write.js';
 import { readRegularFile } from '../../fs/read-regular-file.js';
 import { basename, join } from 'node:path';
 import type { WorkspacePaths } from '../../workspace.js';
@@ -49,10 +50,13 @@ export async function claimSeed(
   const files = runPaths(temp);
   try {
     await mkdir(files.tasks, { recursive: true });
-    await Promise.all([writeFile(files.seed, seed.bytes), writeFile(files.pipeline, pipeline.text)]);
+    // Durable before the pending seed goes: the seed and the pipeline it runs, their folder, then the rename into place.
+    await Promise.all([writeFileSynced(files.seed, seed.bytes), writeFileSynced(files.pipeline, pipeline.text)]);
     const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
     await saveStatus(temp, status);
+    await syncDirectory(temp);
     await rename(temp, runDir);
+    await syncDirectory(paths.current);
     crashPoint('after-claim-rename');
     await removeIfUnchanged(seedFile, seed);
     return { id, runDir, status };
