@@ -30,7 +30,7 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       case 'seed-rejected':
         return c.red(`seed rejected: ${line.message} → ${line.movedTo}`);
       case 'seed-duplicate':
-        return c.yellow(`seed ${line.seed} was already claimed by run ${line.run}; removed the leftover copy`);
+        return c.yellow(`seed ${line.seed} was already claimed by run ${line.run}; its leftover copy is set aside in ${line.movedTo}`);
       case 'run-resumed':
         return `resuming run ${line.run} (${line.state})`;
       case 'task-started':

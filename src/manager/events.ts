@@ -14,7 +14,8 @@ export type ManagerEvent =
   | { event: 'seed-waiting'; seed: string; message: string }
   | { event: 'seed-claimed'; seed: string; run: string }
   | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
-  | { event: 'seed-duplicate'; seed: string; run: string }
+  /** The crash-left copy of a run's seed, set aside (movedTo) at start. */
+  | { event: 'seed-duplicate'; seed: string; run: string; movedTo: string }
   | { event: 'run-resumed'; run: string; state: string }
   | { event: 'runs-queued'; queued: number }
   | { event: 'run-started'; run: string; tasks: number }

@@ -1,9 +1,12 @@
-import { lstat, mkdir, readdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
-import { workspacePaths, type WorkspacePaths } from '../workspace.js';
+import { runPaths, workspacePaths, type WorkspacePaths } from '../workspace.js';
+import { readJsonFile } from '../fs/read-json.js';
+import { SourceSchema } from '../formats/source.js';
+import { setAsideDuplicate } from './intake/set-aside-duplicate.js';
 import { acquireLock } from '../fs/lock-file.js';
 import { networkFileSystemOf } from '../fs/network-fs.js';
 import { workspaceId } from '../fs/workspace-id.js';
@@ -15,7 +18,6 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
-import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -171,7 +173,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         return claimed.id;
       },
     });
-    await removeCrashDuplicates(paths, current, emit);
+    await setAsideCrashDuplicates(paths, current, emit);
 
     /** `resume` and `rerun` hand runs over as request files. */
     const beingTaken = new Set<string>();
@@ -281,30 +283,27 @@ function watchFolder(dir: string, accept: (name: string) => boolean, onFile: (na
 }
 
 /**
- * A crash between creating a run and removing its pending seed leaves both. The copy is the same
- * file (name, content, mtime) as the run's source; it is removed, not run twice.
+ * A crash between creating a run and removing its pending seed leaves both. The copy is the very
+ * file the run's source.json describes (name, size, mtime, sha256): it is set aside to
+ * pipeline-pending/duplicates/ with a note, never deleted and not run twice. A seed that only has the
+ * same content is a new drop, and runs.
  */
-async function removeCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], emit: (event: ManagerEvent) => void): Promise<void> {
+async function setAsideCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], emit: (event: ManagerEvent) => void): Promise<void> {
   if (runs.length === 0) return;
-  const bySource = new Map(runs.map((run) => [`${run.status.source.file}\n${run.status.source.sha256}\n${run.status.source.mtimeMs}`, run.status.id]));
-  // A status rebuilt from a torn file no longer knows the seed's name: its content must do.
-  const rebuilt = new Map(runs.filter((run) => run.status.error?.reason === 'state-unreadable').map((run) => [run.status.source.sha256, run]));
+  const bySource = new Map<string, string>();
+  for (const run of runs) {
+    const source = await readJsonFile(runPaths(run.runDir).source, SourceSchema);
+    if (source.ok) bySource.set(sourceKey(source.value.file, source.value.size, source.value.mtimeMs, source.value.sha256), run.status.id);
+  }
   for (const name of await pendingSeedNames(paths)) {
     const check = await inspectSeed(join(paths.pending, name), undefined);
     if (check.kind !== 'ready') continue;
-    const torn = rebuilt.get(check.sha256);
-    if (torn && torn.status.source.file === 'unknown') {
-      // The leftover copy tells the rebuilt status which seed it ran.
-      torn.status.source = { file: name, sha256: check.sha256, mtimeMs: check.mtimeMs };
-      await saveStatus(torn.runDir, torn.status);
-    }
-    const run = bySource.get(`${name}\n${check.sha256}\n${check.mtimeMs}`) ?? torn?.status.id;
-    if (run) {
-      await unlink(join(paths.pending, name));
-      emit({ event: 'seed-duplicate', seed: name, run });
-    }
+    const run = bySource.get(sourceKey(name, check.size, check.mtimeMs, check.sha256));
+    if (run) emit({ event: 'seed-duplicate', seed: name, run, movedTo: await setAsideDuplicate(paths, join(paths.pending, name), run) });
   }
 }
+
+const sourceKey = (file: string, size: number, mtimeMs: number, sha256: string) => JSON.stringify([file, size, mtimeMs, sha256]);
 
 /**
  * `on`, not `once`: other listeners (execa's cleanup) re-send a signal when they find themselves
