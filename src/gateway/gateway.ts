@@ -193,10 +193,11 @@ export class Gateway {
         return ok({ text: reply.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped() });
       } catch (error) {
         ticket?.settle(0);
+        // A failed probe's server error counts as one (it doubles the while) before the probe is let go.
+        if (error instanceof ProviderError && error.failure.reason === 'server-error') state?.health.serverError();
         if (admission.kind === 'probe' && state?.health.isProbing) state.health.probeAbandoned();
         if (!(error instanceof ProviderError)) throw error;
         failures.push(error.failure);
-        if (error.failure.reason === 'server-error') state?.health.serverError();
         log.warn({ event: 'model-failed', model: spec, call: request.call, reason: error.failure.reason, status: error.failure.status, message: error.failure.message }, 'model failed');
         // A stopped task tries nothing more. Nor does a rate limit that outlasted the SDK's retries
         // (which honour retry-after): the contract falls back on auth, other 4xx, 5xx and timeouts.
