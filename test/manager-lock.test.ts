@@ -198,6 +198,22 @@ describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts
     expect(second.stdout).toContain('"event":"lock-taken-over"');
     expect(second.stdout).toContain(`"pid":${first.pid}`);
   });
+  it('a manager whose lock another host has taken over (its heartbeat had stopped) says so and stops', { timeout: 60_000 }, async () => {
+    const ws = await managerWorkspace(0);
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    let stdout = '';
+    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(() => stdout.includes('"event":"manager-ready"'), { description: () => `the manager to start\n${stdout}` });
+    // What a manager on another host writes when it takes a stale lock over.
+    const now = new Date().toISOString();
+    await writeFile(join(ws.current, '.manager.lock'), JSON.stringify({ pid: 4242, command: 'start', acquiredAt: now, host: 'pop-other-host', heartbeatAt: now }));
+    const result = await first;
+    expect(result.exitCode).toBe(0);
+    expect(stdout).toContain('"event":"lock-lost"');
+    expect(stdout).toContain('"host":"pop-other-host"');
+    expect(stdout).toContain('"event":"manager-stopped"');
+  });
+
   it.skipIf(!hasRedis)('with --queue (Redis on a Unix socket both hosts reach): the other host\'s manager is refused, and its resume hands the run to the manager holding the lease', { timeout: 120_000 }, async () => {
     const redis = await startRedis({ unixSocket: true });
     const ws = await makeWorkspace({

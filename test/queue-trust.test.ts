@@ -173,6 +173,24 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     const status = await readValid(RunStatusSchema, join(ws.complete, record!.id, 'tasks-status.json'));
     expect(status.tasks.a).toMatchObject({ state: 'complete', attempts: 1 });
   }, 120_000);
+
+  it('a manager whose lease in Redis another manager holds now stops; a second manager is refused while the lease is held', async () => {
+    const ws = await makeWorkspace(filesWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 0));
+    const first = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url], { POP_LOCK_STALE_MS: '3000' });
+    await first.waitForEvent('manager-ready');
+    const client = new Redis(redis.url);
+    closers.push(async () => client.disconnect());
+    const [key] = await client.keys('*:manager-lease');
+    expect(key).toBeDefined();
+    // Another manager (on a host whose lock file this one cannot see) holds it: this one must stop.
+    await client.set(key!, JSON.stringify({ holder: 'pop-other-host:4242', command: 'start', token: 99, nonce: 'x' }), 'PX', 60_000);
+    const refused = await background(ws, ['start', '--once', '--root', ws.root, '--queue', redis.url]).done();
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('another manager (pop-other-host:4242) holds this workspace\'s lease in Redis');
+    const stopped = await first.done();
+    expect(stopped.stderr).toContain('lease in Redis was taken by pop-other-host:4242: stopping');
+    expect(stopped.events.map((line) => line.event)).toContain('manager-stopped');
+  }, 60_000);
 });
 
 /** Waits for <workspace>/gate; notes in <workspace>/trace.log when it starts, and whether an earlier attempt's process is still alive then. */
