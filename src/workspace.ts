@@ -13,6 +13,8 @@ export function workspacePaths(root: string) {
     callCache: join(root, '.pop', 'cache'),
     pending,
     rejected: join(pending, 'rejected'),
+    /** Crash-left copies of claimed seeds, set aside at start with a note. */
+    duplicates: join(pending, 'duplicates'),
     current: join(root, 'pipeline-current'),
     complete,
     runsJsonl: join(complete, 'runs.jsonl'),
@@ -31,6 +33,8 @@ export function runPaths(runDir: string) {
   return {
     dir: runDir,
     seed: join(runDir, 'seed.json'),
+    /** The pending file it was claimed from (name, size, mtime, sha256), written once. */
+    source: join(runDir, 'source.json'),
     pipeline: join(runDir, 'pipeline.json'),
     status: join(runDir, 'tasks-status.json'),
     log: join(runDir, 'run.log'),

@@ -3,7 +3,7 @@
  * POP_CRASH_AT, or by the test in the middle of a task) and restarted without the variable; every
  * run must then finish exactly once, with nothing lost and nothing done twice.
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutputSchema } from '../src/formats/output.js';
@@ -100,7 +100,7 @@ describe('the manager killed at a crash point, then restarted', () => {
     const { id, dir, status } = await theRunLeft(ws);
     expect(id).toMatch(/^\d{8}-\d{6}-beacon-[0-9a-z]{6}$/);
     expect(status).toMatchObject({ id, pipeline: 'crash', state: 'queued', source: { file: 'beacon.json' }, tasks: { one: { state: 'pending', attempts: 0 }, two: { state: 'pending', attempts: 0 } } });
-    expect(await listDir(dir)).toEqual(['pipeline.json', 'seed.json', 'tasks', 'tasks-status.json']);
+    expect(await listDir(dir)).toEqual(['pipeline.json', 'seed.json', 'source.json', 'tasks', 'tasks-status.json']);
     expect(await listDir(join(dir, 'tasks'))).toEqual([]);
     expect(await readFile(join(dir, 'seed.json'), 'utf8')).toBe(SEED);
     // The pending seed was not removed yet: it is still there, unchanged.
@@ -110,7 +110,10 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const result = await restartAndFinish(ws, id);
     expect(eventsNamed(result, 'run-resumed')).toEqual([expect.objectContaining({ run: id, state: 'queued' })]);
-    expect(eventsNamed(result, 'seed-duplicate')).toEqual([expect.objectContaining({ seed: 'beacon.json', run: id })]);
+    expect(eventsNamed(result, 'seed-duplicate')).toEqual([expect.objectContaining({ seed: 'beacon.json', run: id, movedTo: 'pipeline-pending/duplicates/beacon.json' })]);
+    // Set aside with a note, never deleted.
+    expect(await readFile(join(ws.pending, 'duplicates', 'beacon.json'), 'utf8')).toBe(SEED);
+    expect(JSON.parse(await readFile(join(ws.pending, 'duplicates', 'beacon.note.json'), 'utf8'))).toMatchObject({ file: 'pipeline-pending/beacon.json', run: id });
     expect(eventsNamed(result, 'seed-claimed')).toEqual([]);
     const final = await expectCompletedOnce(ws, id);
     expect(final.tasks.one?.attempts).toBe(1);
@@ -147,6 +150,20 @@ describe('the manager killed at a crash point, then restarted', () => {
       ['one', 1],
       ['two', 1],
     ]);
+  });
+
+  it('a stale output.json from attempt 1 does not complete attempt 2: the task runs again', async () => {
+    const ws = await crashWorkspace();
+    await crashAt(ws, 'after-task-output');
+    const { id, dir, status } = await theRunLeft(ws);
+    // As if attempt 2 of task one had started since and the manager had died again: attempt 1's output is still there.
+    status.tasks.one!.attempts = 2;
+    await writeFile(join(dir, 'tasks-status.json'), JSON.stringify(status));
+
+    const result = await restartAndFinish(ws, id);
+    expect(eventsNamed(result, 'task-recovered')).toEqual([]);
+    expect(eventsNamed(result, 'task-started').map((line) => [line.task, line.attempt])).toEqual([['one', 3], ['two', 1]]);
+    expect((await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'one', 'output.json'))).attempt).toBe(3);
   });
 
   it('after-runs-append: the runs.jsonl line is not appended twice when the promotion is finished', async () => {
@@ -243,6 +260,26 @@ describe('what a crash leaves behind, found at start', () => {
     expect(await runDirs(ws.complete)).toEqual([id]);
     expect(await runDirs(ws.current)).toEqual([]);
     expect((await readRunRecords(ws)).map((record) => [record.id, record.seed])).toEqual([[id, 'beacon.json']]);
+  });
+
+  // Only the very file a run was claimed from is a leftover copy: a new drop with the same content
+  // (the same report sent again) runs, even when the run it resembles has lost its status.
+  it('a pending seed identical in content to the seed of a run whose status is unreadable is processed, not deleted', async () => {
+    const ws = await crashWorkspace();
+    await crashAt(ws, 'after-claim-rename');
+    const { id, dir } = await theRunLeft(ws);
+    await writeFile(join(dir, 'tasks-status.json'), '');
+    await rm(join(ws.pending, 'beacon.json'));
+    await writeFile(join(ws.pending, 'beacon-again.json'), SEED);
+
+    const start = await runPop(ws, ['start', '--once']);
+    expect(start.exitCode, start.stderr).toBe(0);
+    expect(eventsNamed(start, 'seed-duplicate')).toEqual([]);
+    expect(eventsNamed(start, 'seed-claimed').map((line) => line.seed)).toEqual(['beacon-again.json']);
+    const records = await readRunRecords(ws);
+    expect(records.map((record) => record.seed)).toEqual(['beacon-again.json']);
+    // The torn run still knows its own seed, from source.json.
+    expect(await readValid(RunStatusSchema, join(dir, 'tasks-status.json'))).toMatchObject({ state: 'failed', source: { file: 'beacon.json' }, error: { reason: 'state-unreadable' } });
   });
 
   it('half-built claims (.claim-*) and temp files (.*.tmp) in pipeline-current/ and in run folders are removed at start', async () => {

@@ -6,7 +6,7 @@ import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { popInBackground } from './support/cli.js';
-import { GOOD_VALUE, JSON_TASK, jsonReply, llmWorkspace, logLines, popEnv, rateLimited, runPopWithEnv, slow, startFakeLlm, type FakeLlm } from './support/fake-llm-server.js';
+import { GOOD_VALUE, JSON_TASK, jsonReply, llmWorkspace, logLines, popEnv, rateLimited, runPopWithEnv, serverError, slow, startFakeLlm, type FakeLlm } from './support/fake-llm-server.js';
 import { makeWorkspace, readJson, readRunRecords, registryModule, waitFor, type Workspace } from './support/workspace.js';
 
 const KEY = 'sk-test-gateway-limits';
@@ -150,6 +150,36 @@ describe('a provider that is down', () => {
       );
       expect(back.skipped).toEqual([]);
       expect(down.requests.length).toBeGreaterThan(0);
+    } finally {
+      daemon.subprocess.kill('SIGTERM');
+      await daemon.done();
+    }
+  }, 150_000);
+
+  it('answering 500 to every call: left alone longer after each failed probe, 2, 4, then 8 s', async () => {
+    const failing = await startFakeLlm();
+    const backup = await startFakeLlm();
+    failing.always(serverError());
+    backup.always(jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(backup, { model: ['oai:gpt-test', 'anth:claude-test'], providers: { oai: { baseURL: failing.openaiBaseURL, maxRetries: 0 } } });
+    // One task at a time: each call to the failing provider is either one of the three that mark it down, or a probe.
+    const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '1'], { env: env(), extendEnv: false, timeoutMs: 120_000 });
+    try {
+      let n = 0;
+      await waitFor(
+        async () => {
+          const seed = `q${++n}`;
+          await drop(ws, seed, { q: 'Still down?' });
+          await daemon.waitForEvent('run-complete', (line) => String(line.run).includes(`-${seed}-`));
+          return failing.requests.length >= 6;
+        },
+        { timeoutMs: 90_000, description: () => `three probes after the provider went down (${failing.requests.length} requests so far)` },
+      );
+      const at = failing.requests.map((request) => request.receivedAt);
+      // Requests 0-2 marked it down; 3, 4 and 5 are probes, each after a while twice the last.
+      expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(1900);
+      expect(at[4]! - at[3]!).toBeGreaterThanOrEqual(3900);
+      expect(at[5]! - at[4]!).toBeGreaterThanOrEqual(7900);
     } finally {
       daemon.subprocess.kill('SIGTERM');
       await daemon.done();

@@ -3,12 +3,13 @@
  * against a local server speaking their wire format. Task processes hold no key; a task killed
  * in the middle of a call has its request aborted.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { GOOD_VALUE, jsonReply, llmWorkspace, onlyRun, popEnv, runPopWithEnv, slow, startFakeLlm } from './support/fake-llm-server.js';
-import { readJson, readValid, waitFor } from './support/workspace.js';
+import { popInBackground } from './support/cli.js';
+import { readJson, readValid, replaceFile, waitFor } from './support/workspace.js';
 
 const KEY = 'sk-test-s3cret-marker-openai';
 const CUSTOM_KEY = 'custom-s3cret-marker-key';
@@ -67,6 +68,33 @@ describe('the gateway', () => {
       expect(seen.names).toContain('PATH');
     }
     expect(fake.requests.map((request) => request.headers.authorization)).toEqual([`Bearer ${KEY}`, `Bearer ${CUSTOM_KEY}`]);
+  });
+
+  it('a warm task process started before pipeline.json named its key variable is never handed a task; every variable named like a secret is kept from tasks', async () => {
+    const fake = await startFakeLlm();
+    fake.always(jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(fake, { model: 'oai:gpt-test', module: ENV_READING_TASK });
+    const env = popEnv({ OPENAI_API_KEY: KEY, ACME_LICENSE: 'acme-s3cret-marker-license', ACME_SESSION_SECRET: 'session-s3cret-marker' });
+    const daemon = popInBackground(ws, ['start', '--json'], { env, extendEnv: false, timeoutMs: 60_000 });
+    try {
+      await daemon.waitForEvent('run-complete');
+      // Now a provider reads its key from ACME_LICENSE, which the warm processes started with.
+      const pipeline = JSON.parse(await readFile(ws.path('pipeline.json'), 'utf8')) as { tasks: Array<Record<string, unknown>>; providers: Record<string, unknown> };
+      pipeline.providers.acme = { type: 'openai', baseURL: fake.openaiBaseURL, apiKeyEnv: 'ACME_LICENSE' };
+      pipeline.tasks = [{ name: 'ask', model: 'acme:gpt-acme' }];
+      await replaceFile(ws.path('pipeline.json'), JSON.stringify(pipeline));
+      await daemon.waitForEvent('pipeline-reloaded');
+      await writeFile(ws.path('pipeline-pending', 'again.json'), JSON.stringify({ q: 'Again?' }));
+      const done = await daemon.waitForEvent('run-complete', (line) => String(line.run).includes('-again-'));
+      const seen = (await readJson(join(String(done.dir), 'tasks', 'ask', 'env.json'))) as { names: string[]; keyed: string[] };
+      expect(seen.keyed).toEqual([]);
+      expect(seen.names).not.toContain('ACME_LICENSE');
+      expect(seen.names).not.toContain('ACME_SESSION_SECRET');
+      expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer acme-s3cret-marker-license');
+    } finally {
+      daemon.subprocess.kill('SIGTERM');
+      await daemon.done();
+    }
   });
 
   it('aborts the request of a task killed in the middle of its call; the retried attempt completes', async () => {

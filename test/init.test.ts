@@ -33,6 +33,7 @@ describe('pop init', () => {
       '.gitignore',
       '.pop/',
       '.pop/pipeline.schema.json',
+      '.pop/workspace-id',
       'examples/',
       'examples/seeds/',
       'examples/seeds/hello.json',

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasRedis, startRedis } from './support/redis.js';
 import {
   ASK_TASK,
   CLI,
+  parseEvents,
   REPO_ROOT,
   isProcessRunning,
   makeWorkspace,
@@ -167,3 +169,104 @@ describe('a lock whose holder is a zombie (killed, not yet reaped)', () => {
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['s0.json']);
   });
 });
+
+/** Another "host": its own network namespace (so its own abstract sockets) and host name, the same files. */
+const canUnshare = spawnSync('unshare', ['--net', '--uts', 'true']).status === 0;
+const STALE_MS = 4000;
+
+function onOtherHost(ws: Workspace, args: string[]) {
+  return execa('unshare', ['--net', '--uts', 'sh', '-c', 'hostname pop-other-host && exec "$0" "$@"', process.execPath, CLI, ...args, '--root', ws.root], {
+    cwd: ws.root,
+    reject: false,
+    stdin: 'ignore',
+    env: { POP_LOCK_STALE_MS: String(STALE_MS) },
+  });
+}
+
+describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts sharing a workspace (needs root for unshare --net --uts)', () => {
+  it('the second host refuses while the first manager runs, and takes over once its heartbeat has stopped', { timeout: 120_000 }, async () => {
+    const ws = await managerWorkspace(1);
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    let stdout = '';
+    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(() => stdout.includes('"event":"manager-ready"') && stdout.includes('"event":"run-complete"'), { description: () => `the first manager to run its seed\n${stdout}` });
+
+    const refused = await onOtherHost(ws, ['start', '--once', '--json']);
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/another manager \(pid \d+, "start", on host \S+\) is already working on/);
+
+    first.kill('SIGKILL');
+    await first;
+    // Its lock file stays behind; the other host takes it over once the heartbeat is older than the limit.
+    const second = await waitFor(
+      async () => {
+        const result = await onOtherHost(ws, ['start', '--once', '--json']);
+        return result.exitCode === 0 ? result : undefined;
+      },
+      { timeoutMs: STALE_MS + 20_000, intervalMs: 200, description: 'the other host to take the workspace over' },
+    );
+    expect(second.stdout).toContain('"event":"lock-taken-over"');
+    expect(second.stdout).toContain(`"pid":${first.pid}`);
+  });
+  it('a manager whose lock another host has taken over (its heartbeat had stopped) says so and stops', { timeout: 60_000 }, async () => {
+    const ws = await managerWorkspace(0);
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    let stdout = '';
+    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(() => stdout.includes('"event":"manager-ready"'), { description: () => `the manager to start\n${stdout}` });
+    // What a manager on another host writes when it takes a stale lock over.
+    const now = new Date().toISOString();
+    await writeFile(join(ws.current, '.manager.lock'), JSON.stringify({ pid: 4242, command: 'start', acquiredAt: now, host: 'pop-other-host', heartbeatAt: now }));
+    const result = await first;
+    expect(result.exitCode).toBe(0);
+    expect(stdout).toContain('"event":"lock-lost"');
+    expect(stdout).toContain('"host":"pop-other-host"');
+    expect(stdout).toContain('"event":"manager-stopped"');
+  });
+
+  it.skipIf(!hasRedis)('with --queue (Redis on a Unix socket both hosts reach): the other host\'s manager is refused, and its resume hands the run to the manager holding the lease', { timeout: 120_000 }, async () => {
+    const redis = await startRedis({ unixSocket: true });
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'locks', tasks: ['flaky'] },
+      'pipeline-tasks/index.js': registryModule(['flaky']),
+      'pipeline-tasks/flaky.js': FLAKY_TASK,
+      'pipeline-pending/s0.json': { q: 'question' },
+    });
+    const env = { POP_LOCK_STALE_MS: String(STALE_MS) };
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root, '--queue', redis.url], { cwd: ws.root, reject: false, stdin: 'ignore', env });
+    const worker = execa(process.execPath, [CLI, 'worker', '--root', ws.root, '--queue', redis.url], { cwd: ws.root, reject: false, stdin: 'ignore', env });
+    let stdout = '';
+    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      const failed = await waitFor(() => parseEvents(stdout).find((line) => line.event === 'run-failed'), { description: () => `the run to fail once\n${stdout}` });
+
+      const refused = await onOtherHost(ws, ['start', '--once', '--json', '--queue', redis.url]);
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/another manager .* (holds this workspace's lease in Redis|is already working on)/);
+
+      await writeFile(ws.path('gate'), '');
+      const resumed = await onOtherHost(ws, ['resume', String(failed.run), '--json', '--queue', redis.url]);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain(`handed run ${String(failed.run)} to the running manager (pid ${first.pid})`);
+      await waitFor(() => parseEvents(stdout).some((line) => line.event === 'run-complete' && line.run === failed.run), { description: () => `the first manager to complete the resumed run\n${stdout}` });
+    } finally {
+      first.kill('SIGKILL');
+      worker.kill('SIGKILL');
+      await Promise.all([first, worker]);
+      await redis.close();
+    }
+  });
+});
+
+/** Throws until <workspace>/gate exists: the run fails, and a resume after the gate opens completes it. */
+const FLAKY_TASK = `import { existsSync } from 'node:fs';
+import { defineTask, z } from 'pop';
+const gate = new URL('../gate', import.meta.url);
+export default defineTask({
+  output: z.object({ answer: z.string().min(1) }),
+  prompt: ({ seed }) => {
+    if (!existsSync(gate)) throw new Error('the gate is closed');
+    return \`Answer: \${seed.q}\`;
+  },
+});
+`;

@@ -76,7 +76,7 @@ describe('a seed dropped into a running daemon', () => {
     expect(done.dir).toBe(runDir);
 
     // The run folder: seed and pipeline exactly as they were, status, log, tasks.
-    expect(await listDir(runDir)).toEqual(['pipeline.json', 'run.log', 'seed.json', 'tasks', 'tasks-status.json']);
+    expect(await listDir(runDir)).toEqual(['pipeline.json', 'run.log', 'seed.json', 'source.json', 'tasks', 'tasks-status.json']);
     expect((await readFile(join(runDir, 'seed.json'))).equals(Buffer.from(SEED))).toBe(true);
     expect((await readFile(join(runDir, 'pipeline.json'))).equals(pipelineBytes)).toBe(true);
     expect(await listDir(join(runDir, 'tasks'))).toEqual(['ask', 'comment']);

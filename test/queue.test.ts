@@ -64,7 +64,7 @@ function background(ws: Workspace, args: string[], env: Record<string, string> =
 const worker = (ws: Workspace, root: string, concurrency = 3) => background(ws, ['worker', '--queue', redis.url, '--root', root, '--concurrency', String(concurrency)]);
 const manager = (ws: Workspace, args: string[] = ['--once']) => background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--concurrency', '6', ...args]);
 
-/** Jobs a worker took, from its log: "took <run>:<task>:<attempt>". */
+/** Jobs a worker took, from its log: "took <run>.<task>.<attempt>". */
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
 
 async function completedStatuses(ws: Workspace) {
@@ -127,14 +127,14 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     const survivorName = (await completedStatuses(ws)).map((status) => status.tasks.slow!.worker);
     for (const status of await completedStatuses(ws)) {
       const task = status.tasks.slow!;
-      const wasOnDoomed = doomedTook.some((id) => id.startsWith(`${status.id}:`));
+      const wasOnDoomed = doomedTook.some((id) => id.startsWith(`${status.id}.`));
       // The killed worker's attempts failed as "killed"; the next attempt ran on the other worker.
       expect(task).toMatchObject({ state: 'complete', attempts: wasOnDoomed ? 2 : 1 });
     }
     expect(new Set(survivorName).size).toBe(1);
     const survivorJobs = taken(survivor);
     expect(new Set(survivorJobs).size).toBe(survivorJobs.length);
-    expect(survivorJobs.filter((id) => id.endsWith(':2')).map((id) => id.replace(/:2$/, ':1')).sort()).toEqual([...doomedTook].sort());
+    expect(survivorJobs.filter((id) => id.endsWith('.2')).map((id) => id.replace(/\.2$/, '.1')).sort()).toEqual([...doomedTook].sort());
   }, 120_000);
 
   it.each(['SIGKILL', 'SIGTERM'] as const)('the manager stopped by %s mid-run and started again: it waits on the jobs already queued or takes their output, every task runs once', async (signal) => {
@@ -153,7 +153,7 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     const jobs = workers.flatMap(taken);
     // One job per task of each run: none queued twice, none run twice.
     expect(jobs).toHaveLength(16);
-    expect(new Set(jobs.map((id) => id.replace(/:\d+$/, ''))).size).toBe(16);
+    expect(new Set(jobs.map((id) => id.replace(/\.\d+$/, ''))).size).toBe(16);
   }, 120_000);
 
   it('a provider limit shared by three workers: a server allowing 2 requests a second answers no 429 at 1 a second from all together', async () => {

@@ -16,17 +16,23 @@ import { makeWorkspace, readValid, registryModule, type Workspace } from './supp
 
 const JSON_OUTPUT = `z.object({ answer: z.string().min(1), confidence: z.number().min(0).max(1) })`;
 
+/** Task code that finds a key the way a careless task could: in the workspace's .env file. */
+const READ_CREDENTIAL = `const credential = () => /^TASK_CREDENTIAL=(.*)$/m.exec(readFileSync(new URL('../.env', import.meta.url), 'utf8'))[1];`;
+
 /**
- * Answers as JSON; then, carelessly, prints, logs and writes the key it can see. Provider keys are
- * kept out of task processes, so it uses another credential of the environment (one of a key's shape).
+ * Answers as JSON; then, carelessly, prints, logs and writes the key it can see. Secret variables
+ * are kept out of task processes, so it reads one from the workspace's .env file, which it can.
  */
-const CARELESS_TASK = `import { defineTask, z } from 'pop';
+const CARELESS_TASK = `import { readFileSync } from 'node:fs';
+import { defineTask, z } from 'pop';
+${READ_CREDENTIAL}
 export default defineTask({
   output: ${JSON_OUTPUT},
   prompt: ({ seed }) => ({ system: 'Answer as JSON.', user: String(seed.q) }),
   finalize: async (value, ctx) => {
     if (process.env.OPENAI_API_KEY !== undefined) throw new Error('a provider key reached the task process');
-    const key = process.env.TASK_CREDENTIAL;
+    if (process.env.TASK_CREDENTIAL !== undefined) throw new Error('a secret variable reached the task process');
+    const key = credential();
     console.log('calling with', key);
     console.error('Authorization: Bearer ' + key);
     ctx.log.info({ event: 'careless', header: 'Bearer ' + key, piece: key.slice(0, 20) }, 'key ' + key);
@@ -94,6 +100,7 @@ describe('a server that echoes the key it was sent', () => {
   it('leaves no piece of a key in any file, log or output of a two-task run, and the artifacts say what was taken out', async () => {
     const envKey = `sk-proj-${randomBytes(20).toString('hex')}`;
     const dotenvKey = `tok_${randomBytes(20).toString('hex')}`;
+    const taskKey = `sk-task-${randomBytes(20).toString('hex')}`;
     const fake = await startFakeLlm();
     // Echoes the credential headers whole, and pieces of the key as a truncating proxy would.
     fake.always(
@@ -112,10 +119,9 @@ describe('a server that echoes the key it was sent', () => {
       'pipeline-tasks/first.js': CARELESS_TASK,
       'pipeline-tasks/second.js': DOWNSTREAM_TASK,
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
-      '.env': `LOCAL_LLM_TOKEN=${dotenvKey}\n`,
+      '.env': `LOCAL_LLM_TOKEN=${dotenvKey}\nTASK_CREDENTIAL=${taskKey}\n`,
     });
-    const taskKey = `sk-task-${randomBytes(20).toString('hex')}`;
-    const env = popEnv({ OPENAI_API_KEY: envKey, TASK_CREDENTIAL: taskKey });
+    const env = popEnv({ OPENAI_API_KEY: envKey });
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -164,6 +170,7 @@ describe('a key in an error message near where POP cuts it', () => {
   it('leaves no piece of the key when the key straddles the 300-character cut of an error or the 80-character cut of a preview', async () => {
     const envKey = `sk-proj-${randomBytes(20).toString('hex')}`;
     const dotenvKey = `tok_${randomBytes(20).toString('hex')}`;
+    const taskKey = `sk-task-${randomBytes(20).toString('hex')}`;
     const fake = await startFakeLlm();
     // "e<N>": a 400 whose message has the key at offset N; "p<N>": a 200 that is no completion,
     // whose JSON text has the key at offset N (its preview is cut at 80).
@@ -225,18 +232,21 @@ describe('a task whose error carries a key', () => {
       'pipeline.json': { name: 'secrets', tasks: [{ name: 'ask', model: 'mock:default' }] },
       'pipeline-tasks/index.js': registryModule(['ask']),
       // The error goes to the manager as the task threw it; the manager's writers must take the key out.
-      'pipeline-tasks/ask.js': `import { defineTask } from 'pop';
+      'pipeline-tasks/ask.js': `import { readFileSync } from 'node:fs';
+import { defineTask } from 'pop';
+${READ_CREDENTIAL}
 export default defineTask({
   prompt: () => {
-    const error = new Error('the server refused Bearer ' + process.env.TASK_CREDENTIAL);
-    error.stack = error.stack + '\\n    at key ' + process.env.TASK_CREDENTIAL.slice(0, 24);
+    const error = new Error('the server refused Bearer ' + credential());
+    error.stack = error.stack + '\\n    at key ' + credential().slice(0, 24);
     throw error;
   },
 });
 `,
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
+      '.env': `TASK_CREDENTIAL=${envKey}\n`,
     });
-    const env = popEnv({ TASK_CREDENTIAL: envKey });
+    const env = popEnv();
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(1);
@@ -267,18 +277,20 @@ describe('the end of what a task printed, kept for its error', () => {
       // Straight to the file descriptor, around process.stderr, so console.log itself keeps the key
       // (the README says so). The last 2000 characters, kept as the error's stderrTail, would start
       // with the key's last 8 characters if they were cut before being redacted.
-      'pipeline-tasks/ask.js': `import { writeSync } from 'node:fs';
+      'pipeline-tasks/ask.js': `import { readFileSync, writeSync } from 'node:fs';
 import { defineTask } from 'pop';
+${READ_CREDENTIAL}
 export default defineTask({
   prompt: () => {
-    writeSync(2, 'x'.repeat(3000) + process.env.TASK_CREDENTIAL + 'y'.repeat(1991) + '\\n');
+    writeSync(2, 'x'.repeat(3000) + credential() + 'y'.repeat(1991) + '\\n');
     process.exit(3);
   },
 });
 `,
       'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
+      '.env': `TASK_CREDENTIAL=${envKey}\n`,
     });
-    const env = popEnv({ TASK_CREDENTIAL: envKey });
+    const env = popEnv();
 
     const result = await runPopWithEnv(ws, ['start', '--once'], env);
     expect(result.exitCode, result.stderr).toBe(1);

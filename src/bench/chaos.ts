@@ -74,7 +74,8 @@ async function childrenOf(pid: number): Promise<number[]> {
   return stdout.split('\n').map((line) => Number(line.trim())).filter((n) => n > 0);
 }
 
-const visible = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== 'rejected' && name !== 'runs.jsonl');
+// Crash-left copies of claimed seeds are set aside in pipeline-pending/duplicates/: not seeds still to run.
+const visible = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== 'rejected' && name !== 'duplicates' && name !== 'runs.jsonl');
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.report ?? (() => {});

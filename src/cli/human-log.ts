@@ -30,7 +30,7 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       case 'seed-rejected':
         return c.red(`seed rejected: ${line.message} → ${line.movedTo}`);
       case 'seed-duplicate':
-        return c.yellow(`seed ${line.seed} was already claimed by run ${line.run}; removed the leftover copy`);
+        return c.yellow(`seed ${line.seed} was already claimed by run ${line.run}; its leftover copy is set aside in ${line.movedTo}`);
       case 'run-resumed':
         return `resuming run ${line.run} (${line.state})`;
       case 'task-started':
@@ -61,6 +61,11 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return c.yellow(`${line.path} ended in a torn line; cut off ${line.bytes} byte(s), kept in ${line.keptIn}`);
       case 'run-requested':
         return `run ${line.run} handed over to continue${line.pipeline === 'current' ? ' with the current pipeline.json' : ''}`;
+      case 'lock-taken-over':
+        return c.yellow(`took over ${line.path} from pid ${line.pid} on ${line.host}, whose heartbeat stopped at ${line.heartbeatAt}`);
+      case 'lock-lost':
+        return c.red(`${line.path} was taken over by pid ${line.pid} on ${line.host} (this manager's heartbeat had stopped): stopping`);
+      case 'workspace-on-network-fs':
       case 'request-invalid':
       case 'state-unreadable':
       case 'internal-error':

@@ -105,14 +105,14 @@ export function buildProgram(): Command {
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
       if (!options.cache) processGateway().cacheOff = true;
-      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root);
+      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root, options.once ? 'start --once' : 'start');
       if (queue && !queue.ok) {
         process.stderr.write(`pop: ${queue.error}\n`);
         process.exitCode = EXIT.usage;
         return;
       }
       const output = progressOutput(options.json === true);
-      const result = await runManager({ root: paths.root, once: options.once === true, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      const result = await runManager({ root: paths.root, once: options.once === true, queued: queue !== undefined, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       await queue?.value();
       output.stop();
       if (!result.ok) {
@@ -200,9 +200,10 @@ export function buildProgram(): Command {
     .option('--pipeline', "take the workspace's current pipeline.json instead of the run's snapshot")
     .option('--wait', 'when a manager is running, wait for the run to finish')
     .option('--json', 'log JSON lines even on a terminal')
-    .action(async (id: string, options: { root: string; pipeline?: boolean; wait?: boolean; json?: boolean }) => {
+    .option('--queue <redis-url>', 'the Redis of a `start --queue` manager: ask its lease (on any host) before acting')
+    .action(async (id: string, options: { root: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
       const output = progressOutput(options.json === true);
-      process.exitCode = await resumeCommand(workspace(options.root), id, { pipeline: options.pipeline === true, wait: options.wait === true, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      process.exitCode = await resumeCommand(workspace(options.root), id, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       output.stop();
     });
 
@@ -215,9 +216,10 @@ export function buildProgram(): Command {
     .option('--pipeline', "take the workspace's current pipeline.json instead of the run's snapshot")
     .option('--wait', 'when a manager is running, wait for the run to finish')
     .option('--json', 'log JSON lines even on a terminal')
-    .action(async (id: string, options: { root: string; from: string; pipeline?: boolean; wait?: boolean; json?: boolean }) => {
+    .option('--queue <redis-url>', 'the Redis of a `start --queue` manager: ask its lease (on any host) before acting')
+    .action(async (id: string, options: { root: string; from: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
       const output = progressOutput(options.json === true);
-      process.exitCode = await rerunCommand(workspace(options.root), id, options.from, { pipeline: options.pipeline === true, wait: options.wait === true, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      process.exitCode = await rerunCommand(workspace(options.root), id, options.from, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       output.stop();
     });
 

@@ -8,6 +8,7 @@ import { FailedItemSchema, ItemCountsSchema, TruncationSchema } from './items.js
  */
 export const OutputSchema = z.object({
   task: z.string(),
+  attempt: z.number().int().min(1).optional().describe('the attempt that wrote it: the manager takes only the current one'),
   value: z.unknown(),
   model: z.string().nullable(),
   usage: UsageSchema,
@@ -19,3 +20,8 @@ export const OutputSchema = z.object({
   finishedAt: z.string(),
 });
 export type Output = z.output<typeof OutputSchema>;
+
+/** An output.json that completes this attempt: the task's own, written by this very attempt (when known). */
+export function isOutputOf(output: Output, task: string, attempt: number | undefined): boolean {
+  return output.task === task && (attempt === undefined || output.attempt === attempt);
+}

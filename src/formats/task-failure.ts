@@ -19,6 +19,7 @@ export const TaskFailureReasonSchema = z.enum([
   'protocol-violation', // the task process wrote something on its channel that is not a message it may send
   'internal-error', // the manager hit a bug of its own while the task ran
   'manager-crashed', // the manager died during too many attempts in a row to start it again on its own
+  'job-refused', // a queue worker refused the job (its data, or the run's state, did not check out)
 ]);
 export type TaskFailureReason = z.output<typeof TaskFailureReasonSchema>;
 

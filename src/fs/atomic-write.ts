@@ -22,8 +22,37 @@ export function tempPathFor(path: string): string {
 }
 
 /**
+ * Make a folder's entries (a file created, renamed in or out) survive a power cut: fsync the folder
+ * itself. Where a folder cannot be opened or synced (not Linux), it is skipped.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Write a new file and fsync it (not its folder): for files a later folder rename or fsync commits. */
+export async function writeFileSynced(path: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Write a whole file so that a reader (or a restart after a crash) sees either the old content or
- * the new, never a torn mix: temp file in the same folder, fsync, rename.
+ * the new, never a torn mix, and the new once it returns, power cut or not: temp file in the same
+ * folder, fsync, rename, fsync of the folder.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temp = tempPathFor(path);
@@ -38,6 +67,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
   await handle.close();
   await rename(temp, path);
+  await syncDirectory(dirname(path));
 }
 
 /** JSON state and results, with any API key in them taken out (src/secrets/). */

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { realpath, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { lstat, link, realpath, rename, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { tempPathFor, writeFileAtomic } from './atomic-write.js';
 import { createNewFile } from './create-new-file.js';
 import { isProcessRunning } from './process-running.js';
 import { readRegularFileAt } from './read-regular-file.js';
@@ -11,6 +13,8 @@ import { err, messageOf, ok, type Result } from '../result.js';
 
 export interface HeldLock {
   path: string;
+  /** The holder on another host whose heartbeat had stopped, when this lock was taken over from it. */
+  tookOver?: Lock | undefined;
   release: () => Promise<void>;
 }
 
@@ -20,55 +24,143 @@ export type LockError =
   /** The lock could not be taken at all (disk full, folder missing): try again later. */
   | { reason: 'io-error'; message: string };
 
+export interface LockOptions {
+  /** Told when another host took the lock over (this process's heartbeat had stopped for too long). */
+  onLost?: ((by: Lock | undefined) => void) | undefined;
+}
+
 const UNKNOWN_HOLDER: Lock = { pid: 0, command: 'unknown', acquiredAt: '' };
 
+/** A holder on another host is alive while its heartbeat is younger than this (POP_LOCK_STALE_MS; default 30 s). */
+export function lockStaleMs(): number {
+  const set = Number(process.env.POP_LOCK_STALE_MS);
+  return Number.isInteger(set) && set >= 1000 ? set : 30_000;
+}
+/** Several heartbeats fit in the limit: one delayed by a busy machine or a slow file server does not lose the lock. */
+const heartbeatMs = () => Math.max(200, Math.round(lockStaleMs() / 6));
+
+/** This host's boot, so a lock left from before a reboot is told apart (Linux). */
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Take a lock so that of any number of processes racing for it exactly one wins, and a lock whose
- * holder is gone (killed, crashed, a zombie not yet reaped) is free again.
+ * Take a lock so that of any number of processes racing for it exactly one wins, on this host or
+ * on others sharing the folder, and a lock whose holder is gone is free again.
  *
- * On Linux the lock itself is an abstract Unix socket named after the lock file's path: binding it
- * is atomic, and the kernel releases it the moment its holder's descriptors close (before the
- * process is even reaped), so there is no stale lock to judge and remove. The file beside it only
- * says who holds it (pid, command, since when) for `status` and for error messages.
- * Elsewhere the file is the lock, as a pid file.
+ * On this host, the lock is an abstract Unix socket named after the lock file's path (Linux): binding
+ * it is atomic and the kernel releases it the moment its holder's descriptors close, so a local
+ * holder's death is known at once. Sockets are per host, so the file is the lock between hosts: it is
+ * created only under a free name (an exclusive link), records host, pid, boot id and a heartbeat the
+ * holder renews every few seconds. A contender on another host treats it as held until the
+ * heartbeat is older than the limit, then takes it over (`tookOver` says from whom). Clocks of the
+ * hosts must agree to well within that limit. Elsewhere than Linux the file is a pid file.
  */
-export async function acquireLock(path: string, command: string): Promise<Result<HeldLock, LockError>> {
-  const lock: Lock = { pid: process.pid, command, acquiredAt: new Date().toISOString() };
+export async function acquireLock(path: string, command: string, options: LockOptions = {}): Promise<Result<HeldLock, LockError>> {
+  const now = new Date().toISOString();
+  const lock: Lock = { pid: process.pid, command, acquiredAt: now, host: hostname(), heartbeatAt: now, ...(bootId() ? { bootId: bootId() } : {}) };
   if (process.platform !== 'linux') return acquirePidFile(path, lock);
   let name: string;
+  let server: Server | undefined;
   try {
     name = await socketName(path);
+    server = await bind(name);
   } catch (error) {
     return err({ reason: 'io-error', message: `${path}: ${messageOf(error)}` });
   }
-  const server = await bind(name);
   if (!server) return err({ reason: 'held', holder: await describedHolder(path) });
+  let claimed: Result<Lock | undefined, LockError>;
   try {
-    // Replaces whatever a dead holder left there: only the socket's holder writes this file.
-    await writeFileAtomic(path, JSON.stringify(lock));
+    claimed = await claimFile(path, lock);
   } catch (error) {
-    await closeServer(server);
-    return err({ reason: 'io-error', message: `${path}: ${messageOf(error)}` });
+    claimed = err({ reason: 'io-error', message: `${path}: ${messageOf(error)}` });
   }
+  if (!claimed.ok) {
+    await closeServer(server);
+    return claimed;
+  }
+  const heartbeat = setInterval(() => void beat(), heartbeatMs());
+  heartbeat.unref();
+  const beat = async () => {
+    const current = await readLock(path);
+    if (!current || !isSameHolder(current, lock)) {
+      clearInterval(heartbeat);
+      options.onLost?.(current);
+      return;
+    }
+    // A missed beat (a full disk, a slow server) is made up by the next.
+    await writeFileAtomic(path, JSON.stringify({ ...lock, heartbeatAt: new Date().toISOString() })).catch(() => {});
+  };
+  const held = server;
   return ok({
     path,
+    tookOver: claimed.value,
     // The file first: once the socket is closed the next holder may already be writing it.
     release: async () => {
-      await unlink(path).catch(() => {});
-      await closeServer(server);
+      clearInterval(heartbeat);
+      const current = await readLock(path);
+      if (current && isSameHolder(current, lock)) await unlink(path).catch(() => {});
+      await closeServer(held);
     },
   });
 }
 
-/** The live holder of a lock, if any. */
+/** The live holder of a lock, if any: on this host by its socket, on another by its heartbeat. */
 export async function lockHolder(path: string): Promise<Lock | undefined> {
   if (process.platform !== 'linux') {
     const holder = await readLock(path);
     return holder && isProcessRunning(holder.pid) ? holder : undefined;
   }
   const name = await socketName(path).catch(() => undefined);
-  if (!name || !(await isBound(name))) return undefined;
-  return describedHolder(path);
+  if (name && (await isBound(name))) return describedHolder(path);
+  const holder = await readLock(path);
+  return holder && isElsewhere(holder) && isFresh(holder) ? holder : undefined;
+}
+
+const isElsewhere = (holder: Lock) => holder.host !== undefined && holder.host !== hostname();
+const isFresh = (holder: Lock) => Date.now() - Date.parse(holder.heartbeatAt ?? holder.acquiredAt) < lockStaleMs();
+const isSameHolder = (a: Lock, b: Lock) => a.pid === b.pid && a.host === b.host && a.acquiredAt === b.acquiredAt;
+
+/**
+ * With this host's socket held: make the file ours. A file left by a holder on this host is a dead
+ * one's (the socket was free); one from another host is taken over only once its heartbeat is stale.
+ * The old file is moved aside first, so of two hosts taking over at once only one moves it, and the
+ * new one is created by an exclusive link, so only one creates it.
+ */
+async function claimFile(path: string, lock: Lock): Promise<Result<Lock | undefined, LockError>> {
+  let tookOver: Lock | undefined;
+  for (let tries = 0; tries < 5; tries++) {
+    if (await createNewFile([path], JSON.stringify(lock))) return ok(tookOver);
+    const current = await readLock(path);
+    if (current && isElsewhere(current) && isFresh(current)) return err({ reason: 'held', holder: current });
+    if (!current && (await isYoung(path))) return err({ reason: 'held', holder: UNKNOWN_HOLDER });
+    if (current && isElsewhere(current)) tookOver = current;
+    const aside = `${tempPathFor(path)}.stale`;
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    const moved = await readLock(aside);
+    if (current && moved && moved.heartbeatAt !== current.heartbeatAt) {
+      // Renewed (or taken by someone else) between the look and the move: it goes back, and is looked at again.
+      await link(aside, path).catch(() => {});
+      tookOver = undefined;
+    }
+    await unlink(aside).catch(() => {});
+  }
+  return err({ reason: 'held', holder: (await readLock(path)) ?? UNKNOWN_HOLDER });
+}
+
+/** A lock file that cannot be read: a holder's still being written (young), or garbage (old). */
+async function isYoung(path: string): Promise<boolean> {
+  const stat = await lstat(path).catch(() => undefined);
+  return stat !== undefined && Date.now() - stat.mtimeMs < lockStaleMs();
 }
 
 /** Abstract socket names are machine-wide: the lock file's real path makes them one per lock. */
@@ -106,13 +198,13 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * Who holds a lock that is held: its file, which the holder writes just after binding, so it may
- * take a moment to appear (or still be a dead holder's).
+ * Who holds a lock that is held on this host: its file, which the holder writes just after binding,
+ * so it may take a moment to appear (or still be a dead holder's).
  */
 async function describedHolder(path: string): Promise<Lock> {
   for (let tries = 0; tries < 20; tries++) {
     const holder = await readLock(path);
-    if (holder && isProcessRunning(holder.pid)) return holder;
+    if (holder && !isElsewhere(holder) && isProcessRunning(holder.pid)) return holder;
     await new Promise((done) => setTimeout(done, 10));
   }
   return UNKNOWN_HOLDER;

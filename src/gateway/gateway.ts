@@ -273,11 +273,12 @@ export class Gateway {
         };
       } catch (error) {
         ticket?.settle(0);
+        // A failed probe's server error counts as one (it doubles the while) before the probe is let go.
+        if (error instanceof ProviderError && error.failure.reason === 'server-error') state?.health.serverError();
         if (admission.kind === 'probe' && state?.health.isProbing) state.health.probeAbandoned();
         if (!(error instanceof ProviderError)) throw error;
         const failure = { ...error.failure, message: redactText(error.failure.message) };
         failures.push(failure);
-        if (failure.reason === 'server-error') state?.health.serverError();
         log.warn({ event: 'model-failed', model: spec, call: request.call, reason: failure.reason, status: failure.status, message: failure.message }, 'model failed');
         // A call given up before its request left made nothing the provider could bill: no line.
         if (started !== undefined || failure.reason !== 'aborted') {

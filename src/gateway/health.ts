@@ -49,8 +49,9 @@ export class ProviderHealth {
     this.markDown(now);
   }
 
+  /** A probe answered with a server error means still down: the while doubles, as after a failed connection. */
   serverError(now = Date.now()): void {
-    if (++this.serverErrors >= SERVER_ERRORS_TO_DOWN) this.markDown(now);
+    if (this.probing || ++this.serverErrors >= SERVER_ERRORS_TO_DOWN) this.markDown(now);
   }
 
   /** A probe that ended without an answer either way (aborted): let the next call probe. */

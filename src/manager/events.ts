@@ -17,7 +17,8 @@ export type ManagerEvent =
   | { event: 'seed-waiting'; seed: string; message: string }
   | { event: 'seed-claimed'; seed: string; run: string }
   | { event: 'seed-rejected'; seed: string; reason: SeedRejectionReason; message: string; movedTo: string }
-  | { event: 'seed-duplicate'; seed: string; run: string }
+  /** The crash-left copy of a run's seed, set aside (movedTo) at start. */
+  | { event: 'seed-duplicate'; seed: string; run: string; movedTo: string }
   | { event: 'run-resumed'; run: string; state: string }
   | { event: 'runs-queued'; queued: number }
   | { event: 'run-started'; run: string; tasks: number }
@@ -25,6 +26,8 @@ export type ManagerEvent =
   | { event: 'task-stage'; run: string; task: string; stage: string; call: number }
   /** `start --queue`: the worker (host:pid) that took the attempt. */
   | { event: 'task-worker'; run: string; task: string; attempt: number; worker: string }
+  /** `start --queue`: the attempt's job left the queue (Redis lost it) or failed before the attempt ended; it is judged once the attempt has ended. */
+  | { event: 'task-job-lost'; run: string; task: string; attempt: number; message: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null; costUsd?: number; worker?: string }
@@ -48,10 +51,16 @@ export type ManagerEvent =
   | { event: 'state-unreadable'; path: string; message: string }
   /** runs.jsonl ended in a torn line (a write cut short): cut off, and kept in keptIn. */
   | { event: 'runs-file-repaired'; path: string; bytes: number; keptIn: string }
+  /** A lock held on another host whose heartbeat had stopped: taken over. */
+  | { event: 'lock-taken-over'; path: string; host: string; pid: number; heartbeatAt: string }
+  /** This manager's lock was taken over by another host (its heartbeat had stopped): it stops. */
+  | { event: 'lock-lost'; path: string; host: string; pid: number }
+  /** The workspace is on a network file system and tasks run here: another host's manager is kept out only by the lock's heartbeat. */
+  | { event: 'workspace-on-network-fs'; root: string; fileSystem: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'manager-forcing', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid']);
-const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid']);
+const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'manager-forcing', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid', 'task-job-lost', 'lock-taken-over', 'workspace-on-network-fs']);
+const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid', 'lock-lost']);
 
 export type EmitEvent = (event: ManagerEvent) => void;
 

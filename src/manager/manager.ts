@@ -1,9 +1,15 @@
-import { lstat, mkdir, readdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { watch, type FSWatcher } from 'chokidar';
-import { workspacePaths, type WorkspacePaths } from '../workspace.js';
+import { runPaths, workspacePaths, type WorkspacePaths } from '../workspace.js';
+import { readJsonFile } from '../fs/read-json.js';
+import { SourceSchema } from '../formats/source.js';
+import { setAsideDuplicate } from './intake/set-aside-duplicate.js';
 import { acquireLock } from '../fs/lock-file.js';
+import { networkFileSystemOf } from '../fs/network-fs.js';
+import { workspaceId } from '../fs/workspace-id.js';
 import { logEvent, type ManagerEvent } from './events.js';
 import { loadWorkspace } from './load-workspace.js';
 import { claimSeed } from './intake/claim-seed.js';
@@ -12,7 +18,6 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
-import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -40,6 +45,8 @@ export interface ManagerOptions {
   settleMs?: number;
   graceMs?: number;
   log: Logger;
+  /** Task attempts run on queue workers (`start --queue`): no warm task processes here. */
+  queued?: boolean;
   /** Extra consumer of events (the live progress display). */
   onEvent?: (event: ManagerEvent) => void;
 }
@@ -63,11 +70,19 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
-  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start');
+  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
+    onLost: (by) => {
+      // Another host judged this manager dead (its heartbeat stopped, a frozen machine): two must never work at once.
+      const event: ManagerEvent = { event: 'lock-lost', path: paths.managerLock, host: by?.host ?? 'unknown', pid: by?.pid ?? 0 };
+      logEvent(options.log, event);
+      options.onEvent?.(event);
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   if (!managerLock.ok) {
     if (managerLock.error.reason === 'io-error') return { ok: false, problems: [`cannot take the manager lock: ${managerLock.error.message}`] };
     const { holder } = managerLock.error;
-    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}") is already working on ${paths.root}`] };
+    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}"${holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : ''}) is already working on ${paths.root}`] };
   }
 
   // A bug of the manager's own fails the task it met, not the daemon.
@@ -85,6 +100,13 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     };
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
     for (const warning of active.warnings) emit({ event: 'pipeline-warning', message: warning });
+    const previous = managerLock.value.tookOver;
+    if (previous) emit({ event: 'lock-taken-over', path: paths.managerLock, host: previous.host ?? 'unknown', pid: previous.pid, heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt });
+    await workspaceId(paths.root);
+    const fileSystem = options.queued ? undefined : await networkFileSystemOf(paths.root);
+    if (fileSystem) {
+      emit({ event: 'workspace-on-network-fs', root: paths.root, fileSystem, message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds` });
+    }
 
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
     // every slot has a run to fill it while runs are queued.
@@ -94,7 +116,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);
-    standbys.start();
+    if (!options.queued) standbys.start();
     let queuedShown = 0;
     const showQueued = () => {
       if (scheduler.queued === queuedShown) return;
@@ -152,11 +174,15 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         return claimed.id;
       },
     });
-    await removeCrashDuplicates(paths, current, emit);
+    await setAsideCrashDuplicates(paths, current, emit);
 
     /** `resume` and `rerun` hand runs over as request files. */
+    const beingTaken = new Set<string>();
     const handleRequest = async (path: string) => {
-      const taken = await takeRunRequest(path);
+      // The watcher and the rescan may both offer one file.
+      if (beingTaken.has(path)) return;
+      beingTaken.add(path);
+      const taken = await takeRunRequest(path).finally(() => beingTaken.delete(path));
       if (!taken) return;
       if (!taken.ok) return emit({ event: 'request-invalid', path, message: taken.error });
       const request = taken.value;
@@ -202,6 +228,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
     const rescan = setInterval(() => {
       if (!intake.busy) void readdir(paths.pending).then((names) => intake.rescan(names.filter(isSeedName)), () => {});
+      // A request written on another host sharing the folder raises no event here.
+      void readdir(paths.requests).then((names) => {
+        for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
+      }, () => {});
     }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
@@ -260,30 +290,27 @@ function watchFolder(dir: string, accept: (name: string) => boolean, onFile: (na
 }
 
 /**
- * A crash between creating a run and removing its pending seed leaves both. The copy is the same
- * file (name, content, mtime) as the run's source; it is removed, not run twice.
+ * A crash between creating a run and removing its pending seed leaves both. The copy is the very
+ * file the run's source.json describes (name, size, mtime, sha256): it is set aside to
+ * pipeline-pending/duplicates/ with a note, never deleted and not run twice. A seed that only has the
+ * same content is a new drop, and runs.
  */
-async function removeCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], emit: (event: ManagerEvent) => void): Promise<void> {
+async function setAsideCrashDuplicates(paths: WorkspacePaths, runs: CurrentRun[], emit: (event: ManagerEvent) => void): Promise<void> {
   if (runs.length === 0) return;
-  const bySource = new Map(runs.map((run) => [`${run.status.source.file}\n${run.status.source.sha256}\n${run.status.source.mtimeMs}`, run.status.id]));
-  // A status rebuilt from a torn file no longer knows the seed's name: its content must do.
-  const rebuilt = new Map(runs.filter((run) => run.status.error?.reason === 'state-unreadable').map((run) => [run.status.source.sha256, run]));
+  const bySource = new Map<string, string>();
+  for (const run of runs) {
+    const source = await readJsonFile(runPaths(run.runDir).source, SourceSchema);
+    if (source.ok) bySource.set(sourceKey(source.value.file, source.value.size, source.value.mtimeMs, source.value.sha256), run.status.id);
+  }
   for (const name of await pendingSeedNames(paths)) {
     const check = await inspectSeed(join(paths.pending, name), undefined);
     if (check.kind !== 'ready') continue;
-    const torn = rebuilt.get(check.sha256);
-    if (torn && torn.status.source.file === 'unknown') {
-      // The leftover copy tells the rebuilt status which seed it ran.
-      torn.status.source = { file: name, sha256: check.sha256, mtimeMs: check.mtimeMs };
-      await saveStatus(torn.runDir, torn.status);
-    }
-    const run = bySource.get(`${name}\n${check.sha256}\n${check.mtimeMs}`) ?? torn?.status.id;
-    if (run) {
-      await unlink(join(paths.pending, name));
-      emit({ event: 'seed-duplicate', seed: name, run });
-    }
+    const run = bySource.get(sourceKey(name, check.size, check.mtimeMs, check.sha256));
+    if (run) emit({ event: 'seed-duplicate', seed: name, run, movedTo: await setAsideDuplicate(paths, join(paths.pending, name), run) });
   }
 }
+
+const sourceKey = (file: string, size: number, mtimeMs: number, sha256: string) => JSON.stringify([file, size, mtimeMs, sha256]);
 
 /**
  * `on`, not `once`: other listeners (execa's cleanup) re-send a signal when they find themselves

@@ -1,10 +1,12 @@
-import { basename } from 'node:path';
 import { Redis } from 'ioredis';
 import { err, messageOf, ok, type Result } from '../result.js';
 
-/** The BullMQ queue a workspace's task attempts go through: one per workspace, by its folder name. */
-export function queueNameFor(root: string): string {
-  return `pop-${basename(root).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+/**
+ * The BullMQ queue a workspace's task attempts go through: one per workspace, by its id
+ * (.pop/workspace-id), so two workspaces with the same folder name never share one.
+ */
+export function queueNameFor(workspaceId: string): string {
+  return `pop-${workspaceId}`;
 }
 
 /**

@@ -1,14 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { OutputSchema, type Output } from '../formats/output.js';
+import { isOutputOf, OutputSchema, type Output } from '../formats/output.js';
 import type { RunnerMessage } from '../formats/ipc.js';
 import { readJsonFile } from '../fs/read-json.js';
 import { err, ok, type Result } from '../result.js';
 import { emptyUsage } from '../util/usage.js';
 import type { AttemptOptions } from '../manager/execution/attempt-runner.js';
 import type { TaskProcessFailure } from '../manager/execution/task-process.js';
-import { jobIdOf, taskJobOf, TaskJobResultSchema } from './task-job.js';
+import { attemptEnded, attemptLockPath } from './attempt-lock.js';
+import { JOB_REFUSED, jobIdOf, taskJobOf, TaskJobResultSchema } from './task-job.js';
 
 /** How often a waited-on job is looked at directly, besides the queue's events (which a Redis restart can drop). */
 const LOOK_EVERY_MS = 2000;
@@ -45,11 +46,13 @@ export class QueueAttempts {
     // that job rather than start another for the same task.
     const previous = options.attempt > 1 ? await Job.fromId(this.queue, jobIdOf(options.run, options.task, options.attempt - 1)) : undefined;
     const previousState = previous ? await previous.getState() : undefined;
-    const live = previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
+    // One not yet taken is withdrawn (a worker would refuse it now: the run's status names this attempt).
+    const withdrawn = previous && previousState !== 'active' && previousState !== 'completed' && (await previous.remove().then(() => true, () => false));
+    const live = !withdrawn && previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
     if (previousState === 'completed') {
       // It finished while this manager was stopped: its output.json, when valid, is the attempt's result.
       const output = await readJsonFile(options.outputPath, OutputSchema);
-      if (output.ok && output.value.task === options.task) return ok(output.value);
+      if (output.ok && isOutputOf(output.value, options.task, options.attempt - 1)) return ok(output.value);
     }
     const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
     // Listening before the job exists: a quick worker's first word would otherwise be missed.
@@ -58,7 +61,7 @@ export class QueueAttempts {
       if (!live) await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
     });
     if (ended === 'interrupted') return err({ error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' }, usage: emptyUsage(), refinements: 0 });
-    return this.judge(ended, options);
+    return this.judge(ended, options, live ? options.attempt - 1 : options.attempt);
   };
 
   private waitFor(id: string, options: AttemptOptions, add: () => Promise<void>): Promise<Ended | 'interrupted'> {
@@ -101,17 +104,22 @@ export class QueueAttempts {
   }
 
   /** A valid output.json for this task is the only proof of completion, whatever the job says. */
-  private async judge(ended: Ended, options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> {
+  private async judge(ended: Ended, options: AttemptOptions, attempt: number): Promise<Result<Output, TaskProcessFailure>> {
+    // A job lost with Redis's data, or failed by the stalled check, may still be running: the task
+    // is judged (and queued again) only once its process has ended, and it may have written its output.
+    if (ended.state !== 'completed') options.onJobLost?.(ended.state === 'gone' ? 'the job left the queue' : `the job failed: ${ended.reason}`);
+    if (ended.state !== 'completed') await attemptEnded(attemptLockPath(options.workspace, options.run, options.task), options.cancelSignal);
     const output = await readJsonFile(options.outputPath, OutputSchema);
     const told = ended.state === 'completed' ? TaskJobResultSchema.safeParse(typeof ended.value === 'string' ? safeJson(ended.value) : ended.value) : undefined;
     // Where it ran, even when the worker's first word was lost (a Redis restart drops events).
     if (told?.success && told.data.worker) options.onWorker?.(told.data.worker);
-    if (output.ok && output.value.task === options.task) return ok(output.value);
+    if (output.ok && isOutputOf(output.value, options.task, attempt)) return ok(output.value);
     const nothing = { usage: emptyUsage(), refinements: 0 };
     if (ended.state === 'completed') {
       if (told?.success && !told.data.ok) return err(told.data.failure as TaskProcessFailure);
       return err({ ...nothing, error: { reason: 'exited-without-output', message: 'the worker reported the task done, but there is no valid output.json for it' } });
     }
+    if (ended.state === 'failed' && ended.reason.startsWith(`${JOB_REFUSED}:`)) return err({ ...nothing, error: { reason: 'job-refused', message: `a worker refused the task's job: ${ended.reason.slice(JOB_REFUSED.length + 1).trim()}` } });
     const why = ended.state === 'failed' ? ended.reason : 'the job left the queue';
     // Not the task's fault (a worker died): tried again as a new attempt, like a killed process.
     return err({ ...nothing, error: { reason: 'killed', message: `the worker running the task stopped before it finished (${why})` } });

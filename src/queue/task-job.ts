@@ -1,21 +1,20 @@
-import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
+import { TaskNameSchema } from '../formats/pipeline.js';
 import type { TaskProcessOptions } from '../manager/execution/task-process.js';
 
+/** A run id as the manager makes them: a plain folder name, never a path. */
+const RunIdSchema = z.string().max(200).regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'a run id (a-z, 0-9 and -)' });
+
 /**
- * A task attempt as a queue job: paths relative to the workspace, so a worker that sees the
- * workspace elsewhere (a shared file system mounted at another path) finds the same files.
+ * A task attempt as a queue job: which attempt of which task of which run, and nothing else. A
+ * worker finds every file, provider, model, limit and price itself, from the run's folder in
+ * pipeline-current/ and its own pipeline.json snapshot, so whoever can write to Redis cannot point a
+ * call (or a key) anywhere. Unknown keys are refused.
  */
-export const TaskJobSchema = z.object({
-  run: z.string(),
-  task: z.string(),
+export const TaskJobSchema = z.strictObject({
+  run: RunIdSchema,
+  task: TaskNameSchema,
   attempt: z.number().int().min(1),
-  letter: z.string(),
-  output: z.string(),
-  console: z.string(),
-  timeoutMs: z.number().int().positive(),
-  memoryMb: z.number().int().positive(),
-  calls: z.object({ providers: z.unknown().optional(), maxRetries: z.number().int().optional(), cacheDir: z.string().optional() }),
 });
 export type TaskJob = z.output<typeof TaskJobSchema>;
 
@@ -26,26 +25,15 @@ export const TaskJobResultSchema = z.union([
 ]);
 export type TaskJobResult = z.output<typeof TaskJobResultSchema>;
 
-/** One job per attempt, never two: the id says which. */
-export const jobIdOf = (run: string, task: string, attempt: number): string => `${run}:${task}:${attempt}`;
+/**
+ * One job per attempt, never two: the id says which. No `:` (BullMQ keeps it for its own keys);
+ * `.` appears in neither a run id nor a task name, so the id names one attempt only.
+ */
+export const jobIdOf = (run: string, task: string, attempt: number): string => `${run}.${task}.${attempt}`;
+
+/** How a worker fails a job it will not run; the manager fails the task with this reason. */
+export const JOB_REFUSED = 'job-refused';
 
 export function taskJobOf(options: TaskProcessOptions, attempt: number): TaskJob {
-  const from = (path: string) => relative(options.workspace, path);
-  return {
-    run: options.run,
-    task: options.task,
-    attempt,
-    letter: from(options.letterPath),
-    output: from(options.outputPath),
-    console: from(options.consolePath),
-    timeoutMs: options.timeoutMs,
-    memoryMb: options.memoryMb,
-    calls: { providers: options.calls.providers, ...(options.calls.maxRetries === undefined ? {} : { maxRetries: options.calls.maxRetries }), ...(options.calls.cacheDir ? { cacheDir: from(options.calls.cacheDir) } : {}) },
-  };
-}
-
-/** A job's path under this worker's root; a path that would leave it is refused. */
-export function underRoot(root: string, path: string): string | undefined {
-  if (isAbsolute(path) || path.split(/[\\/]/).includes('..')) return undefined;
-  return join(root, path);
+  return { run: options.run, task: options.task, attempt };
 }

@@ -1,22 +1,37 @@
+import { hostname } from 'node:os';
+import { workspaceId } from '../fs/workspace-id.js';
 import { useAttemptRunner } from '../manager/execution/attempt-runner.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { err, ok, type Result } from '../result.js';
 import { checkReachable, connect, queueNameFor } from './connection.js';
+import { ManagerLease } from './manager-lease.js';
 import { QueueAttempts } from './queue-attempts.js';
 
 /**
  * `start --queue`: this manager's task attempts go to the workspace's queue instead of local
- * processes. Returns how to let go of the queue when the manager stops.
+ * processes, and the manager holds the workspace's lease in Redis besides its lock file. Returns
+ * how to let go of both when the manager stops.
  */
-export async function useQueue(url: string, root: string): Promise<Result<() => Promise<void>, string>> {
+export async function useQueue(url: string, root: string, command: string): Promise<Result<() => Promise<void>, string>> {
   const reachable = await checkReachable(url);
   if (!reachable.ok) return err(reachable.error);
   const connections = [connect(url), connect(url)] as const;
   for (const connection of connections) connection.on('error', () => {});
-  const attempts = new QueueAttempts(queueNameFor(root), connections[0], connections[1]);
+  const name = queueNameFor(await workspaceId(root));
+  const lease = await ManagerLease.take(connections[0], name, { holder: `${hostname()}:${process.pid}`, command }, (by) => {
+    // Another manager has it now: two must never work at once, so this one stops.
+    process.stderr.write(`pop: the workspace's lease in Redis was taken by ${by?.holder ?? 'another manager'}: stopping\n`);
+    process.kill(process.pid, 'SIGTERM');
+  });
+  if (!lease.ok) {
+    for (const connection of connections) connection.disconnect();
+    return err(`another manager (${lease.error?.holder ?? 'unknown'}) holds this workspace's lease in Redis at ${url}`);
+  }
+  const attempts = new QueueAttempts(name, connections[0], connections[1]);
   useAttemptRunner(attempts.run);
   return ok(async () => {
     useAttemptRunner(runTaskProcess);
+    await lease.value.release();
     await attempts.close();
     for (const connection of connections) connection.disconnect();
   });

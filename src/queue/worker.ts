@@ -1,8 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { Worker, type Job } from 'bullmq';
-import type { CallSettings } from '../gateway/gateway.js';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { processGateway } from '../gateway/shared.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { StandbyPool } from '../manager/execution/standby-pool.js';
@@ -10,10 +8,14 @@ import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { PipelineSchema } from '../formats/pipeline.js';
 import { readJsonFile } from '../fs/read-json.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
+import { workspaceId } from '../fs/workspace-id.js';
 import { workspacePaths } from '../workspace.js';
+import { admitJob, type AdmittedJob } from './admit-job.js';
+import { acquireLock } from '../fs/lock-file.js';
+import { attemptLockPath } from './attempt-lock.js';
 import { connect, lockTimings, queueNameFor } from './connection.js';
 import { RedisBudget } from './redis-budget.js';
-import { TaskJobSchema, underRoot, type TaskJobResult } from './task-job.js';
+import { JOB_REFUSED, type TaskJobResult } from './task-job.js';
 
 export interface WorkerOptions {
   url: string;
@@ -28,7 +30,7 @@ export interface WorkerOptions {
  * provider limits live in Redis, shared by every worker). Resolves when the worker has stopped.
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
-  const name = queueNameFor(options.root);
+  const name = queueNameFor(await workspaceId(options.root));
   const me = `${hostname()}:${process.pid}`;
   const budgets = connect(options.url);
   budgets.on('error', () => {});
@@ -46,7 +48,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   standbys.start();
 
   const jobs = connect(options.url);
-  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys, held), {
+  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys, held, options.log), {
     connection: jobs,
     concurrency: options.concurrency,
     // A job whose worker died fails at once: the manager starts the next attempt, numbered as today.
@@ -81,15 +83,31 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   jobs.disconnect();
 }
 
-async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
-  const data = TaskJobSchema.parse(job.data);
-  const path = (relative: string) => {
-    const inside = underRoot(root, relative);
-    if (!inside) throw new Error(`job ${job.id} names a path outside the workspace: ${relative}`);
-    return inside;
-  };
+async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>, log: (message: string) => void): Promise<TaskJobResult> {
+  const admitted = await admitJob(root, job.id, job.data);
+  if (!admitted.ok) {
+    // Failed for good, and this worker carries on; the reason is the job's, for whoever looks.
+    log(`refused ${job.id}: ${admitted.error}`);
+    throw new UnrecoverableError(`${JOB_REFUSED}: ${admitted.error}`);
+  }
+  const data = admitted.value;
+  // Held while the task process runs: the manager queues the task again only once it is free.
+  const attemptLock = await acquireLock(attemptLockPath(root, data.run, data.task), `worker ${me}`);
+  if (!attemptLock.ok) {
+    const why = attemptLock.error.reason === 'held' ? `an attempt of task "${data.task}" is still running (pid ${attemptLock.error.holder.pid}${attemptLock.error.holder.host ? ` on ${attemptLock.error.holder.host}` : ''})` : attemptLock.error.message;
+    log(`refused ${job.id}: ${why}`);
+    throw new UnrecoverableError(`${JOB_REFUSED}: ${why}`);
+  }
+  try {
+    return await runAdmitted(job, data, root, me, stopping, standbys, held);
+  } finally {
+    await attemptLock.value.release();
+  }
+}
+
+async function runAdmitted(job: Job, data: AdmittedJob, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
   await job.updateProgress({ type: 'worker', worker: me });
-  await appendFile(join(dirname(path(data.output)), 'task.log'), `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
+  await appendFile(data.taskLog, `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
   const lost = new AbortController();
   held.set(job.id ?? '', lost);
   const result = await runTaskProcess({
@@ -97,15 +115,14 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
     run: data.run,
     task: data.task,
     attempt: data.attempt,
-    letterPath: path(data.letter),
-    outputPath: path(data.output),
-    consolePath: path(data.console),
+    letterPath: data.letterPath,
+    outputPath: data.outputPath,
+    consolePath: data.consolePath,
     timeoutMs: data.timeoutMs,
     memoryMb: data.memoryMb,
     cancelSignal: AbortSignal.any([stopping, lost.signal]),
     standbys,
-    // The manager checked the run's pipeline snapshot before it queued the job.
-    calls: { ...data.calls, cacheDir: data.calls.cacheDir === undefined ? undefined : path(data.calls.cacheDir) } as CallSettings,
+    calls: data.calls,
     onMessage: (message) => void job.updateProgress(message).catch(() => {}),
   });
   held.delete(job.id ?? '');

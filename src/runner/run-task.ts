@@ -142,6 +142,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
     const costUsd = meter.costUsd;
     const output: Output = {
       task: letter.task,
+      attempt: letter.attempt,
       value: value ?? null,
       model,
       usage: meter.usage,

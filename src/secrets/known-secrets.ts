@@ -4,35 +4,21 @@
  * task process hold their own copy, built from what they see; the function they call is the same.
  *
  * Taken as keys (values of at least MIN_SECRET_LENGTH characters), from the environment and from
- * the workspace's .env file:
- * - the variables providers read keys from: OPENAI_API_KEY, ANTHROPIC_API_KEY and every `apiKeyEnv`
- *   of a pipeline this process has loaded;
- * - any variable named `*_API_KEY` (the usual name of a provider's key);
- * - any variable whose value has the shape of a provider key (`sk-…`) or of a credential header
- *   (`Bearer …`: the token after it).
+ * the workspace's .env file: the values of every secret variable (src/secrets/secret-variables.ts),
+ * and of a `Bearer …` value the token after it.
  */
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { Redactor, type Redaction, type Secret } from './redactor.js';
+import { BEARER, isSecretVariable, onKeyVariablesLearnt } from './secret-variables.js';
 
-const keyVariables = new Set(['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']);
+export { learnKeyVariables } from './secret-variables.js';
+
 const envFiles = new Map<string, Record<string, string | undefined>>();
 const remembered: Secret[] = [];
 let current: Redactor | undefined;
 
-const KEY_NAME = /API_?KEY$/i;
-const KEY_SHAPE = /^sk-[\w-]{16,}$/;
-const BEARER = /^Bearer\s+(\S+)$/i;
-
-/** The `apiKeyEnv` of each provider of a pipeline (as parsed, or as read from a snapshot). */
-export function learnKeyVariables(providers: Record<string, { apiKeyEnv?: string | undefined }> | undefined): void {
-  for (const provider of Object.values(providers ?? {})) {
-    if (typeof provider?.apiKeyEnv === 'string' && !keyVariables.has(provider.apiKeyEnv)) {
-      keyVariables.add(provider.apiKeyEnv);
-      current = undefined;
-    }
-  }
-}
+onKeyVariablesLearnt(() => (current = undefined));
 
 /**
  * A workspace's .env file: its keys count even where the environment sets the variable too. Called
@@ -67,7 +53,7 @@ function* secretsIn(variables: Record<string, string | undefined>): Generator<Se
     if (!value) continue;
     const bearer = BEARER.exec(value)?.[1];
     if (bearer) yield { name, value: bearer };
-    else if (keyVariables.has(name) || KEY_NAME.test(name) || KEY_SHAPE.test(value)) yield { name, value };
+    else if (isSecretVariable(name, value)) yield { name, value };
   }
 }
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { readText } from './data/read-file.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +48,7 @@ export async function runAction(paths: WorkspacePaths, request: ActionRequest): 
   const deadline = Date.now() + ANSWER_WITHIN_MS;
   let text = '';
   for (;;) {
-    text = await readFile(logFile, 'utf8').catch(() => '');
+    text = (await readText(logFile)) ?? '';
     const said = saidWhatItDid(text, request);
     if (exitCode !== undefined || said || Date.now() > deadline) {
       answered = true;

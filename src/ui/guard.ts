@@ -2,8 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 
-/** The cookie a browser gets after opening the printed URL, so links need not carry the token. */
-export const TOKEN_COOKIE = 'pop_ui_token';
+/**
+ * The cookie a browser gets after opening the printed URL, so links need not carry the token. Named
+ * per port: cookies are shared by every port of a host, and two views must not overwrite each other's.
+ */
+export const tokenCookie = (port: number): string => `pop_ui_token_${port}`;
 /** Actions must carry the token in this header: a cookie alone would let another site post them. */
 export const TOKEN_HEADER = 'x-pop-token';
 

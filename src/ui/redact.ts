@@ -1,18 +1,16 @@
 import { redactText as redactKnownKeys } from '../secrets/known-secrets.js';
 import { Redactor } from '../secrets/redactor.js';
+import { isSecretVariable } from '../secrets/secret-variables.js';
 
 /**
  * No secret from the environment reaches a page: every body the server sends passes through
- * POP's own redaction (provider keys, `*_API_KEY`, `sk-…` values, bearer tokens, the workspace's
- * .env and the `apiKeyEnv` of the pipelines read) and, since a page shows whatever a task printed,
- * through the values of every other variable whose name says it holds a credential.
+ * POP's own redaction (every secret variable, the workspace's .env, bearer tokens) and through the
+ * values of the secret variables of the environment it was given (the same definition).
  */
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)/i;
-
 export function pageRedaction(env: NodeJS.ProcessEnv = process.env): (text: string) => string {
   const named = new Redactor(
     Object.entries(env)
-      .filter((entry): entry is [string, string] => SECRET_NAME.test(entry[0]) && typeof entry[1] === 'string')
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && isSecretVariable(entry[0], entry[1]))
       .map(([name, value]) => ({ name, value: value.trim() })),
   );
   return (text) => {

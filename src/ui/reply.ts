@@ -15,8 +15,9 @@ export class Replier {
     this.send(response, status, 'text/html; charset=utf-8', body);
   }
 
+  /** Strings are redacted before JSON escapes them (a key holding `"` or `\\` would no longer match once escaped). */
   json(response: ServerResponse, status: number, value: unknown): void {
-    this.send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+    this.send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'string' ? this.redact(field) : field), 2)}\n`);
   }
 
   /** A run's file, as plain text in a sandbox: never rendered as a page of this origin. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkspacePaths } from '../workspace.js';
-import { allowedHosts, cookieValue, hostAllowed, pathSegments, TOKEN_COOKIE, TOKEN_HEADER, tokenMatches } from './guard.js';
+import { allowedHosts, cookieValue, hostAllowed, pathSegments, tokenCookie, TOKEN_HEADER, tokenMatches } from './guard.js';
 import { LiveEvents } from './live-events.js';
 import { pageRedaction } from './redact.js';
 import { Replier } from './reply.js';
@@ -40,6 +40,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const reply = new Replier(pageRedaction(options.env ?? process.env));
   const live = new LiveEvents(options.paths);
   let allowed = new Set<string>();
+  let cookie = '';
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (!hostAllowed(request, allowed)) return reply.problem(response, 403, 'refused: the Host header is not the address this server serves');
@@ -59,7 +60,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       // The token moves into a cookie for this origin and out of the address bar and history.
       return reply.send(response, 303, 'text/plain; charset=utf-8', 'signed in\n', {
         location: `${url.pathname}${url.search}`,
-        'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        'set-cookie': `${cookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
       });
     }
     const headerToken = request.headers[TOKEN_HEADER];
@@ -68,7 +69,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       if (!tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token)) return reply.json(response, 403, { ok: false, message: `refused: the ${TOKEN_HEADER} header must carry the token` });
       const origin = request.headers.origin;
       if (origin !== undefined && !allowed.has(origin.replace(/^https?:\/\//, '').toLowerCase())) return reply.json(response, 403, { ok: false, message: 'refused: foreign origin' });
-    } else if (!tokenMatches(cookieValue(request, TOKEN_COOKIE), token) && !tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token)) {
+    } else if (!tokenMatches(cookieValue(request, cookie), token) && !tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token)) {
       return reply.problem(response, 401, 'Open the address `pop ui` printed (it carries the token).');
     }
     await route({ paths: options.paths, token, reply, live, request, response, url, segments });
@@ -86,6 +87,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   });
   const port = (server.address() as AddressInfo).port;
   allowed = allowedHosts(options.host, port);
+  cookie = tokenCookie(port);
   // Served on every interface, the address printed is this machine's own.
   const origin = `http://${urlHost(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host)}:${port}`;
   return {

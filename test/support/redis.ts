@@ -16,6 +16,7 @@ export const hasRedis = existsSync(REDIS_SERVER);
 export const INSTALL_REDIS = 'apt-get install -y redis-server';
 
 export interface RedisServer {
+  /** redis://127.0.0.1:<port>, or the socket's path when started with a Unix socket. */
   url: string;
   port: number;
   /** Shut down (saving its data, as on a normal stop), then start again on the same port and folder. */
@@ -38,13 +39,18 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-/** Default persistence (an RDB save on shutdown) in its own folder. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Default persistence (an RDB save on shutdown) in its own folder. With `unixSocket`, it listens on
+ * a socket in that folder too (reachable from another network namespace, as loopback is not).
+ */
+export async function startRedis(options: { unixSocket?: boolean } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'pop-redis-'));
   const port = await freePort();
+  const socket = join(dir, 'redis.sock');
   let server: ResultPromise | undefined;
   const start = async () => {
-    server = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1', '--appendonly', 'no'], { reject: false, stdio: 'ignore' });
+    const unix = options.unixSocket ? ['--unixsocket', socket, '--unixsocketperm', '777'] : [];
+    server = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1', '--appendonly', 'no', ...unix], { reject: false, stdio: 'ignore' });
     await waitFor(() => answers(port).then((up) => (up ? true : undefined)), { description: () => `redis-server on port ${port}` });
   };
   const stop = async () => {
@@ -55,7 +61,7 @@ export async function startRedis(): Promise<RedisServer> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: options.unixSocket ? socket : `redis://127.0.0.1:${port}`,
     port,
     stop,
     start,

@@ -193,7 +193,7 @@ export async function startUi(ws: Workspace, env: NodeJS.ProcessEnv = {}, extraA
     url,
     origin: parsed.origin,
     token,
-    cookie: `pop_ui_token=${encodeURIComponent(token)}`,
+    cookie: `pop_ui_token_${parsed.port}=${encodeURIComponent(token)}`,
     subprocess,
     stderr: () => stderr,
     stop: async () => {

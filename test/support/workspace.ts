@@ -357,7 +357,7 @@ export async function runDirs(path: string): Promise<string[]> {
 
 /** Seed files left in pipeline-pending/ (not the rejected/ folder). */
 export async function pendingSeeds(ws: Workspace): Promise<string[]> {
-  return (await listDir(ws.pending)).filter((name) => name !== 'rejected');
+  return (await listDir(ws.pending)).filter((name) => name !== 'rejected' && name !== 'duplicates');
 }
 
 // ---------------------------------------------------------------------------------------------

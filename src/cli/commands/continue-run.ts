@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { lockHolder } from '../../fs/lock-file.js';
+import { workspaceId } from '../../fs/workspace-id.js';
+import { queueNameFor } from '../../queue/connection.js';
+import { managerByLease } from '../../queue/manager-lease.js';
 import { readJsonFile } from '../../fs/read-json.js';
 import { RunStatusSchema } from '../../formats/tasks-status.js';
 import type { ManagerEvent } from '../../manager/events.js';
@@ -21,6 +24,8 @@ export interface ContinueOptions {
   prepare?: LockedRunOptions['prepare'];
   /** With a manager running: wait for the run to finish instead of returning after the hand-off. */
   wait: boolean;
+  /** A `start --queue` manager's Redis: a manager holding its lease (on any host) is handed the run. */
+  queue?: string | undefined;
   command: string;
   log: Logger;
   onEvent?: (event: ManagerEvent) => void;
@@ -32,7 +37,15 @@ export interface ContinueOptions {
  */
 export async function continueRun(options: ContinueOptions): Promise<number> {
   const { paths, id } = options;
-  const manager = await lockHolder(paths.managerLock);
+  let manager = await lockHolder(paths.managerLock);
+  if (!manager && options.queue !== undefined) {
+    const leased = await managerByLease(options.queue, queueNameFor(await workspaceId(paths.root)));
+    if (!leased.ok) {
+      process.stderr.write(`pop: ${leased.error}\n`);
+      return EXIT.busy;
+    }
+    manager = leased.value;
+  }
   if (manager?.command === 'start --once') {
     // It reads hand-offs only as it starts, and may be about to exit: it would never see this one.
     process.stderr.write(`pop: run ${id} cannot be handed over now: a \`start --once\` manager (pid ${manager.pid}) is working on this workspace; try again when it has finished\n`);

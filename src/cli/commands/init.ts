@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { exists } from '../../fs/create-new-file.js';
+import { workspaceId } from '../../fs/workspace-id.js';
 import { workspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 import { scaffoldFiles, type Template } from '../init/scaffold.js';
@@ -24,6 +25,7 @@ export async function initCommand(root: string, template: Template): Promise<num
   }
   const paths = workspacePaths(root);
   await Promise.all([paths.pending, paths.current, paths.complete].map((dir) => mkdir(dir, { recursive: true })));
+  await workspaceId(root);
 
   const fromHere = relative(process.cwd(), root);
   const cd = fromHere === '' ? '.' : fromHere.startsWith('..') ? root : fromHere;

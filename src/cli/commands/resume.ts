@@ -15,6 +15,8 @@ import { continueRun } from './continue-run.js';
 interface CommonOptions {
   pipeline: boolean;
   wait: boolean;
+  /** A `start --queue` manager's Redis, whose lease is asked too. */
+  queue?: string | undefined;
   log: Logger;
   onEvent?: (event: ManagerEvent) => void;
 }
@@ -53,6 +55,7 @@ export async function resumeCommand(paths: WorkspacePaths, id: string, options: 
     pipeline,
     prepare: (status) => prepareResume(run.dir, status, pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
     wait: options.wait,
+    queue: options.queue,
     command: 'resume',
     log: options.log,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -94,6 +97,7 @@ export async function rerunCommand(paths: WorkspacePaths, id: string, from: stri
     runDir: copy.value.runDir,
     pipeline: 'snapshot',
     wait: options.wait,
+    queue: options.queue,
     command: 'rerun',
     log: options.log,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -5,6 +5,8 @@ import { runTaskProcess, type TaskProcessFailure, type TaskProcessOptions } from
 export type AttemptOptions = TaskProcessOptions & {
   /** Told which worker took the attempt, when it runs elsewhere (`start --queue`). */
   onWorker?: (worker: string) => void;
+  /** Told when the attempt's job was lost or failed before it ended (the attempt is judged once its process is known to have ended). */
+  onJobLost?: (message: string) => void;
 };
 export type RunAttempt = (options: AttemptOptions) => Promise<Result<Output, TaskProcessFailure>>;
 

@@ -47,6 +47,8 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
     options.emit({ event: 'run-busy', run: id, pid: lock.error.holder.pid, command: lock.error.holder.command });
     return 'busy';
   }
+  const previous = lock.value.tookOver;
+  if (previous) options.emit({ event: 'lock-taken-over', path: lock.value.path, host: previous.host ?? 'unknown', pid: previous.pid, heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt });
   const runLog = fileLogger(runPaths(runDir).log, { run: id });
   const emit: EmitEvent = (event) => {
     options.emit(event);

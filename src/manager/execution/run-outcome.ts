@@ -1,5 +1,5 @@
 import { readJsonFile } from '../../fs/read-json.js';
-import { OutputSchema } from '../../formats/output.js';
+import { isOutputOf, OutputSchema } from '../../formats/output.js';
 import type { TaskFailure } from '../../formats/task-failure.js';
 import type { TaskStatus } from '../../formats/tasks-status.js';
 import { basename } from 'node:path';
@@ -47,11 +47,12 @@ export async function interruptRun(context: RunContext, unfinished: string[]): P
 
 /**
  * A task the manager saw start but not finish may have written its output just before a crash:
- * then it is complete, and not run again.
+ * then it is complete, and not run again. Only that attempt's own output counts: one an earlier
+ * attempt left behind says nothing about the last.
  */
 export async function recoverFinishedTask(runDir: string, task: string, state: TaskStatus): Promise<boolean> {
   const output = await readJsonFile(taskPaths(runDir, task).output, OutputSchema);
-  if (!output.ok) return false;
+  if (!output.ok || !isOutputOf(output.value, task, state.attempts)) return false;
   const endedAt = output.value.finishedAt;
   Object.assign(state, {
     state: 'complete',

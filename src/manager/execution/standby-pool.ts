@@ -1,5 +1,6 @@
 import { RunnerProcess } from './runner-process.js';
 import { outsideAnyRun } from '../last-resort.js';
+import { keyGeneration } from '../../secrets/secret-variables.js';
 
 /**
  * Warm standby runner children, one per concurrency slot: each has already started Node and loaded
@@ -10,6 +11,8 @@ import { outsideAnyRun } from '../last-resort.js';
  */
 export class StandbyPool {
   private readonly idle: RunnerProcess[] = [];
+  /** The key variables known when each standby started: one started before a key variable was named may have it in its environment. */
+  private readonly bornUnder = new WeakMap<RunnerProcess, number>();
   private closed = false;
 
   constructor(
@@ -26,7 +29,10 @@ export class StandbyPool {
   take(memoryMb: number): RunnerProcess | undefined {
     if (this.closed || memoryMb !== this.memoryMb) return undefined;
     let runner: RunnerProcess | undefined;
-    while ((runner = this.idle.shift()) && !runner.alive);
+    while ((runner = this.idle.shift()) && (!runner.alive || this.bornUnder.get(runner) !== keyGeneration())) {
+      // Retired, never handed a task: its environment may hold a key named since it started.
+      if (runner.alive) runner.stop();
+    }
     this.fill();
     return runner;
   }
@@ -41,7 +47,9 @@ export class StandbyPool {
   /** Standbys belong to no run, whichever run's task made room for them. */
   private fill(): void {
     while (!this.closed && this.idle.length < this.size) {
-      this.idle.push(outsideAnyRun(() => new RunnerProcess({ workspace: this.workspace, memoryMb: this.memoryMb })));
+      const runner = outsideAnyRun(() => new RunnerProcess({ workspace: this.workspace, memoryMb: this.memoryMb }));
+      this.bornUnder.set(runner, keyGeneration());
+      this.idle.push(runner);
     }
   }
 }

@@ -116,6 +116,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
       progress.changed();
       emit({ event: 'task-worker', run, task: task.name, attempt, worker });
     },
+    onJobLost: (message) => emit({ event: 'task-job-lost', run, task: task.name, attempt, message }),
     workspace: context.paths.root,
     run,
     task: task.name,

@@ -1,7 +1,7 @@
 import { RunnerProcess } from './runner-process.js';
 import type { StandbyPool } from './standby-pool.js';
 import type { RunnerMessage } from '../../formats/ipc.js';
-import { OutputSchema, type Output } from '../../formats/output.js';
+import { isOutputOf, OutputSchema, type Output } from '../../formats/output.js';
 import type { TaskFailure } from '../../formats/task-failure.js';
 import { readJsonFile } from '../../fs/read-json.js';
 import { emptyUsage } from '../../util/usage.js';
@@ -23,7 +23,7 @@ export interface TaskProcessOptions {
   workspace: string;
   run: string;
   task: string;
-  /** The attempt's number: its calls are recorded under it in the task's ledger. */
+  /** The attempt's number: its calls are recorded under it in the task's ledger, and only its own output.json completes it. */
   attempt: number;
   letterPath: string;
   outputPath: string;
@@ -94,8 +94,8 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     if (exit.exitCode === 0) {
       // The runner exits 0 only after writing output.json; a message saying so proves nothing.
       const output = await readJsonFile(options.outputPath, OutputSchema);
-      if (output.ok && output.value.task === options.task) return ok(output.value);
-      const problem = output.ok ? `it is for task "${output.value.task}"` : output.error.message;
+      if (output.ok && isOutputOf(output.value, options.task, options.attempt)) return ok(output.value);
+      const problem = !output.ok ? output.error.message : output.value.task !== options.task ? `it is for task "${output.value.task}"` : `it is from attempt ${output.value.attempt ?? 'unknown'}`;
       if (!ended) return failed({ reason: 'exited-without-output', message: `the task process exited with code 0 without a valid output.json (${problem}); did the task call process.exit?`, exitCode: 0 });
     }
     if (ended?.reason === 'timeout') return failed({ reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped` });

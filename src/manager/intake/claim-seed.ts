@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { syncDirectory, writeFileSynced } from '../../fs/atomic-write.js';
 import { readRegularFile } from '../../fs/read-regular-file.js';
 import { basename, join } from 'node:path';
 import type { WorkspacePaths } from '../../workspace.js';
 import { runPaths } from '../../workspace.js';
 import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
+import type { Source } from '../../formats/source.js';
 import { newRunId } from './run-id.js';
 import { initialStatus, saveStatus } from '../runs/run-status.js';
 import { crashPoint } from '../recovery/crash-point.js';
@@ -34,8 +36,8 @@ export interface PipelineSnapshot {
 /**
  * Turn a checked pending seed into a run: build the folder in a temp name, rename it into
  * pipeline-current/<id>, and only then remove the pending file. A crash at any point leaves either
- * the seed still pending (temp folder cleaned at start) or the run in place (duplicate pending seed
- * removed at start by its sha256).
+ * the seed still pending (temp folder cleaned at start) or the run in place (the pending copy, the
+ * very file source.json describes, set aside at start to pipeline-pending/duplicates/).
  */
 export async function claimSeed(
   paths: WorkspacePaths,
@@ -50,10 +52,14 @@ export async function claimSeed(
   const files = runPaths(temp);
   try {
     await mkdir(files.tasks, { recursive: true });
-    await Promise.all([writeFile(files.seed, seedWithoutKeys(seed.bytes)), writeFile(files.pipeline, pipeline.text)]);
+    // Durable before the pending seed goes: the seed and the pipeline it runs, their folder, then the rename into place.
+    const source: Source = { file: name, size: seed.size, mtimeMs: seed.mtimeMs, sha256: seed.sha256, claimedAt: new Date().toISOString() };
+    await Promise.all([writeFileSynced(files.seed, seedWithoutKeys(seed.bytes)), writeFileSynced(files.pipeline, pipeline.text), writeFileSynced(files.source, `${JSON.stringify(source, null, 2)}\n`)]);
     const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
     await saveStatus(temp, status);
+    await syncDirectory(temp);
     await rename(temp, runDir);
+    await syncDirectory(paths.current);
     crashPoint('after-claim-rename');
     await removeIfUnchanged(seedFile, seed);
     return { id, runDir, status };

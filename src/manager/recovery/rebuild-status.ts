@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile, rename } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { readJsonFile } from '../../fs/read-json.js';
-import { OutputSchema } from '../../formats/output.js';
+import { isOutputOf, OutputSchema } from '../../formats/output.js';
+import { LetterSchema } from '../../formats/letter.js';
+import { SourceSchema } from '../../formats/source.js';
 import { PipelineSchema } from '../../formats/pipeline.js';
 import { resolveTasks } from '../../formats/resolve-pipeline.js';
 import type { RunStatus, TaskStatus } from '../../formats/tasks-status.js';
@@ -22,12 +24,13 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
   const snapshot = await readJsonFile(files.pipeline, PipelineSchema, { comments: true });
   const tasks = snapshot.ok ? resolveTasks(snapshot.value) : [];
   const seed = await readFile(files.seed).catch(() => Buffer.alloc(0));
+  const source = await readJsonFile(files.source, SourceSchema);
   const now = new Date().toISOString();
   const status: RunStatus = {
     id: basename(runDir),
     pipeline: snapshot.ok ? snapshot.value.name : 'unknown',
     state: 'failed',
-    source: { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
+    source: source.ok ? { file: source.value.file, sha256: source.value.sha256, mtimeMs: source.value.mtimeMs } : { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
     createdAt: now,
     updatedAt: now,
     running: [],
@@ -35,9 +38,13 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
   };
   for (const task of tasks) {
     const output = await readJsonFile(taskPaths(runDir, task.name).output, OutputSchema);
-    const state: TaskStatus = output.ok
-      ? { state: 'complete', attempts: 1, refinements: output.value.refinements, usage: emptyUsage(), endedAt: output.value.finishedAt }
-      : { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() };
+    // The last attempt started is the letter's: the next one gets a new number, never one an output already carries.
+    const letter = await readJsonFile(taskPaths(runDir, task.name).letter, LetterSchema);
+    const attempts = letter.ok ? letter.value.attempt : output.ok ? (output.value.attempt ?? 1) : 0;
+    const state: TaskStatus =
+      output.ok && isOutputOf(output.value, task.name, letter.ok ? letter.value.attempt : output.value.attempt)
+        ? { state: 'complete', attempts, refinements: output.value.refinements, usage: emptyUsage(), endedAt: output.value.finishedAt }
+        : { state: 'pending', attempts, refinements: 0, usage: emptyUsage() };
     // The calls every attempt made are in the task's ledger, whatever became of the status.
     applyLedger(state, await taskLedgerTotals(runDir, task.name, status.id));
     status.tasks[task.name] = state;

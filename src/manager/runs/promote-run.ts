@@ -1,5 +1,6 @@
 import { mkdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { syncDirectory } from '../../fs/atomic-write.js';
 import { appendLine, repairTornTail } from '../../fs/append-line.js';
 import type { RunStatus } from '../../formats/tasks-status.js';
 import type { WorkspacePaths } from '../../workspace.js';
@@ -35,6 +36,8 @@ export async function promoteRun(
   }
   const target = join(paths.complete, status.id);
   await rename(runDir, target);
+  // The move survives a power cut only once both folders are on disk.
+  await Promise.all([syncDirectory(dirname(runDir)), syncDirectory(paths.complete)]);
   return target;
 }
 

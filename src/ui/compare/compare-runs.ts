@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readText } from '../data/read-file.js';
 import { join } from 'node:path';
 import type { LoadedRun } from '../data/load-run.js';
 import type { LoosePrompt, LooseTaskStatus } from '../data/loose-formats.js';
@@ -85,7 +85,7 @@ function side(task: LooseTaskStatus, latency: number, copied: boolean): TaskSide
   };
 }
 
-const outputBytes = (run: LoadedRun, task: string) => readFile(join(run.dir, 'tasks', task, 'output.json'), 'utf8').catch(() => undefined);
+const outputBytes = (run: LoadedRun, task: string) => readText(join(run.dir, 'tasks', task, 'output.json'));
 
 /**
  * Whether `copy` took task `name` from `origin` unchanged. The status says so where it marks copied

@@ -1,40 +1,35 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { z } from 'zod';
+import { parsePipelineText } from '../../formats/parse-jsonc.js';
 
-/** Files the view reads whole are capped: a runaway log must not take the server's memory. */
+/** Files the view reads are capped: a runaway log must not take the server's memory. */
 export const MAX_READ_BYTES = 4 * 1024 * 1024;
 
-/** The text of a file, or undefined when it is missing or unreadable; cut at MAX_READ_BYTES. */
+/** The text of a file, or undefined when it is missing or unreadable; only its first MAX_READ_BYTES are read. */
 export async function readText(path: string): Promise<string | undefined> {
+  let handle;
   try {
-    const bytes = await readFile(path);
-    return bytes.subarray(0, MAX_READ_BYTES).toString('utf8');
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(Math.min(MAX_READ_BYTES, Math.max(0, (await handle.stat()).size)));
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled).toString('utf8');
   } catch {
     return undefined;
+  } finally {
+    await handle?.close();
   }
 }
 
-/** JSON that may carry comments (pipeline.json may be JSONC): strings are kept, comments dropped. */
+/** JSON that may carry comments and trailing commas (pipeline.json may be JSONC), parsed as the CLI parses it. */
 export function parseJsonc(text: string): unknown {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (char === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      out += text.slice(start, i + 1);
-    } else if (char === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (char === '/' && text[i + 1] === '*') {
-      i = text.indexOf('*/', i + 2);
-      if (i < 0) break;
-      i++;
-    } else if (char === ',' && /^\s*[}\]]/.test(text.slice(i + 1, i + 200))) {
-      // a trailing comma, which JSONC allows
-    } else out += char;
-  }
-  return JSON.parse(out);
+  const parsed = parsePipelineText(text.replace(/^\uFEFF/, ''));
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
 }
 
 /** A file read and checked against a lenient schema; undefined when missing or not JSON. */

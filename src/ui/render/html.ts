@@ -1,6 +1,10 @@
+import { redactText } from '../../secrets/known-secrets.js';
+
 /**
  * HTML built with a tagged template that escapes every interpolated value unless it is already
- * HTML made the same way: text from a run's files can never become markup on a page.
+ * HTML made the same way: text from a run's files can never become markup on a page. Keys are
+ * taken out of a value before it is escaped: once escaped, a key holding `&<>"'` no longer reads
+ * as itself, and redaction of the page would miss it.
  */
 export class SafeHtml {
   constructor(readonly text: string) {}
@@ -16,7 +20,7 @@ function fragment(value: unknown): string {
   if (value instanceof SafeHtml) return value.text;
   if (Array.isArray(value)) return value.map(fragment).join('');
   if (value === undefined || value === null || value === false) return '';
-  return escapeHtml(String(value));
+  return escapeHtml(redactText(String(value)));
 }
 
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
