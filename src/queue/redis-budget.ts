@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ProviderBudget, type OnWait } from '../gateway/budget.js';
+import { abortableSleep, ProviderBudget, type OnWait } from '../gateway/budget.js';
 
 /**
  * Spacing of requests and the pause after a 429, kept in Redis so every worker on every machine
@@ -48,7 +48,7 @@ export class RedisBudget extends ProviderBudget {
       const reason = kind === 1 ? 'paused' : 'requests-per-minute';
       if (!told.has(reason)) onWait(reason, waitMs);
       told.add(reason);
-      await sleep(Math.max(1, waitMs), signal);
+      await abortableSleep(waitMs, signal);
     }
   }
 
@@ -56,19 +56,4 @@ export class RedisBudget extends ProviderBudget {
     super.pause(until);
     void this.redis.eval(PAUSE, 1, `${this.key}:paused`, String(Math.max(0, until - Date.now()))).catch(() => {});
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', aborted);
-      resolve();
-    }, ms);
-    const aborted = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    if (signal.aborted) aborted();
-    else signal.addEventListener('abort', aborted, { once: true });
-  });
 }
