@@ -38,6 +38,8 @@ export interface CallSettings {
   maxRetries: number | undefined;
   /** Where successful replies are kept and looked up, when the task has `cache: true`. */
   cacheDir?: string | undefined;
+  /** Whose call it is (run and task): calls waiting for a provider's budget are served one caller after another. */
+  caller?: string | undefined;
   /** Told when a call waits for its provider's budget or pause (the live line shows it). */
   onWaiting?: ((wait: { model: string; reason: string; waitMs?: number | undefined }) => void) | undefined;
 }
@@ -166,7 +168,7 @@ export class Gateway {
         state?.budget.setLimits(config?.limits);
         const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
         const estimate = estimateTokens(JSON.stringify(request.messages)) + OUTPUT_TOKENS_RECKONED[config?.type ?? 'mock'];
-        ticket = await admitted(state?.budget.admit(estimate, signal, onWait), spec, signal);
+        ticket = await admitted(state?.budget.admit(estimate, signal, onWait, settings.caller), spec, signal);
         const { provider, name, model } = await this.pool.get(spec, settings.providers, settings.maxRetries);
         // The mock sends no request of its own: its spacing and pauses are applied here.
         if (config?.type === 'mock') await admitted(state?.budget.beforeRequest(signal, onWait), spec, signal);

@@ -15,7 +15,7 @@ export const TaskJobSchema = z.object({
   console: z.string(),
   timeoutMs: z.number().int().positive(),
   memoryMb: z.number().int().positive(),
-  calls: z.object({ providers: z.unknown().optional(), maxRetries: z.number().int().optional(), cacheDir: z.string().optional() }),
+  calls: z.object({ providers: z.unknown().optional(), maxRetries: z.number().int().optional(), cacheDir: z.string().optional(), caller: z.string().optional() }),
 });
 export type TaskJob = z.output<typeof TaskJobSchema>;
 
@@ -40,7 +40,7 @@ export function taskJobOf(options: TaskProcessOptions, attempt: number): TaskJob
     console: from(options.consolePath),
     timeoutMs: options.timeoutMs,
     memoryMb: options.memoryMb,
-    calls: { providers: options.calls.providers, ...(options.calls.maxRetries === undefined ? {} : { maxRetries: options.calls.maxRetries }), ...(options.calls.cacheDir ? { cacheDir: from(options.calls.cacheDir) } : {}) },
+    calls: { providers: options.calls.providers, ...(options.calls.maxRetries === undefined ? {} : { maxRetries: options.calls.maxRetries }), ...(options.calls.cacheDir ? { cacheDir: from(options.calls.cacheDir) } : {}), ...(options.calls.caller ? { caller: options.calls.caller } : {}) },
   };
 }
 

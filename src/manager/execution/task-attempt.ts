@@ -126,6 +126,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     calls: {
       providers: context.providers,
       maxRetries: task.maxRetries,
+      caller: `${run}/${task.name}`,
       ...(task.cache ? { cacheDir: context.paths.callCache } : {}),
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
     },
