@@ -1,4 +1,4 @@
-import type { MockBehaviour, Pipeline, ProviderConfig } from '../formats/pipeline.js';
+import type { MockBehaviour, Pipeline, ProviderConfig, ProviderLimits } from '../formats/pipeline.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
@@ -72,6 +72,8 @@ export class Gateway {
   makeBudget: (provider: string) => ProviderBudget = () => new ProviderBudget();
   /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
   cacheOff = false;
+  /** Provider limits by provider name, from the workspace's current pipeline.json: a run's snapshot never sets them. */
+  private workspaceLimits: Map<string, ProviderLimits | undefined> | undefined;
 
   constructor(env: NodeJS.ProcessEnv) {
     this.pool = new ProviderPool(env, (provider) => {
@@ -108,6 +110,15 @@ export class Gateway {
     if (types.has('openai') || types.has('anthropic')) new Headers();
     if (types.has('openai')) void import('./openai.js').catch(() => {});
     if (types.has('anthropic')) void import('./anthropic.js').catch(() => {});
+  }
+
+  /**
+   * The limits of the workspace's pipeline.json (at start, and again each time it is reloaded):
+   * they are every provider's limits, whatever pipeline snapshot a run carries.
+   */
+  setWorkspaceLimits(providers: Record<string, ProviderConfig> | undefined): void {
+    this.workspaceLimits = new Map(Object.entries(providers ?? {}).map(([name, config]) => [name, config.limits]));
+    for (const [name, state] of this.states) state.budget.setLimits(this.workspaceLimits.get(name));
   }
 
   /** A provider's budget and health, by its name: shared by every task and run. */
@@ -165,7 +176,8 @@ export class Gateway {
       }
       let ticket: Ticket | undefined;
       try {
-        state?.budget.setLimits(config?.limits);
+        // Without workspace limits (a process that never read pipeline.json), the snapshot's apply.
+        state?.budget.setLimits(this.workspaceLimits ? this.workspaceLimits.get(parts?.provider ?? '') : config?.limits);
         const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
         const estimate = estimateTokens(JSON.stringify(request.messages)) + OUTPUT_TOKENS_RECKONED[config?.type ?? 'mock'];
         ticket = await admitted(state?.budget.admit(estimate, signal, onWait, settings.caller), spec, signal);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import type { CallSettings } from '../gateway/gateway.js';
 import { processGateway } from '../gateway/shared.js';
+import { applyWorkspaceLimits } from '../gateway/workspace-limits.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { StandbyPool } from '../manager/execution/standby-pool.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
@@ -89,6 +90,8 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
     return inside;
   };
   await job.updateProgress({ type: 'worker', worker: me });
+  // The workspace's pipeline.json as it is now sets the provider limits (it may have changed since the last job).
+  await applyWorkspaceLimits(processGateway(), workspacePaths(root).pipelineFile);
   await appendFile(join(dirname(path(data.output)), 'task.log'), `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
   const lost = new AbortController();
   held.set(job.id ?? '', lost);
