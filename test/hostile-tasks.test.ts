@@ -12,6 +12,7 @@ import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runP
 // Misbehaves the way its seed asks. The runner's channel is Node's IPC fd where there is one
 // (NODE_CHANNEL_FD), else the pipe on fd 3.
 const HOSTILE_TASK = `import { writeSync } from 'node:fs';
+import { z } from 'pop';
 const channelFd = Number(process.env.NODE_CHANNEL_FD ?? 3);
 const forever = () => new Promise(() => setInterval(() => {}, 1000));
 const usage = { inputTokens: 1, outputTokens: 1, calls: 1 };
@@ -29,8 +30,18 @@ export default {
     if (seed.mode === 'circular') { const loop = { seed }; loop.self = loop; return loop; }
     return { seed };
   },
-  prompt: async ({ seed }) => {
+  prompt: async ({ seed }, ctx) => {
     switch (seed.mode) {
+      case 'huge-mock':
+        // The built-in mock builds its reply in the manager: a hundred million items, if it tried.
+        await ctx.callModel([{ role: 'user', content: 'Many, please.' }], { schema: z.object({ list: z.array(z.string()).min(100_000_000) }) });
+        break;
+      case 'nested-mock': {
+        // A thousand of a thousand of a thousand: a billion strings.
+        const thousand = (inner) => z.array(inner).min(1000);
+        await ctx.callModel([{ role: 'user', content: 'Many, please.' }], { schema: z.object({ list: thousand(thousand(thousand(z.string()))) }) });
+        break;
+      }
       case 'internal-ack':
         process.send?.({ cmd: 'NODE_HANDLE_ACK' });
         break;
@@ -119,6 +130,21 @@ describe('a task cannot crash the manager through its channel', () => {
     const { result, bad } = await runBoth('forged-interrupted');
     expect(result.exitCode, result.stderr).toBe(1);
     expect(bad).toMatchObject({ state: 'failed', tasks: { hostile: { state: 'failed', attempts: 1, error: { reason: 'protocol-violation' } } } });
+  });
+});
+
+describe('a task cannot exhaust the manager through the gateway', () => {
+  it('a schema asking the mock for a hundred million items gets an error reply, not a manager out of memory', async () => {
+    const { result, bad } = await runBoth('huge-mock');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'provider-failed' });
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/mock refused the request: the schema asks for at least 100000000 items/);
+  });
+
+  it('arrays nested in arrays asking the mock for a billion strings get an error reply too', async () => {
+    const { result, bad } = await runBoth('nested-mock');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/mock refused the request: the schema asks for more than \d+ values/);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Completion, CompletionRequest, Provider } from './types.js';
 import { PhrasePicker, randomFrom } from './prompt-words.js';
-import { valueForSchema } from './mock-value.js';
+import { MockTooLargeError, valueForSchema } from './mock-value.js';
+import { ProviderError } from './types.js';
 import { estimateTokens } from '../runner/tokens.js';
 
 /**
@@ -23,7 +24,7 @@ export class MockProvider implements Provider {
 
     let text: string;
     if (request.schema) {
-      const value = valueForSchema(request.schema, words);
+      const value = valueOrRefusal(request.schema, words, request.model);
       if (failing && request.mock?.failure === 'invalid-value') text = JSON.stringify(breakValue(value), null, 2);
       else if (failing) text = cutOff(JSON.stringify(value, null, 2));
       else text = JSON.stringify(value, null, 2);
@@ -37,6 +38,16 @@ export class MockProvider implements Provider {
       latencyMs: 0,
       finishReason: failing ? 'mock-failure' : 'stop',
     };
+  }
+}
+
+/** A schema asking for more than the mock builds is a refused request, as a real provider's would be. */
+function valueOrRefusal(schema: Record<string, unknown>, words: PhrasePicker, model: string): unknown {
+  try {
+    return valueForSchema(schema, words);
+  } catch (error) {
+    if (!(error instanceof MockTooLargeError)) throw error;
+    throw new ProviderError({ reason: 'bad-request', provider: 'mock', model, message: `the mock refused the request: ${error.message}, more than it builds for a reply` });
   }
 }
 
