@@ -36,6 +36,16 @@ export default {
         // The built-in mock builds its reply in the manager: a hundred million items, if it tried.
         await ctx.callModel([{ role: 'user', content: 'Many, please.' }], { schema: z.object({ list: z.array(z.string()).min(100_000_000) }) });
         break;
+      case 'deep-stage':
+        // A valid stage message, but for a field nested a hundred thousand deep.
+        writeAll('{"type":"stage","stage":"prompt","attempt":1,"extra":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}\\n');
+        break;
+      case 'long-stage':
+        forge({ type: 'stage', stage: 'x'.repeat(1024 * 1024), attempt: 1 });
+        break;
+      case 'many-notes':
+        for (let i = 0; i < 300; i++) forge({ type: 'truncated', stage: 'prompt', tokens: 1000 + i, keptTokens: 10 });
+        break;
       case 'nested-mock': {
         // A thousand of a thousand of a thousand: a billion strings.
         const thousand = (inner) => z.array(inner).min(1000);
@@ -145,6 +155,30 @@ describe('a task cannot exhaust the manager through the gateway', () => {
     const { result, bad } = await runBoth('nested-mock');
     expect(result.exitCode, result.stderr).toBe(1);
     expect(bad?.tasks.hostile?.error?.message).toMatch(/mock refused the request: the schema asks for more than \d+ values/);
+  });
+});
+
+describe('the channel is bounded like a seed', () => {
+  it('a message nested deeper than a seed may be fails that task with protocol-violation, before it is parsed', async () => {
+    const { result, bad } = await runBoth('deep-stage');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'protocol-violation' });
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/nested deeper than \d+ levels/);
+  });
+
+  it('a stage name of a megabyte is a protocol-violation', async () => {
+    const { result, bad } = await runBoth('long-stage');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'protocol-violation' });
+  });
+
+  it('300 truncation notes: the task completes, and its status keeps at most 100 of them', async () => {
+    const { ws, result } = await runBoth('many-notes');
+    expect(result.exitCode, result.stderr).toBe(0);
+    const statuses = await Promise.all((await runDirs(ws.complete)).map((run) => readValid(RunStatusSchema, join(ws.complete, run, 'tasks-status.json'))));
+    const noisy = statuses.find((status) => status.source.file === 'bad.json');
+    expect(noisy?.tasks.hostile?.truncated).toHaveLength(100);
+    expect(noisy?.tasks.hostile?.truncated?.[0]).toEqual({ stage: 'prompt', tokens: 1000, keptTokens: 10 });
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
-import { ItemCountsSchema, TruncationSchema } from './items.js';
+import { ItemProgressSchema, TruncationSchema } from './items.js';
 import { MockBehaviourSchema } from './pipeline.js';
 
 /** A model call a task process asks the manager's gateway to make; `id` pairs it with its reply. */
@@ -17,6 +17,10 @@ export const CallRequestSchema = z.object({
   call: z.number().int(),
 });
 export type CallRequest = z.output<typeof CallRequestSchema>;
+
+/** Longest stage name a task process may report: the stages have short names. */
+export const MAX_STAGE_NAME = 64;
+const StageNameSchema = z.string().max(MAX_STAGE_NAME);
 
 /** The task stopped waiting for a call (it is being stopped): the gateway aborts the request. */
 export const CallAbortSchema = z.object({ type: z.literal('call-abort'), id: z.number().int() });
@@ -35,7 +39,7 @@ const RunnerFailureSchema = TaskFailureSchema.extend({
  * asks the manager's gateway for a model call.
  */
 export const RunnerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('stage'), stage: z.string(), attempt: z.number().int() }),
+  z.object({ type: z.literal('stage'), stage: StageNameSchema, attempt: z.number().int() }),
   z.object({
     type: z.literal('done'),
     model: z.string().nullable(),
@@ -45,9 +49,9 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int(), costUsd: z.number().optional() }),
   // A fan-out task's progress: sent as items finish.
-  ItemCountsSchema.extend({ type: z.literal('items') }),
+  ItemProgressSchema.extend({ type: z.literal('items') }),
   // A text cut by truncateToTokens.
-  TruncationSchema.extend({ type: z.literal('truncated') }),
+  TruncationSchema.extend({ type: z.literal('truncated'), stage: StageNameSchema }),
   CallRequestSchema,
   CallAbortSchema,
 ]);
