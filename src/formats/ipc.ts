@@ -93,8 +93,11 @@ export const CallErrorSchema = z.object({ type: z.literal('call-error'), id: z.n
 /** What the manager sends a standby runner: the letter of the task it is to run. */
 export const RunLetterSchema = z.object({ type: z.literal('run'), letter: z.string() });
 
+/** The manager (or worker) is alive: a runner that hears none for `silenceMs` stops, subprocesses and all. */
+export const HeartbeatSchema = z.object({ type: z.literal('heartbeat'), silenceMs: z.number().int().positive() });
+
 /** Messages the manager sends a runner child. */
-export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema]);
+export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema, HeartbeatSchema]);
 export type ManagerMessage = z.output<typeof ManagerMessageSchema>;
 export type CallReply = z.output<typeof CallReplySchema>;
 export type CallError = z.output<typeof CallErrorSchema>;
