@@ -5,12 +5,13 @@
 import { readdir, readFile, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
-import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, waitFor, type Workspace } from './support/workspace.js';
+import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, waitFor, type Workspace } from './support/workspace.js';
 
 /** Short lock and stalled-check times, so a killed worker's jobs are noticed within seconds (long enough for a busy machine to renew them). */
 const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
@@ -197,6 +198,31 @@ describe.skipIf(!hasRedis)(`task attempts through a queue (needs redis-server: $
     // The seed stays pending.
     expect(await readdir(ws.pending)).toContain('s00.json');
   }, 60_000);
+
+  it('Redis at its maxmemory refuses the job: the task shows as waiting with the reason, start --once ends leaving the run queued, and it completes once Redis has room', async () => {
+    const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
+    const admin = new Redis(redis.url);
+    try {
+      // Below what Redis already holds, with no eviction: every write is refused (OOM), reads still answer.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await manager(ws).done();
+      expect(refused.exitCode, refused.stderr).toBe(0);
+      const waits = refused.events.filter((line) => line.event === 'task-waiting' && line.reason === 'queue-refused');
+      expect(waits.length).toBeGreaterThan(1);
+      expect(String(waits[0]?.message)).toMatch(/Redis refused the task's job: .*maxmemory/);
+      expect(refused.events).toContainEqual(expect.objectContaining({ event: 'run-interrupted' }));
+      const [run] = await runDirs(ws.current);
+      const status = await readValid(RunStatusSchema, join(ws.current, String(run), 'tasks-status.json'));
+      expect(status).toMatchObject({ state: 'queued', running: [], tasks: { a: { state: 'pending' } } });
+
+      await admin.config('SET', 'maxmemory', '0');
+      worker(ws, ws.root, 1);
+      const again = await manager(ws).done();
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(await readRunRecords(ws)).toHaveLength(1);
+    } finally {
+      admin.disconnect();
+    }
+  }, 120_000);
 });
-
-

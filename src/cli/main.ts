@@ -85,7 +85,7 @@ export function buildProgram(): Command {
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
       if (!options.cache) processGateway().cacheOff = true;
-      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root);
+      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root, { once: options.once === true });
       if (queue && !queue.ok) {
         process.stderr.write(`pop: ${queue.error}\n`);
         process.exitCode = EXIT.usage;

@@ -23,7 +23,7 @@ export type ManagerEvent =
   /** `start --queue`: the worker (host:pid) that took the attempt. */
   | { event: 'task-worker'; run: string; task: string; attempt: number; worker: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
-  | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
+  | { event: 'task-waiting'; run: string; task: string; model?: string; reason: string; message?: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null }
   | { event: 'task-recovered'; run: string; task: string }
   | { event: 'task-retrying'; run: string; task: string; attempt: number; reason: TaskFailureReason; message: string }

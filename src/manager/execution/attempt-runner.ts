@@ -6,6 +6,8 @@ export type AttemptOptions = TaskProcessOptions & {
   attempt: number;
   /** Told which worker took the attempt, when it runs elsewhere (`start --queue`). */
   onWorker?: (worker: string) => void;
+  /** Told when the attempt cannot be handed on yet (`start --queue`: Redis refused its job). */
+  onWaiting?: (wait: { reason: string; message: string; waitMs?: number }) => void;
 };
 export type RunAttempt = (options: AttemptOptions) => Promise<Result<Output, TaskProcessFailure>>;
 

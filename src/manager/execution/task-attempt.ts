@@ -113,6 +113,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
       progress.changed();
       emit({ event: 'task-worker', run, task: task.name, attempt, worker });
     },
+    onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
     workspace: context.paths.root,
     run,
     task: task.name,
