@@ -52,4 +52,26 @@ describe('provider limits come from the current pipeline.json', () => {
     expect(fake.requests).toHaveLength(12);
     expect(fake.maxInFlight()).toBe(1);
   }, 120_000);
+
+  it('a run resumed in the foreground (no manager) keeps to the limits of the current pipeline.json too', async () => {
+    const fake = await startFakeLlm();
+    fake.always(unauthorized());
+    const ws = await makeWorkspace({
+      'pipeline.json': pipeline(fake),
+      'pipeline-tasks/index.js': registryModule(['ask']),
+      'pipeline-tasks/ask.js': JSON_TASK,
+      'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
+    });
+    const first = await pop(ws, ['start', '--once', '--json', '--concurrency', '1'], { env: env(), extendEnv: false });
+    expect(first.exitCode, first.stderr).toBe(1);
+    const [run] = await runDirs(ws.current);
+
+    fake.always(slow(300, jsonReply(GOOD_VALUE)));
+    await replaceFile(ws.pipelineFile, JSON.stringify(pipeline(fake, { concurrency: 1 })));
+    // Its six tasks side by side, with no manager's --concurrency to hold them back.
+    const resumed = await pop(ws, ['resume', String(run)], { env: env(), extendEnv: false, timeoutMs: 90_000 });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(fake.requests).toHaveLength(12);
+    expect(fake.maxInFlight()).toBe(1);
+  }, 120_000);
 });
