@@ -265,6 +265,30 @@ export default defineTask({
   });
 });
 
+describe('progress of a large fan-out', () => {
+  it('20,000 items that all fail, with itemFailures "skip": each progress message carries only the new failure, and the run completes with every one recorded', async () => {
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'many', tasks: [{ name: 'fan', itemFailures: 'skip', concurrency: 16, timeoutMs: 300_000 }] },
+      'pipeline-tasks/index.js': registryModule(['fan']),
+      'pipeline-tasks/fan.js': `import { defineTask, z } from 'pop';
+export default defineTask({
+  output: z.object({ n: z.number() }),
+  each: () => Array.from({ length: 20000 }, (_, i) => i),
+  prompt: () => { throw new Error('every item fails'); },
+  finalize: (values) => ({ n: values.length }),
+});
+`,
+      'pipeline-pending/a.json': { q: 'many' },
+    });
+    // Resending every failure so far with each one made the task process run out of memory here.
+    const result = await runPopWithEnv(ws, ['start', '--once'], popEnv(), 200_000);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const status = await readValid(RunStatusSchema, join(await onlyRun(ws, 'complete'), 'tasks-status.json'));
+    expect(status.tasks.fan?.items).toMatchObject({ total: 20000, complete: 0, failed: 20000 });
+    expect(status.tasks.fan?.items?.failedItems).toHaveLength(20000);
+  }, 240_000);
+});
+
 describe('ctx.callModel', () => {
   it('takes a schema and a model per call; each call is counted and leaves its own response artifact', async () => {
     const fake = await startFakeLlm();

@@ -12,6 +12,7 @@ import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runP
 // Misbehaves the way its seed asks. The runner's channel is Node's IPC fd where there is one
 // (NODE_CHANNEL_FD), else the pipe on fd 3.
 const HOSTILE_TASK = `import { writeSync } from 'node:fs';
+import { z } from 'pop';
 const channelFd = Number(process.env.NODE_CHANNEL_FD ?? 3);
 const forever = () => new Promise(() => setInterval(() => {}, 1000));
 const usage = { inputTokens: 1, outputTokens: 1, calls: 1 };
@@ -29,8 +30,28 @@ export default {
     if (seed.mode === 'circular') { const loop = { seed }; loop.self = loop; return loop; }
     return { seed };
   },
-  prompt: async ({ seed }) => {
+  prompt: async ({ seed }, ctx) => {
     switch (seed.mode) {
+      case 'huge-mock':
+        // The built-in mock builds its reply in the manager: a hundred million items, if it tried.
+        await ctx.callModel([{ role: 'user', content: 'Many, please.' }], { schema: z.object({ list: z.array(z.string()).min(100_000_000) }) });
+        break;
+      case 'deep-stage':
+        // A valid stage message, but for a field nested a hundred thousand deep.
+        writeAll('{"type":"stage","stage":"prompt","attempt":1,"extra":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}\\n');
+        break;
+      case 'long-stage':
+        forge({ type: 'stage', stage: 'x'.repeat(1024 * 1024), attempt: 1 });
+        break;
+      case 'many-notes':
+        for (let i = 0; i < 300; i++) forge({ type: 'truncated', stage: 'prompt', tokens: 1000 + i, keptTokens: 10 });
+        break;
+      case 'nested-mock': {
+        // A thousand of a thousand of a thousand: a billion strings.
+        const thousand = (inner) => z.array(inner).min(1000);
+        await ctx.callModel([{ role: 'user', content: 'Many, please.' }], { schema: z.object({ list: thousand(thousand(thousand(z.string()))) }) });
+        break;
+      }
       case 'internal-ack':
         // Node's IPC is not how a task talks to the manager: there is no process.send to abuse.
         if (process.send !== undefined) throw new Error('process.send is ' + typeof process.send + ', not undefined');
@@ -120,6 +141,45 @@ describe('a task cannot crash the manager through its channel', () => {
     const { result, bad } = await runBoth('forged-interrupted');
     expect(result.exitCode, result.stderr).toBe(1);
     expect(bad).toMatchObject({ state: 'failed', tasks: { hostile: { state: 'failed', attempts: 1, error: { reason: 'protocol-violation' } } } });
+  });
+});
+
+describe('a task cannot exhaust the manager through the gateway', () => {
+  it('a schema asking the mock for a hundred million items gets an error reply, not a manager out of memory', async () => {
+    const { result, bad } = await runBoth('huge-mock');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'provider-failed' });
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/mock refused the request: the schema asks for at least 100000000 items/);
+  });
+
+  it('arrays nested in arrays asking the mock for a billion strings get an error reply too', async () => {
+    const { result, bad } = await runBoth('nested-mock');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/mock refused the request: the schema asks for more than \d+ values/);
+  });
+});
+
+describe('the channel is bounded like a seed', () => {
+  it('a message nested deeper than a seed may be fails that task with protocol-violation, before it is parsed', async () => {
+    const { result, bad } = await runBoth('deep-stage');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'protocol-violation' });
+    expect(bad?.tasks.hostile?.error?.message).toMatch(/nested deeper than \d+ levels/);
+  });
+
+  it('a stage name of a megabyte is a protocol-violation', async () => {
+    const { result, bad } = await runBoth('long-stage');
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(bad?.tasks.hostile?.error).toMatchObject({ reason: 'protocol-violation' });
+  });
+
+  it('300 truncation notes: the task completes, and its status keeps at most 100 of them', async () => {
+    const { ws, result } = await runBoth('many-notes');
+    expect(result.exitCode, result.stderr).toBe(0);
+    const statuses = await Promise.all((await runDirs(ws.complete)).map((run) => readValid(RunStatusSchema, join(ws.complete, run, 'tasks-status.json'))));
+    const noisy = statuses.find((status) => status.source.file === 'bad.json');
+    expect(noisy?.tasks.hostile?.truncated).toHaveLength(100);
+    expect(noisy?.tasks.hostile?.truncated?.[0]).toEqual({ stage: 'prompt', tokens: 1000, keptTokens: 10 });
   });
 });
 

@@ -84,3 +84,40 @@ describe('the manager survives its own faults', () => {
     expect(records[0]?.tasks).toEqual([expect.objectContaining({ name: 'only', attempts: 6 })]);
   });
 });
+
+// Puts a file where the next task's folder goes: the manager cannot prepare that task.
+const SABOTEUR = `import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default {
+  prompt: (_, ctx) => {
+    writeFileSync(join('pipeline-current', ctx.runId, 'tasks', 'second'), 'not a folder');
+    return 'Write a line about folders';
+  },
+};
+`;
+
+describe('an unexpected error while the manager runs a run', () => {
+  it('fails that run on disk with the error: it never stays running', async () => {
+    const ws = await makeWorkspace({
+      'pipeline.json': { name: 'faults', tasks: [{ name: 'first', task: 'saboteur' }, { name: 'second', task: 'only' }] },
+      'pipeline-tasks/index.js': `import saboteur from './saboteur.js';\nimport only from './only.js';\nexport default { saboteur, only };\n`,
+      'pipeline-tasks/saboteur.js': SABOTEUR,
+      'pipeline-tasks/only.js': TEXT_TASK,
+      'pipeline-pending/a.json': { topic: 'folders' },
+    });
+    const result = await startOnce(ws);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.events.filter((line) => line.event === 'internal-error')).toHaveLength(1);
+    const [run] = await runDirs(ws.current);
+    const status = await readValid(RunStatusSchema, join(ws.current, String(run), 'tasks-status.json'));
+    expect(status.state).toBe('failed');
+    expect(status.running).toEqual([]);
+    expect(status.error).toMatchObject({ reason: 'internal-error', message: expect.stringMatching(/unexpected error while running this run: .*tasks\/second/) });
+    expect(status.tasks.first?.state).toBe('complete');
+
+    // `status` says so too.
+    const shown = await runPop(ws, ['status', String(run)]);
+    expect(shown.stdout).toMatch(/failed/);
+    expect(shown.stdout).not.toMatch(/running/);
+  });
+});

@@ -5,13 +5,14 @@
 import { readdir, readFile, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
 import { describeWith } from './support/prerequisites.js';
-import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, waitFor, type Workspace } from './support/workspace.js';
+import { ASK_TASK, isProcessRunning, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runnerChildren, waitFor, type Workspace } from './support/workspace.js';
 
 /** Short lock and stalled-check times, so a killed worker's jobs are noticed within seconds (long enough for a busy machine to renew them). */
 const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
@@ -22,6 +23,19 @@ const SLOW_TASK = taskSource(
   prompt: async ({ seed }) => { await sleep(1500); return \`Answer: \${seed.q}\`; },`,
   TASK_SLEEP,
 );
+
+// Starts a subprocess in a session of its own that ignores SIGTERM, writes its pid, then hangs.
+const HANGING_TASK = `import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+export default {
+  prompt: async () => {
+    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);"], { stdio: 'ignore', detached: true });
+    child.unref();
+    writeFileSync(new URL('../hang.pid', import.meta.url), String(child.pid));
+    await new Promise(() => setInterval(() => {}, 1000));
+  },
+};
+`;
 
 let redis: RedisServer;
 const started: BackgroundCli[] = [];
@@ -198,6 +212,50 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     // The seed stays pending.
     expect(await readdir(ws.pending)).toContain('s00.json');
   }, 60_000);
+
+  it('Redis at its maxmemory refuses the job: the task shows as waiting with the reason, start --once ends leaving the run queued, and it completes once Redis has room', async () => {
+    const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
+    const admin = new Redis(redis.url);
+    try {
+      // Below what Redis already holds, with no eviction: every write is refused (OOM), reads still answer.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await manager(ws).done();
+      expect(refused.exitCode, refused.stderr).toBe(0);
+      const waits = refused.events.filter((line) => line.event === 'task-waiting' && line.reason === 'queue-refused');
+      expect(waits.length).toBeGreaterThan(1);
+      expect(String(waits[0]?.message)).toMatch(/Redis refused the task's job: .*maxmemory/);
+      expect(refused.events).toContainEqual(expect.objectContaining({ event: 'run-interrupted' }));
+      const [run] = await runDirs(ws.current);
+      const status = await readValid(RunStatusSchema, join(ws.current, String(run), 'tasks-status.json'));
+      expect(status).toMatchObject({ state: 'queued', running: [], tasks: { a: { state: 'pending' } } });
+
+      await admin.config('SET', 'maxmemory', '0');
+      worker(ws, ws.root, 1);
+      const again = await manager(ws).done();
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(await readRunRecords(ws)).toHaveLength(1);
+    } finally {
+      admin.disconnect();
+    }
+  }, 120_000);
+
+  it('a worker frozen (SIGSTOP) while it runs a task: the task process and its subprocess stop themselves, so they never run beside the retry', async () => {
+    const ws = await workspaceWith([{ name: 'hang', task: 'hang', timeoutMs: 600_000 }], { hang: HANGING_TASK }, 1);
+    const frozen = worker(ws, ws.root, 1);
+    manager(ws);
+    const grandchild = await waitFor(async () => Number(await readFile(ws.path('hang.pid'), 'utf8')) || undefined, { timeoutMs: 60_000, description: 'hang.pid' });
+    // The task process is the subprocess's parent.
+    const stat = await readFile(`/proc/${grandchild}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    expect((await runnerChildren(ws)).map((child) => child.pid)).toContain(parent);
+    const pid = frozen.subprocess.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await waitFor(() => !isProcessRunning(parent), { description: 'the task process of the frozen worker to stop' });
+      await waitFor(() => !isProcessRunning(grandchild), { description: 'its subprocess to stop' });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }, 120_000);
 });
-
-

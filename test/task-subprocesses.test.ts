@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isProcessRunning, killDaemonHard, makeWorkspace, runPop, startDaemon, waitFor, type Workspace } from './support/workspace.js';
+import { isProcessRunning, killDaemonHard, makeWorkspace, runnerChildren, runPop, startDaemon, waitFor, type Workspace } from './support/workspace.js';
 
 // Starts a Node process that ignores SIGTERM (in the task's group, or in a session of its own with
 // `detached`), writes its pid to <workspace>/<name>.pid, then hangs or returns as the seed says.
@@ -85,5 +85,27 @@ describe("a task's subprocesses end with it", () => {
     expect(result.events).toContainEqual(expect.objectContaining({ event: 'run-failed', reason: 'exited-without-output' }));
     const pid = await pidIn(ws, 'quit');
     await gone(pid, 'the setsid grandchild');
+  });
+
+  it('a task and its setsid grandchild stop themselves when their manager freezes for longer than a job lock', async () => {
+    const ws = await spawningWorkspace({ timeoutMs: 600_000 });
+    // A lock of 1 s (as the queue tests shorten it): the task hears a heartbeat every 200 ms.
+    process.env.POP_QUEUE_LOCK_MS = '1000';
+    const daemon = await startDaemon(ws).finally(() => delete process.env.POP_QUEUE_LOCK_MS);
+    await writeFile(join(ws.pending, 'frozen.json'), JSON.stringify({ name: 'frozen', detached: true, then: 'hang' }));
+    const pid = await pidIn(ws, 'frozen');
+    // The task process is the grandchild's parent.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const runner = (await runnerChildren(ws)).find((child) => child.pid === parent);
+    expect(runner).toBeDefined();
+    const manager = daemon.subprocess.pid as number;
+    process.kill(manager, 'SIGSTOP');
+    try {
+      await gone(runner!.pid, 'the task process of a frozen manager');
+      await gone(pid, 'the setsid grandchild of a frozen manager');
+    } finally {
+      process.kill(manager, 'SIGCONT');
+    }
   });
 });

@@ -27,6 +27,9 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return `seed ${line.seed} → run ${line.run}`;
       case 'seed-waiting':
         return c.yellow(`seed ${line.seed}: ${line.message}`);
+      case 'task-waiting':
+        // A provider's limits show on the live line; a wait with words of its own (Redis refusing the job) gets a line.
+        return typeof line.message === 'string' ? c.yellow(`${line.run} ${line.task}: ${line.message}`) : undefined;
       case 'seed-rejected':
         return c.red(`seed rejected: ${line.message} → ${line.movedTo}`);
       case 'seed-duplicate':

@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
       if (!options.cache) processGateway().cacheOff = true;
-      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root, options.once ? 'start --once' : 'start');
+      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root, { command: options.once ? 'start --once' : 'start', once: options.once === true });
       if (queue && !queue.ok) {
         process.stderr.write(`pop: ${queue.error}\n`);
         process.exitCode = EXIT.usage;

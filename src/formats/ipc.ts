@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UsageSchema } from './usage.js';
 import { CallUsageSchema } from './ledger.js';
 import { TaskFailureSchema } from './task-failure.js';
-import { ItemCountsSchema, TruncationSchema } from './items.js';
+import { ItemProgressSchema, TruncationSchema } from './items.js';
 import { MockBehaviourSchema } from './pipeline.js';
 
 /** A model call a task process asks the manager's gateway to make; `id` pairs it with its reply. */
@@ -22,6 +22,10 @@ export const CallRequestSchema = z.object({
   rung: z.number().int().min(0).max(64).optional(),
 });
 export type CallRequest = z.output<typeof CallRequestSchema>;
+
+/** Longest stage name a task process may report: the stages have short names. */
+export const MAX_STAGE_NAME = 64;
+const StageNameSchema = z.string().max(MAX_STAGE_NAME);
 
 /** The task stopped waiting for a call (it is being stopped): the gateway aborts the request. */
 export const CallAbortSchema = z.object({ type: z.literal('call-abort'), id: z.number().int() });
@@ -46,7 +50,7 @@ const RunnerFailureSchema = TaskFailureSchema.extend({
  * asks the manager's gateway for a model call.
  */
 export const RunnerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('stage'), stage: z.string(), attempt: z.number().int() }),
+  z.object({ type: z.literal('stage'), stage: StageNameSchema, attempt: z.number().int() }),
   z.object({
     type: z.literal('done'),
     model: z.string().nullable(),
@@ -57,9 +61,9 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int(), costUsd: z.number().optional() }),
   // A fan-out task's progress: sent as items finish.
-  ItemCountsSchema.extend({ type: z.literal('items') }),
+  ItemProgressSchema.extend({ type: z.literal('items') }),
   // A text cut by truncateToTokens.
-  TruncationSchema.extend({ type: z.literal('truncated') }),
+  TruncationSchema.extend({ type: z.literal('truncated'), stage: StageNameSchema }),
   CallRequestSchema,
   CallAbortSchema,
   CallVerdictSchema,
@@ -104,8 +108,11 @@ export const CallErrorSchema = z.object({ type: z.literal('call-error'), id: z.n
 /** What the manager sends a standby runner: the letter of the task it is to run. */
 export const RunLetterSchema = z.object({ type: z.literal('run'), letter: z.string() });
 
+/** The manager (or worker) is alive: a runner that hears none for `silenceMs` stops, subprocesses and all. */
+export const HeartbeatSchema = z.object({ type: z.literal('heartbeat'), silenceMs: z.number().int().positive() });
+
 /** Messages the manager sends a runner child. */
-export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema]);
+export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema, HeartbeatSchema]);
 export type ManagerMessage = z.output<typeof ManagerMessageSchema>;
 export type CallReply = z.output<typeof CallReplySchema>;
 export type CallError = z.output<typeof CallErrorSchema>;

@@ -13,6 +13,17 @@ export const ItemCountsSchema = z.object({
   failedItems: z.array(ItemFolderSchema).optional().describe('the folders of the items that failed'),
 });
 
+/** Most items a fan-out progress message reports as newly failed: one per item that finished since the last. */
+export const MAX_FAILED_PER_PROGRESS = 10_000;
+
+/**
+ * A fan-out's progress as its task process reports it: the counts, and only the items that failed
+ * since its previous report (the manager adds them up), so each message stays small.
+ */
+export const ItemProgressSchema = ItemCountsSchema.omit({ failedItems: true }).extend({
+  newlyFailed: z.array(ItemFolderSchema).max(MAX_FAILED_PER_PROGRESS).optional(),
+});
+
 /** An item that never validated (or whose stages threw), as finalize's ctx.failedItems and output.json list it. */
 export const FailedItemSchema = z.object({
   index: z.number().int().min(0).describe('position in the list `each` returned, from 0'),
@@ -64,6 +75,7 @@ export const ItemOutputSchema = z.object({
 });
 
 export type ItemCounts = z.output<typeof ItemCountsSchema>;
+export type ItemProgress = z.output<typeof ItemProgressSchema>;
 export type FailedItem = z.output<typeof FailedItemSchema>;
 export type Truncation = z.output<typeof TruncationSchema>;
 export type ItemsFile = z.output<typeof ItemsFileSchema>;

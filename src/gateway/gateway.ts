@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { isAllowed, type AllowedModels } from '../formats/allowed-models.js';
 import type { CallUsage } from '../formats/ledger.js';
-import type { MockBehaviour, Pipeline, Price, ProviderConfig } from '../formats/pipeline.js';
+import type { MockBehaviour, Pipeline, Price, ProviderConfig, ProviderLimits } from '../formats/pipeline.js';
 import { appendCall, type LedgerTarget } from '../ledger/ledger-file.js';
 import { costOf } from '../ledger/price.js';
 import { SpendMeter } from '../ledger/spend.js';
@@ -48,6 +48,8 @@ export interface CallSettings {
   maxRetries: number | undefined;
   /** Where successful replies are kept and looked up, when the task has `cache: true`. */
   cacheDir?: string | undefined;
+  /** Whose call it is (run and task): calls waiting for a provider's budget are served one caller after another. */
+  caller?: string | undefined;
   /** Told when a call waits for its provider's budget or pause (the live line shows it). */
   onWaiting?: ((wait: { model: string; reason: string; waitMs?: number | undefined }) => void) | undefined;
   /** The run's prices: each call's cost is reckoned where it is made. */
@@ -99,6 +101,8 @@ export class Gateway {
   makeBudget: (provider: string) => ProviderBudget = () => new ProviderBudget();
   /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
   cacheOff = false;
+  /** Provider limits by provider name, from the workspace's current pipeline.json: a run's snapshot never sets them. */
+  private workspaceLimits: Map<string, ProviderLimits | undefined> | undefined;
 
   constructor(private readonly env: NodeJS.ProcessEnv) {
     this.pool = new ProviderPool(env, (provider) => {
@@ -135,6 +139,15 @@ export class Gateway {
     if (types.has('openai') || types.has('anthropic')) new Headers();
     if (types.has('openai')) void import('./openai.js').catch(() => {});
     if (types.has('anthropic')) void import('./anthropic.js').catch(() => {});
+  }
+
+  /**
+   * The limits of the workspace's pipeline.json (at start, and again each time it is reloaded):
+   * they are every provider's limits, whatever pipeline snapshot a run carries.
+   */
+  setWorkspaceLimits(providers: Record<string, ProviderConfig> | undefined): void {
+    this.workspaceLimits = new Map(Object.entries(providers ?? {}).map(([name, config]) => [name, config.limits]));
+    for (const [name, state] of this.states) state.budget.setLimits(this.workspaceLimits.get(name));
   }
 
   /** A provider's budget and health, by its name: shared by every task and run. */
@@ -233,10 +246,11 @@ export class Gateway {
       let ticket: Ticket | undefined;
       let started: number | undefined;
       try {
-        state?.budget.setLimits(config?.limits);
+        // Without workspace limits (a process that never read pipeline.json), the snapshot's apply.
+        state?.budget.setLimits(this.workspaceLimits ? this.workspaceLimits.get(parts?.provider ?? '') : config?.limits);
         const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
         const estimate = estimateTokens(JSON.stringify(request.messages)) + OUTPUT_TOKENS_RECKONED[config?.type ?? 'mock'];
-        ticket = await admitted(state?.budget.admit(estimate, signal, onWait), spec, signal);
+        ticket = await admitted(state?.budget.admit(estimate, signal, onWait, settings.caller), spec, signal);
         const { provider, name, model } = await this.pool.get(spec, settings.providers, settings.maxRetries);
         // The mock sends no request of its own: its spacing and pauses are applied here.
         if (config?.type === 'mock') await admitted(state?.budget.beforeRequest(signal, onWait), spec, signal);

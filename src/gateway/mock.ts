@@ -1,6 +1,7 @@
 import type { Completion, CompletionRequest, Provider } from './types.js';
 import { PhrasePicker, randomFrom } from './prompt-words.js';
-import { valueForSchema } from './mock-value.js';
+import { MockTooLargeError, valueForSchema } from './mock-value.js';
+import { ProviderError } from './types.js';
 import { estimateTokens } from '../runner/tokens.js';
 
 /**
@@ -23,7 +24,7 @@ export class MockProvider implements Provider {
 
     let text: string;
     if (request.schema) {
-      const value = valueForSchema(request.schema, words);
+      const value = valueOrRefusal(request.schema, words, request.model);
       if (failing && request.mock?.failure === 'invalid-value') text = JSON.stringify(breakValue(value), null, 2);
       else if (failing) text = cutOff(JSON.stringify(value, null, 2));
       else text = JSON.stringify(value, null, 2);
@@ -50,6 +51,16 @@ function failsOnThisModel(mock: NonNullable<CompletionRequest['mock']>, spec: st
   let hash = 0x811c9dc5;
   for (let i = 0; i < prompt.length; i++) hash = Math.imul(hash ^ prompt.charCodeAt(i), 0x01000193) >>> 0;
   return hash / 0x100000000 < mock.failShare;
+}
+
+/** A schema asking for more than the mock builds is a refused request, as a real provider's would be. */
+function valueOrRefusal(schema: Record<string, unknown>, words: PhrasePicker, model: string): unknown {
+  try {
+    return valueForSchema(schema, words);
+  } catch (error) {
+    if (!(error instanceof MockTooLargeError)) throw error;
+    throw new ProviderError({ reason: 'bad-request', provider: 'mock', model, message: `the mock refused the request: ${error.message}, more than it builds for a reply` });
+  }
 }
 
 /** A plain-text reply: whole sentences of the prompt in their order, about a paragraph's worth. */

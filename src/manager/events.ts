@@ -29,7 +29,7 @@ export type ManagerEvent =
   /** `start --queue`: the attempt's job left the queue (Redis lost it) or failed before the attempt ended; it is judged once the attempt has ended. */
   | { event: 'task-job-lost'; run: string; task: string; attempt: number; message: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
-  | { event: 'task-waiting'; run: string; task: string; model: string; reason: string; waitMs?: number | undefined }
+  | { event: 'task-waiting'; run: string; task: string; model?: string; reason: string; message?: string; waitMs?: number | undefined }
   | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null; costUsd?: number; worker?: string }
   /** Keys found in files a task process wrote, taken out before anything read them. */
   | { event: 'secrets-redacted'; run: string; task: string; artifact: string; variables: string[] }

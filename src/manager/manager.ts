@@ -116,6 +116,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);
+    processGateway().setWorkspaceLimits(active.pipeline.providers);
     if (!options.queued) standbys.start();
     let queuedShown = 0;
     const showQueued = () => {
@@ -199,6 +200,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       if (!next.ok) return emit({ event: 'pipeline-invalid', problems: next.error });
       if (next.value.pipelineText === active.pipelineText) return;
       active = next.value;
+      processGateway().setWorkspaceLimits(active.pipeline.providers);
       emit({ event: 'pipeline-reloaded', pipeline: active.pipeline.name, tasks: active.tasks.map((task) => task.name) });
     };
 

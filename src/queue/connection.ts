@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { err, messageOf, ok, type Result } from '../result.js';
+import { lockDurationMs } from '../util/lock-duration.js';
 
 /**
  * The BullMQ queue a workspace's task attempts go through: one per workspace, by its id
@@ -15,8 +16,7 @@ export function queueNameFor(workspaceId: string): string {
  * POP_QUEUE_LOCK_MS shortens them (tests).
  */
 export function lockTimings(): { lockDuration: number; stalledInterval: number } {
-  const lock = Number(process.env.POP_QUEUE_LOCK_MS);
-  const lockDuration = Number.isInteger(lock) && lock >= 200 ? lock : 30_000;
+  const lockDuration = lockDurationMs();
   return { lockDuration, stalledInterval: Math.max(100, Math.round(lockDuration / 2)) };
 }
 

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { isOutputOf, OutputSchema, type Output } from '../formats/output.js';
 import type { RunnerMessage } from '../formats/ipc.js';
 import { readJsonFile } from '../fs/read-json.js';
-import { err, ok, type Result } from '../result.js';
+import { err, messageOf, ok, type Result } from '../result.js';
+import { abortableSleep } from '../gateway/budget.js';
 import { emptyUsage } from '../util/usage.js';
 import type { AttemptOptions } from '../manager/execution/attempt-runner.js';
 import type { TaskProcessFailure } from '../manager/execution/task-process.js';
@@ -13,8 +14,11 @@ import { JOB_REFUSED, jobIdOf, taskJobOf, TaskJobResultSchema } from './task-job
 
 /** How often a waited-on job is looked at directly, besides the queue's events (which a Redis restart can drop). */
 const LOOK_EVERY_MS = 2000;
+/** A job Redis refused (full at its maxmemory, read-only, ...) is added again after this, doubling up to the most. */
+const ADD_RETRY_FIRST_MS = 500;
+const ADD_RETRY_MOST_MS = 30_000;
 
-type Ended = { state: 'completed'; value: unknown } | { state: 'failed'; reason: string } | { state: 'gone' };
+type Ended = { state: 'completed'; value: unknown } | { state: 'failed'; reason: string } | { state: 'gone' } | { state: 'refused'; message: string };
 interface Waiter {
   onProgress: (data: unknown) => void;
   end: (ended: Ended) => void;
@@ -29,7 +33,11 @@ export class QueueAttempts {
   private readonly events: QueueEvents;
   private readonly waiters = new Map<string, Waiter>();
 
-  constructor(name: string, connection: Redis, eventsConnection: Redis) {
+  /**
+   * @param addTries how many times a job Redis refuses is tried before the attempt is left for
+   *   the next start (`start --once`, which must end); none: tried until the manager stops.
+   */
+  constructor(name: string, connection: Redis, eventsConnection: Redis, private readonly addTries?: number) {
     this.queue = new Queue(name, { connection });
     this.events = new QueueEvents(name, { connection: eventsConnection });
     this.events.on('progress', ({ jobId, data }) => this.waiters.get(jobId)?.onProgress(data));
@@ -56,15 +64,42 @@ export class QueueAttempts {
     }
     const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
     // Listening before the job exists: a quick worker's first word would otherwise be missed.
-    const ended = await this.waitFor(id, options, async () => {
-      // Adding an id that exists already adds nothing: one job per attempt, even after a restart.
-      if (!live) await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
-    });
+    const ended = await this.waitFor(id, options, async () => (live ? undefined : this.addJob(id, options)));
     if (ended === 'interrupted') return err({ error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' }, usage: emptyUsage(), refinements: 0 });
+    // Not the task's fault: it is left pending, and the run queued for the next start.
+    if (ended.state === 'refused') return err({ error: { reason: 'interrupted', message: ended.message }, usage: emptyUsage(), refinements: 0 });
     return this.judge(ended, options, live ? options.attempt - 1 : options.attempt);
   };
 
-  private waitFor(id: string, options: AttemptOptions, add: () => Promise<void>): Promise<Ended | 'interrupted'> {
+  /**
+   * Add the attempt's job; while Redis refuses it, try again with a growing wait, each wait shown
+   * as the task waiting (with Redis's reason). Undefined once added, else why it was given up.
+   */
+  private async addJob(id: string, options: AttemptOptions): Promise<{ state: 'refused'; message: string } | undefined> {
+    for (let tries = 1; ; tries++) {
+      try {
+        // Adding an id that exists already adds nothing: one job per attempt, even after a restart.
+        await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
+        return undefined;
+      } catch (error) {
+        const refused = `Redis refused the task's job: ${messageOf(error)}`;
+        if (this.addTries !== undefined && tries >= this.addTries) {
+          const message = `${refused}; the task is left for the next start`;
+          options.onWaiting?.({ reason: 'queue-refused', message });
+          return { state: 'refused', message };
+        }
+        const waitMs = Math.min(ADD_RETRY_MOST_MS, ADD_RETRY_FIRST_MS * 2 ** (tries - 1));
+        options.onWaiting?.({ reason: 'queue-refused', message: `${refused}; trying again`, waitMs });
+        try {
+          await abortableSleep(waitMs, options.cancelSignal);
+        } catch {
+          return { state: 'refused', message: `${refused}; the manager stopped before it took it` };
+        }
+      }
+    }
+  }
+
+  private waitFor(id: string, options: AttemptOptions, add: () => Promise<Ended | undefined>): Promise<Ended | 'interrupted'> {
     return new Promise((resolve, reject) => {
       const finish = (ended: Ended | 'interrupted') => {
         if (!this.waiters.has(id)) return;
@@ -90,7 +125,8 @@ export class QueueAttempts {
         else if (state === 'failed') finish({ state: 'failed', reason: job.failedReason || 'the job failed' });
       };
       let looker: NodeJS.Timeout | undefined;
-      add().then(() => {
+      add().then((refused) => {
+        if (refused) return finish(refused);
         looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
         void look().catch(() => {});
       }, (error: unknown) => {
@@ -104,7 +140,7 @@ export class QueueAttempts {
   }
 
   /** A valid output.json for this task is the only proof of completion, whatever the job says. */
-  private async judge(ended: Ended, options: AttemptOptions, attempt: number): Promise<Result<Output, TaskProcessFailure>> {
+  private async judge(ended: Exclude<Ended, { state: 'refused' }>, options: AttemptOptions, attempt: number): Promise<Result<Output, TaskProcessFailure>> {
     // A job lost with Redis's data, or failed by the stalled check, may still be running: the task
     // is judged (and queued again) only once its process has ended, and it may have written its output.
     if (ended.state !== 'completed') options.onJobLost?.(ended.state === 'gone' ? 'the job left the queue' : `the job failed: ${ended.reason}`);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ProviderBudget, type OnWait } from '../gateway/budget.js';
+import { abortableSleep, ProviderBudget, type OnWait } from '../gateway/budget.js';
 
 /**
  * Spacing of requests and the pause after a 429, kept in Redis so every worker on every machine
@@ -43,12 +43,13 @@ export class RedisBudget extends ProviderBudget {
     const spacing = this.currentLimits.requestsPerMinute === undefined ? 0 : 60_000 / this.currentLimits.requestsPerMinute;
     for (;;) {
       signal.throwIfAborted();
-      const [kind, waitMs] = (await this.redis.eval(NEXT_REQUEST, 2, `${this.key}:next`, `${this.key}:paused`, String(spacing))) as [number, number];
+      // Redis out of reach holds the script until it is back; a call given up meanwhile leaves at once.
+      const [kind, waitMs] = (await unlessAborted(this.redis.eval(NEXT_REQUEST, 2, `${this.key}:next`, `${this.key}:paused`, String(spacing)), signal)) as [number, number];
       if (kind === 0) return;
       const reason = kind === 1 ? 'paused' : 'requests-per-minute';
       if (!told.has(reason)) onWait(reason, waitMs);
       told.add(reason);
-      await sleep(Math.max(1, waitMs), signal);
+      await abortableSleep(waitMs, signal);
     }
   }
 
@@ -58,17 +59,21 @@ export class RedisBudget extends ProviderBudget {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** The promise's value, or a rejection as soon as the signal aborts (the promise left to settle on its own). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', aborted);
-      resolve();
-    }, ms);
-    const aborted = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    if (signal.aborted) aborted();
-    else signal.addEventListener('abort', aborted, { once: true });
+    const aborted = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) return aborted();
+    signal.addEventListener('abort', aborted, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', aborted);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', aborted);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
 }

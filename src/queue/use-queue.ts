@@ -7,18 +7,21 @@ import { checkReachable, connect, queueNameFor } from './connection.js';
 import { ManagerLease } from './manager-lease.js';
 import { QueueAttempts } from './queue-attempts.js';
 
+/** Tries of a refused job under `start --once` (waits of 0.5, 1, 2 and 4 s between them). */
+const ONCE_ADD_TRIES = 5;
+
 /**
  * `start --queue`: this manager's task attempts go to the workspace's queue instead of local
  * processes, and the manager holds the workspace's lease in Redis besides its lock file. Returns
  * how to let go of both when the manager stops.
  */
-export async function useQueue(url: string, root: string, command: string): Promise<Result<() => Promise<void>, string>> {
+export async function useQueue(url: string, root: string, options: { command: string; once?: boolean }): Promise<Result<() => Promise<void>, string>> {
   const reachable = await checkReachable(url);
   if (!reachable.ok) return err(reachable.error);
   const connections = [connect(url), connect(url)] as const;
   for (const connection of connections) connection.on('error', () => {});
   const name = queueNameFor(await workspaceId(root));
-  const lease = await ManagerLease.take(connections[0], name, { holder: `${hostname()}:${process.pid}`, command }, (by) => {
+  const lease = await ManagerLease.take(connections[0], name, { holder: `${hostname()}:${process.pid}`, command: options.command }, (by) => {
     // Another manager has it now: two must never work at once, so this one stops.
     process.stderr.write(`pop: the workspace's lease in Redis was taken by ${by?.holder ?? 'another manager'}: stopping\n`);
     process.kill(process.pid, 'SIGTERM');
@@ -27,7 +30,8 @@ export async function useQueue(url: string, root: string, command: string): Prom
     for (const connection of connections) connection.disconnect();
     return err(`another manager (${lease.error?.holder ?? 'unknown'}) holds this workspace's lease in Redis at ${url}`);
   }
-  const attempts = new QueueAttempts(name, connections[0], connections[1]);
+  // `start --once` must end: a job Redis keeps refusing is left for the next start after a few tries.
+  const attempts = new QueueAttempts(name, connections[0], connections[1], options.once ? ONCE_ADD_TRIES : undefined);
   useAttemptRunner(attempts.run);
   return ok(async () => {
     useAttemptRunner(runTaskProcess);

@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { processGateway } from '../gateway/shared.js';
+import { applyWorkspaceLimits } from '../gateway/workspace-limits.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { StandbyPool } from '../manager/execution/standby-pool.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
@@ -107,6 +108,8 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
 
 async function runAdmitted(job: Job, data: AdmittedJob, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
   await job.updateProgress({ type: 'worker', worker: me });
+  // The workspace's pipeline.json as it is now sets the provider limits (it may have changed since the last job).
+  await applyWorkspaceLimits(processGateway(), workspacePaths(root).pipelineFile);
   await appendFile(data.taskLog, `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
   const lost = new AbortController();
   held.set(job.id ?? '', lost);

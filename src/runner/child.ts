@@ -34,6 +34,32 @@ for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _
 const channel = new ManagerChannel(endProcessGroup);
 // Model calls go over it to the manager's gateway.
 connectGateway(channel);
+followHeartbeats();
+
+/**
+ * The manager (or worker) sends heartbeats while it runs this task. One that falls silent for
+ * longer than it said (frozen, or cut off from Redis while its job is retried on another worker)
+ * may no longer own this task: stop it, subprocesses and all, as when the channel closes.
+ */
+function followHeartbeats(): void {
+  let lastHeard = 0;
+  let silence: NodeJS.Timeout | undefined;
+  channel.onMessage((message) => {
+    if (message.type !== 'heartbeat') return;
+    lastHeard = Date.now();
+    const { silenceMs } = message;
+    clearTimeout(silence);
+    silence = setTimeout(() => {
+      // A heartbeat already in the pipe is read first: a task that held the event loop is not stopped for it.
+      setImmediate(() => {
+        if (Date.now() - lastHeard < silenceMs) return;
+        process.stderr.write(`POP: no word from the manager for ${silenceMs} ms: stopping this task and its subprocesses\n`);
+        endProcessGroup();
+      });
+    }, silenceMs);
+    silence.unref();
+  });
+}
 
 /** A standby has started Node and loaded the runner before it has a task; this is where it waits. */
 async function letterFromManager(): Promise<string> {

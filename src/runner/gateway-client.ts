@@ -32,7 +32,7 @@ let nextId = 0;
 
 /** Messages from the manager's gateway: log lines of a call for task.log, then its answer. */
 function receive(message: ManagerMessage): void {
-  if (message.type === 'run') return;
+  if (message.type === 'run' || message.type === 'heartbeat') return;
   const call = waiting.get(message.id);
   if (!call) return;
   if (message.type === 'call-log') {

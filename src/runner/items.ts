@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import type { FailedItem, ItemCounts, ItemOutput, ItemsFile } from '../formats/items.js';
+import type { FailedItem, ItemCounts, ItemOutput, ItemProgress, ItemsFile } from '../formats/items.js';
 import type { Letter } from '../formats/letter.js';
 import type { TaskFailure } from '../formats/task-failure.js';
 import { ArtifactWriter, type OnRedacted } from './artifacts.js';
@@ -32,7 +32,7 @@ export interface ItemsSetup {
   /** Where 02-items.json goes. */
   artifacts: ArtifactWriter;
   onRedacted: OnRedacted;
-  onItems: (counts: ItemCounts) => void;
+  onItems: (progress: ItemProgress) => void;
 }
 
 export type ItemsOutcome =
@@ -81,7 +81,14 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
     reused: reusedCount,
     ...(failures.length ? { failedItems: failures.map((f) => f.item).sort() } : {}),
   });
-  setup.onItems(counts());
+  // Each report carries the failures since the one before, not the whole list so far.
+  let reportedFailures = 0;
+  const progress = (): ItemProgress => {
+    const newlyFailed = failures.slice(reportedFailures).map((f) => f.item);
+    reportedFailures = failures.length;
+    return { total: items.length, complete, failed: failures.length, reused: reusedCount, ...(newlyFailed.length ? { newlyFailed } : {}) };
+  };
+  setup.onItems(progress());
 
   const todo = items.filter((item) => !outputs[item.index]);
   // Each call in flight listens on the task's signal; more than Node's default 10 is expected here.
@@ -102,7 +109,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
         // A provider that is down is not the item's fault: skipping would skip every item.
         if (letter.itemFailures !== 'skip' || result.error.reason === 'provider-failed' || result.error.reason === 'budget-exceeded' || 'ours' in result) stopping = true;
       }
-      setup.onItems(counts());
+      setup.onItems(progress());
     }
   };
   await Promise.all(Array.from({ length: Math.min(letter.concurrency ?? 4, todo.length) }, worker));

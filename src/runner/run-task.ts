@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ItemCounts, Truncation } from '../formats/items.js';
+import type { ItemProgress, Truncation } from '../formats/items.js';
 import type { Letter } from '../formats/letter.js';
 import type { Output } from '../formats/output.js';
 import type { Price, ProviderConfig } from '../formats/pipeline.js';
@@ -30,7 +30,7 @@ export interface TaskRunSetup {
   signal: AbortSignal;
   onStage: (stage: Stage, call: number) => void;
   /** A fan-out task's progress. */
-  onItems?: (counts: ItemCounts) => void;
+  onItems?: (progress: ItemProgress) => void;
   /** A text truncateToTokens cut. */
   onTruncated?: (truncation: Truncation) => void;
 }

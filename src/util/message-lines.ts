@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH, tooDeepAt } from '../formats/json-depth.js';
+
 /**
  * The framing of the channel between the manager and a runner: one JSON value per line. Both ends
  * parse what they read themselves, so nothing a task writes onto the channel reaches Node's own
@@ -12,11 +14,13 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
 
-export type LineProblem = { kind: 'not-json'; message: string } | { kind: 'too-large'; message: string };
+export type LineProblem = { kind: 'not-json'; message: string } | { kind: 'too-large'; message: string } | { kind: 'too-deep'; message: string };
 
 /**
- * Splits a byte stream into lines and parses each as JSON. A line that is not JSON, or that grows
- * past `maxBytes` before its newline arrives, is reported once; everything after it is ignored.
+ * Splits a byte stream into lines and parses each as JSON. A line that is not JSON, that grows
+ * past `maxBytes` before its newline arrives, or that nests deeper than a seed may (checked before
+ * parsing: JSON.parse of a value nested millions deep holds the event loop for seconds), is
+ * reported once; everything after it is ignored.
  */
 export class MessageLineReader {
   private pending: Buffer[] = [];
@@ -52,6 +56,10 @@ export class MessageLineReader {
   }
 
   private parse(line: Buffer): void {
+    if (tooDeepAt(line, MAX_JSON_DEPTH)) {
+      this.fail({ kind: 'too-deep', message: `a message on the channel nested deeper than ${MAX_JSON_DEPTH} levels` });
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(line.toString('utf8'));

@@ -13,6 +13,8 @@ import { writeRunRequest } from '../../manager/runs/requests.js';
 import { executeRunLocked, type LockedRunOptions } from '../../manager/execution/run-locked.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
+import { processGateway } from '../../gateway/shared.js';
+import { applyWorkspaceLimits } from '../../gateway/workspace-limits.js';
 
 const WAIT_POLL_MS = 250;
 
@@ -62,6 +64,8 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
     return options.wait ? waitForOutcome(paths, id, before.ok ? before.value.updatedAt : undefined) : EXIT.ok;
   }
 
+  // Provider limits are the workspace's, not those of the run's snapshot.
+  await applyWorkspaceLimits(processGateway(), paths.pipelineFile);
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);

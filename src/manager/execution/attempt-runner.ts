@@ -7,6 +7,8 @@ export type AttemptOptions = TaskProcessOptions & {
   onWorker?: (worker: string) => void;
   /** Told when the attempt's job was lost or failed before it ended (the attempt is judged once its process is known to have ended). */
   onJobLost?: (message: string) => void;
+  /** Told when the attempt cannot be handed on yet (`start --queue`: Redis refused its job). */
+  onWaiting?: (wait: { reason: string; message: string; waitMs?: number }) => void;
 };
 export type RunAttempt = (options: AttemptOptions) => Promise<Result<Output, TaskProcessFailure>>;
 

@@ -74,7 +74,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   if (failed.length > 0) return failRun(context, failed);
   const unfinished = order.filter((name) => status.tasks[name]?.state !== 'complete');
   if (unfinished.length > 0) {
-    if (!stopping.aborted) throw new Error(`run ${status.id}: tasks ${unfinished.join(', ')} could not start, yet nothing failed`);
+    // A task left for later (its job refused by a full Redis under `start --once`) leaves the run queued.
+    const leftForLater = order.some((name) => outcomes.get(name) === 'interrupted');
+    if (!stopping.aborted && !leftForLater) throw new Error(`run ${status.id}: tasks ${unfinished.join(', ')} could not start, yet nothing failed`);
     return interruptRun(context, unfinished);
   }
   return completeRun(context, options.alreadyRecorded);

@@ -7,6 +7,7 @@ import { err, messageOf, type Result } from '../../result.js';
 import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
 import { logEvent, type EmitEvent } from '../events.js';
 import { executeRun, type RunOutcome } from './execute-run.js';
+import { failRunOnError } from './fail-on-error.js';
 import { runsJsonlHas } from '../recovery/reconcile.js';
 import { saveStatus } from '../runs/run-status.js';
 import type { StandbyPool } from './standby-pool.js';
@@ -54,8 +55,8 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
     options.emit(event);
     logEvent(runLog.log, event);
   };
+  let status = options.status;
   try {
-    let status = options.status;
     if (!status || options.prepare) {
       const read = await readJsonFile(runPaths(runDir).status, RunStatusSchema);
       if (!read.ok) return { refused: read.error.message };
@@ -80,6 +81,8 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
     });
   } catch (error) {
     emit({ event: 'internal-error', message: `run ${id}: ${messageOf(error)}`, ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+    // Never left `running` on disk: the run failed, and says why.
+    if (status) await failRunOnError(runDir, status, error);
     return 'failed';
   } finally {
     runLog.close();

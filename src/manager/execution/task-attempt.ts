@@ -117,6 +117,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
       emit({ event: 'task-worker', run, task: task.name, attempt, worker });
     },
     onJobLost: (message) => emit({ event: 'task-job-lost', run, task: task.name, attempt, message }),
+    onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
     workspace: context.paths.root,
     run,
     task: task.name,
@@ -129,6 +130,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     standbys: context.standbys,
     calls: {
       ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache) : { providers: context.providers, maxRetries: task.maxRetries }),
+      caller: `${run}/${task.name}`,
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
       onRecorded: (line) => emit({ event: 'task-call', run, task: task.name, model: line.model, outcome: line.outcome, cached: line.cached, tokens: line.usage.inputTokens + line.usage.outputTokens, ...(line.rung ? { rung: line.rung } : {}) }),
     },

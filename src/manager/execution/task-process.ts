@@ -16,6 +16,7 @@ import { isCallMessage, serveCalls } from '../../gateway/serve-calls.js';
 import { processGateway } from '../../gateway/shared.js';
 import { ledgerPathOf } from '../../ledger/ledger-file.js';
 import { dirname } from 'node:path';
+import { lockDurationMs } from '../../util/lock-duration.js';
 
 export type TaskProcessFailure = { error: TaskFailure; usage: Usage; refinements: number; costUsd?: number | undefined };
 
@@ -35,6 +36,23 @@ export interface TaskProcessOptions {
   standbys?: StandbyPool | undefined;
   /** What the gateway needs to make this task's model calls. */
   calls: CallSettings;
+}
+
+/** Heartbeats per silence a runner waits through: a few lost to a busy moment do not stop it. */
+const HEARTBEATS_PER_SILENCE = 5;
+
+/**
+ * Tell the runner, now and every few seconds, that its manager (or worker) is alive. One that
+ * hears nothing for a job lock's duration (the process froze or was cut off, and the job may be
+ * retried elsewhere) stops itself.
+ */
+function sendHeartbeats(runner: RunnerProcess): NodeJS.Timeout {
+  const silenceMs = lockDurationMs();
+  const beat = () => runner.channel.send({ type: 'heartbeat', silenceMs });
+  beat();
+  const timer = setInterval(beat, Math.max(50, Math.floor(silenceMs / HEARTBEATS_PER_SILENCE)));
+  timer.unref();
+  return timer;
 }
 
 /** Why the manager ended an attempt itself, before the runner said anything. */
@@ -75,12 +93,14 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
 
     // The time limit runs from the hand-over.
     const timer = setTimeout(() => stop({ reason: 'timeout' }), options.timeoutMs);
+    const heartbeat = sendHeartbeats(runner);
     const onCancel = () => stop({ reason: 'interrupted' });
     if (options.cancelSignal.aborted) onCancel();
     else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
     faultPoint('task-running');
     const exit = await runner.ended;
     calls.close();
+    clearInterval(heartbeat);
     clearTimeout(timer);
     options.cancelSignal.removeEventListener('abort', onCancel);
 

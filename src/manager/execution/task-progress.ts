@@ -9,6 +9,8 @@ import type { EmitEvent } from '../events.js';
  * often for them (the task's end is saved at once, as always).
  */
 const SAVE_EVERY_MS = 500;
+/** Truncation notes kept in a task's status: enough to show what was cut; a task cutting more is not news. */
+export const MAX_TRUNCATION_NOTES = 100;
 
 export interface TaskProgress {
   /** Take in a runner message about items or truncation; other messages are ignored. */
@@ -26,6 +28,8 @@ export function trackTaskProgress(options: { save: () => Promise<void>; status: 
   let saving: Promise<void> = Promise.resolve();
   let lastSaved = 0;
   let settled = false;
+  // Failed items add up from the deltas each progress message carries (not copied each time).
+  const failedItems: string[] = [];
 
   const save = () => {
     timer = undefined;
@@ -41,13 +45,15 @@ export function trackTaskProgress(options: { save: () => Promise<void>; status: 
   return {
     onMessage: (message) => {
       if (message.type === 'items') {
-        const { type: _type, ...counts } = message;
-        state.items = counts;
+        const { type: _type, newlyFailed, ...counts } = message;
+        if (newlyFailed) failedItems.push(...newlyFailed);
+        state.items = { ...counts, ...(failedItems.length ? { failedItems } : {}) };
         options.emit({ event: 'task-items', run: status.id, task: options.task, total: counts.total, complete: counts.complete, failed: counts.failed });
         schedule();
       } else if (message.type === 'truncated') {
         const { type: _type, ...truncation } = message;
-        state.truncated = [...(state.truncated ?? []), truncation];
+        if ((state.truncated?.length ?? 0) >= MAX_TRUNCATION_NOTES) return;
+        (state.truncated ??= []).push(truncation);
         schedule();
       }
     },
