@@ -213,32 +213,50 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     expect(await readdir(ws.pending)).toContain('s00.json');
   }, 60_000);
 
-  it('Redis at its maxmemory refuses the job: the task shows as waiting with the reason, start --once ends leaving the run queued, and it completes once Redis has room', async () => {
+  it('Redis refusing the job: the task shows as waiting with the reason, start --once ends leaving the run queued, and it completes once Redis takes it', async () => {
     const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
     const admin = new Redis(redis.url);
+    // A user that may keep the manager's lease but may not touch the queue's keys: every job is refused.
+    const url = redis.url.replace('redis://', 'redis://pop:queue-secret@');
     try {
-      // Below what Redis already holds, with no eviction: every write is refused (OOM), reads still answer.
-      await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await admin.config('SET', 'maxmemory', '1');
-      const refused = await manager(ws).done();
+      await admin.call('ACL', 'SETUSER', 'pop', 'on', '>queue-secret', '~*:manager-*', '+@all');
+      const refused = await background(ws, ['start', '--json', '--root', ws.root, '--queue', url, '--once']).done();
       expect(refused.exitCode, refused.stderr).toBe(0);
       const waits = refused.events.filter((line) => line.event === 'task-waiting' && line.reason === 'queue-refused');
       expect(waits.length).toBeGreaterThan(1);
-      expect(String(waits[0]?.message)).toMatch(/Redis refused the task's job: .*maxmemory/);
+      expect(String(waits[0]?.message)).toMatch(/Redis refused the task's job: .*NOPERM/);
       expect(refused.events).toContainEqual(expect.objectContaining({ event: 'run-interrupted' }));
       const [run] = await runDirs(ws.current);
       const status = await readValid(RunStatusSchema, join(ws.current, String(run), 'tasks-status.json'));
       expect(status).toMatchObject({ state: 'queued', running: [], tasks: { a: { state: 'pending' } } });
 
-      await admin.config('SET', 'maxmemory', '0');
-      worker(ws, ws.root, 1);
-      const again = await manager(ws).done();
+      // Room again: the next start queues the job and a worker runs it.
+      await admin.call('ACL', 'SETUSER', 'pop', 'allkeys', 'allchannels');
+      background(ws, ['worker', '--queue', url, '--root', ws.root, '--concurrency', '1']);
+      const again = await background(ws, ['start', '--json', '--root', ws.root, '--queue', url, '--once']).done();
       expect(again.exitCode, again.stderr).toBe(0);
       expect(await readRunRecords(ws)).toHaveLength(1);
     } finally {
       admin.disconnect();
     }
   }, 120_000);
+
+  it('a Redis refusing every write at start (full at its maxmemory): start --once says so and ends, starting nothing', async () => {
+    const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const refused = await manager(ws).done();
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/refused the manager's lease: .*maxmemory.*trying again in 0\.5 s/s);
+      expect(refused.stderr).toMatch(/nothing was started, every run stays as it is for the next start/);
+      expect(await runDirs(ws.current)).toEqual([]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+  }, 60_000);
 
   it('a worker frozen (SIGSTOP) while it runs a task: the task process and its subprocess stop themselves, so they never run beside the retry', async () => {
     const ws = await workspaceWith([{ name: 'hang', task: 'hang', timeoutMs: 600_000 }], { hang: HANGING_TASK }, 1);

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { workspaceId } from '../fs/workspace-id.js';
 import { useAttemptRunner } from '../manager/execution/attempt-runner.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
-import { err, ok, type Result } from '../result.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { err, messageOf, ok, type Result } from '../result.js';
 import { checkReachable, connect, queueNameFor } from './connection.js';
 import { ManagerLease } from './manager-lease.js';
 import { QueueAttempts } from './queue-attempts.js';
@@ -21,11 +22,28 @@ export async function useQueue(url: string, root: string, options: { command: st
   const connections = [connect(url), connect(url)] as const;
   for (const connection of connections) connection.on('error', () => {});
   const name = queueNameFor(await workspaceId(root));
-  const lease = await ManagerLease.take(connections[0], name, { holder: `${hostname()}:${process.pid}`, command: options.command }, (by) => {
-    // Another manager has it now: two must never work at once, so this one stops.
-    process.stderr.write(`pop: the workspace's lease in Redis was taken by ${by?.holder ?? 'another manager'}: stopping\n`);
-    process.kill(process.pid, 'SIGTERM');
-  });
+  const take = () =>
+    ManagerLease.take(connections[0], name, { holder: `${hostname()}:${process.pid}`, command: options.command }, (by) => {
+      // Another manager has it now: two must never work at once, so this one stops.
+      process.stderr.write(`pop: the workspace's lease in Redis was taken by ${by?.holder ?? 'another manager'}: stopping\n`);
+      process.kill(process.pid, 'SIGTERM');
+    });
+  // A Redis that refuses writes (full at its maxmemory, read-only, no permission) is asked again
+  // with backoff; `start --once` gives up after a few tries, leaving every run as it is.
+  let lease: Awaited<ReturnType<typeof take>> | undefined;
+  for (let tries = 1, waitMs = 500; !lease; tries++, waitMs = Math.min(waitMs * 2, 30_000)) {
+    try {
+      lease = await take();
+    } catch (error) {
+      const why = `Redis at ${url} refused the manager's lease: ${messageOf(error)}`;
+      if (options.once && tries >= ONCE_ADD_TRIES) {
+        for (const connection of connections) connection.disconnect();
+        return err(`${why}; nothing was started, every run stays as it is for the next start`);
+      }
+      process.stderr.write(`pop: ${why}; trying again in ${waitMs / 1000} s\n`);
+      await sleep(waitMs);
+    }
+  }
   if (!lease.ok) {
     for (const connection of connections) connection.disconnect();
     return err(`another manager (${lease.error?.holder ?? 'unknown'}) holds this workspace's lease in Redis at ${url}`);
