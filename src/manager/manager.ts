@@ -25,7 +25,8 @@ import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
 import { processGateway } from '../gateway/shared.js';
 
-export const DEFAULT_CONCURRENCY = 2;
+export { DEFAULT_CONCURRENCY } from './defaults.js';
+import { DEFAULT_CONCURRENCY } from './defaults.js';
 /** How often pending/ is listed, to catch what the watcher missed. */
 const RESCAN_MS = 1000;
 /** On SIGINT/SIGTERM, running tasks get this long to finish before they are stopped. */
