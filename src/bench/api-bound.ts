@@ -14,9 +14,30 @@ export interface ApiWorkspaceOptions {
   cache?: boolean;
 }
 
-/** The bench's 3-task workspace, its tasks calling `api:bench-model` at `baseURL`. */
+/**
+ * A task as users write them: it imports `pop`, defines its output with zod, builds a prompt and
+ * checks the reply. The bench's server answers every call with JSON that fits it.
+ */
+const API_TASK = `import { defineTask, z } from 'pop';
+
+export default defineTask({
+  description: 'Say something about a number.',
+  output: z.object({
+    summary: z.string().min(3).max(400),
+    points: z.array(z.object({ text: z.string().min(1), weight: z.number().min(0).max(1) })).max(5),
+    tone: z.enum(['plain', 'warm', 'dry']),
+  }),
+  prompt: ({ seed }) => ({
+    system: 'Answer in JSON with a summary, up to five weighted points and a tone.',
+    user: 'Say something about ' + String(seed.n) + '. It is a number.',
+  }),
+  validate: ({ points }) => (points.some((point) => point.text.trim() === '') ? [{ path: 'points', message: 'a point is empty' }] : []),
+});
+`;
+
+/** The bench's 3-task workspace, its tasks (importing `pop` and zod) calling `api:bench-model` at `baseURL`. */
 export async function makeApiWorkspace(options: ApiWorkspaceOptions): Promise<string> {
-  const root = await makeWorkspace();
+  const root = await makeWorkspace({ modules: { one: API_TASK, two: API_TASK, three: API_TASK } });
   const pipeline = {
     name: 'bench-api',
     tasks: ['one', 'two', 'three'],
