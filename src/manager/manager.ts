@@ -12,6 +12,7 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
+import { attemptsRunHere } from './execution/attempt-runner.js';
 import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
@@ -89,8 +90,11 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
     // every slot has a run to fill it while runs are queued.
     const slots = new TaskSlots(concurrency);
-    // One standby more than the slots: a replacement takes longer to start than a quick task takes to run.
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
+    // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
+    // than a quick task takes to run), at most one more than the slots; none when the tasks run on
+    // a queue's workers.
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, attemptsRunHere() ? concurrency + 1 : 0, () => slots.waiting);
+    slots.onWaiting = () => standbys.demandChanged();
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);
