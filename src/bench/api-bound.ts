@@ -56,32 +56,57 @@ export async function childrenCpuMs(pid: number | 'self' = 'self'): Promise<numb
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
 }
 
+/** CPU time (user + system, ms) a process has used itself, not counting its children. */
+export async function ownCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+export interface DaemonRun {
+  wallMs: number;
+  /** CPU of the task processes that ended (every task's, and standbys that were handed one). */
+  childCpuMs: number;
+  /** CPU of the manager process itself. */
+  managerCpuMs: number;
+  tasks: number;
+  peakTreeRssMb: number;
+  /** The most processes the manager's tree held at once, the manager included. */
+  peakProcesses: number;
+}
+
 /**
- * Run `seeds` seeds through a daemon at `concurrency` and say how long it took, and how much CPU
- * its task processes used (those that ended: every task's, and standbys that were handed one).
+ * Run `seeds` seeds through a daemon at `concurrency` and say how long it took, how much CPU its
+ * task processes and the manager itself used, and the most memory and processes its tree held.
  */
-export async function runDaemon(root: string, seeds: number, concurrency: number, args: string[] = []): Promise<{ wallMs: number; childCpuMs: number; tasks: number; peakTreeRssMb: number }> {
+export async function runDaemon(root: string, seeds: number, concurrency: number, args: string[] = []): Promise<DaemonRun> {
   const daemon = startDaemon(root, ['--concurrency', String(concurrency), ...args]);
   await daemon.next((event) => event.event === 'manager-ready');
   const pid = daemon.child.pid as number;
   let peakTreeRssMb = 0;
+  let peakProcesses = 0;
   const sampler = setInterval(() => {
-    void treeRssMb(pid).then((mb) => (peakTreeRssMb = Math.max(peakTreeRssMb, mb)));
+    void processTree(pid).then((tree) => {
+      peakTreeRssMb = Math.max(peakTreeRssMb, tree.rssMb);
+      peakProcesses = Math.max(peakProcesses, tree.processes);
+    });
   }, 200);
   const before = await childrenCpuMs(pid);
+  const managerBefore = await ownCpuMs(pid);
   const t0 = performance.now();
   for (let i = 0; i < seeds; i++) await dropSeed(root, `seed-${String(i).padStart(5, '0')}.json`, i);
   while (daemon.count('run-complete') + daemon.count('run-failed') < seeds) await new Promise((done) => setTimeout(done, 20));
   const wallMs = performance.now() - t0;
   clearInterval(sampler);
   const childCpuMs = (await childrenCpuMs(pid)) - before;
+  const managerCpuMs = (await ownCpuMs(pid)) - managerBefore;
   const tasks = daemon.count('task-complete') + daemon.count('task-failed');
   await daemon.stop();
-  return { wallMs, childCpuMs, tasks, peakTreeRssMb };
+  return { wallMs, childCpuMs, managerCpuMs, tasks, peakTreeRssMb, peakProcesses };
 }
 
-/** Resident memory of a process and all its descendants, in MB. */
-export async function treeRssMb(root: number): Promise<number> {
+/** Resident memory (MB) and number of the processes of a tree, its root included. */
+export async function processTree(root: number): Promise<{ rssMb: number; processes: number }> {
   const { readdir } = await import('node:fs/promises');
   const parents = new Map<number, number>();
   const rss = new Map<number, number>();
@@ -93,10 +118,14 @@ export async function treeRssMb(root: number): Promise<number> {
     rss.set(Number(name), Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0));
   }
   let total = 0;
+  let processes = 0;
   for (const pid of parents.keys()) {
     let at: number | undefined = pid;
     while (at && at !== root) at = parents.get(at);
-    if (at === root) total += rss.get(pid) ?? 0;
+    if (at === root) {
+      total += rss.get(pid) ?? 0;
+      processes++;
+    }
   }
-  return total / 1024;
+  return { rssMb: total / 1024, processes };
 }
