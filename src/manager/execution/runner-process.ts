@@ -3,22 +3,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findDescendants, signalGroup, signalProcesses, type ProcessId } from '../../util/descendants.js';
 import { ConsoleCapture } from './console-capture.js';
 import { TaskChannel } from './task-channel.js';
 import { taskEnvironment } from '../../gateway/key-variables.js';
+import { packageRoot } from '../../package-root.js';
 
 /**
  * The runner as one bundled file (`npm run build`): a task process reads and links one module
  * instead of twenty. Packages (zod) stay outside it, loaded only by the tasks that use them.
  */
-const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.bundle.js', import.meta.url));
+const RUNNER_DIR = join(packageRoot(import.meta.url), 'dist', 'runner');
+const CHILD_ENTRY = join(RUNNER_DIR, 'child.bundle.js');
 /** The same runner as a startup snapshot, with the task API (runner/build-snapshot.ts). */
 const SNAPSHOT = usableSnapshot();
 
 function usableSnapshot(): { blob: string; memoryMb: number } | undefined {
-  const blob = fileURLToPath(new URL('../../runner/runner.blob', import.meta.url));
+  const blob = join(RUNNER_DIR, 'runner.blob');
   try {
     const built = JSON.parse(readFileSync(`${blob}.json`, 'utf8')) as { node?: unknown; arch?: unknown; memoryMb?: unknown };
     // A blob only starts on the Node that built it; POP_RUNNER_SNAPSHOT=0 runs the plain bundle.
