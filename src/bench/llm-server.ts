@@ -15,6 +15,9 @@ export interface LlmServerOptions {
   requestsPerSecond?: number | undefined;
 }
 
+/** JSON that fits the bench's task schema, and reads as text for a task without one. */
+const ANSWER = JSON.stringify({ summary: 'A number is a fine thing to say something about.', points: [{ text: 'It counts.', weight: 0.5 }], tone: 'plain' });
+
 export async function startLlmServer(options: LlmServerOptions): Promise<LlmServer> {
   const stats = { requests: 0, ok: 0, rateLimited: 0, firstAt: 0, lastAt: 0 };
   const recent: number[] = [];
@@ -49,7 +52,7 @@ export async function startLlmServer(options: LlmServerOptions): Promise<LlmServ
           object: 'chat.completion',
           created: Math.floor(now / 1000),
           model,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'A number is a fine thing to say something about.' }, finish_reason: 'stop' }],
+          choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
           usage: { prompt_tokens: 20, completion_tokens: 12, total_tokens: 32 },
         });
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);

@@ -1,32 +1,17 @@
+// Each command's modules are imported when it runs: a command loads only what it uses (no queue
+// client, model SDK, logger or web server for `pop status`), so it starts about as fast as Node itself.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import pino, { type Logger } from 'pino';
-import { createLogger } from '../log.js';
+import type { Logger } from 'pino';
 import type { ManagerEvent } from '../manager/events.js';
-import { runManager, DEFAULT_CONCURRENCY } from '../manager/manager.js';
+import { DEFAULT_CONCURRENCY } from '../manager/defaults.js';
 import { workspacePaths, type WorkspacePaths } from '../workspace.js';
-import { humanDestination } from './human-log.js';
-import { LiveProgress } from './live-progress.js';
 import { loadWorkspaceEnv } from './load-env.js';
-import { submitCommand } from './commands/submit.js';
-import { initCommand } from './commands/init.js';
-import { pruneCommand } from './commands/prune.js';
-import { parseAge } from '../manager/runs/prune-runs.js';
-import { writeSchemas } from './write-schemas.js';
+import { parseAge } from '../manager/runs/parse-age.js';
 import { EXIT } from './exit-codes.js';
-import { statusCommand } from './commands/status.js';
-import { runsCommand } from './commands/runs.js';
-import { rerunCommand, resumeCommand } from './commands/resume.js';
-import { validateCommand } from './commands/validate.js';
 import { redactStandardStreams } from '../secrets/redact-streams.js';
-import { uiCommand } from './commands/ui.js';
-import { compareCommand } from './commands/compare.js';
-import { cacheClearCommand, cacheStatsCommand } from './commands/cache.js';
-import { processGateway } from '../gateway/shared.js';
-import { useQueue } from '../queue/use-queue.js';
-import { workerCommand } from './commands/worker.js';
-import { COST_GROUPS, costCommand, type CostGroup } from './commands/cost.js';
+import { COST_GROUPS, type CostGroup } from './commands/cost-groups.js';
 import { unknownCommand } from './unknown-command.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -76,7 +61,8 @@ function workspace(root: string): WorkspacePaths {
 }
 
 /** Human lines with a live block on a terminal; pino JSON lines otherwise (or with --json). */
-function progressOutput(json: boolean): { log: Logger; onEvent?: (event: ManagerEvent) => void; stop: () => void } {
+async function progressOutput(json: boolean): Promise<{ log: Logger; onEvent?: (event: ManagerEvent) => void; stop: () => void }> {
+  const [{ default: pino }, { createLogger }, { humanDestination }, { LiveProgress }] = await Promise.all([import('pino'), import('../log.js'), import('./human-log.js'), import('./live-progress.js')]);
   if (!json && process.stdout.isTTY) {
     const live = new LiveProgress(process.stdout);
     return { log: createLogger(humanDestination((line) => live.print(line), true)), onEvent: (event) => live.onEvent(event), stop: () => live.stop() };
@@ -104,14 +90,16 @@ export function buildProgram(): Command {
     .option('--queue <redis-url>', 'hand task attempts to `pop worker`s through Redis (redis://host:port[/db])')
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
-      if (!options.cache) processGateway().cacheOff = true;
-      const queue = options.queue === undefined ? undefined : await useQueue(options.queue, paths.root, { command: options.once ? 'start --once' : 'start', once: options.once === true });
+      if (!options.cache) (await import('../gateway/shared.js')).processGateway().cacheOff = true;
+      // BullMQ and ioredis are loaded only by the commands that use the queue: the others start faster.
+      const queue = options.queue === undefined ? undefined : await (await import('../queue/use-queue.js')).useQueue(options.queue, paths.root, { command: options.once ? 'start --once' : 'start', once: options.once === true });
       if (queue && !queue.ok) {
         process.stderr.write(`pop: ${queue.error}\n`);
         process.exitCode = EXIT.usage;
         return;
       }
-      const output = progressOutput(options.json === true);
+      const output = await progressOutput(options.json === true);
+      const { runManager } = await import('../manager/manager.js');
       const result = await runManager({ root: paths.root, once: options.once === true, queued: queue !== undefined, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       await queue?.value();
       output.stop();
@@ -139,6 +127,7 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'task processes at once', positiveInt, DEFAULT_CONCURRENCY)
     .action(async (options: { root: string; queue: string; concurrency: number }) => {
       const paths = workspace(options.root);
+      const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand({ url: options.queue, root: paths.root, concurrency: options.concurrency });
     });
 
@@ -149,6 +138,7 @@ export function buildProgram(): Command {
     .option('--name <name>', 'the name to give the seed in pipeline-pending/ (and its run id), e.g. for one from standard input')
     .addOption(rootOption())
     .action(async (files: string[], options: { root: string; name?: string }) => {
+      const { submitCommand } = await import('./commands/submit.js');
       process.exitCode = await submitCommand(workspace(options.root), files, options.name === undefined ? {} : { name: options.name });
     });
 
@@ -159,6 +149,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'machine-readable output')
     .action(async (id: string | undefined, options: { root: string; json?: boolean }) => {
+      const { statusCommand } = await import('./commands/status.js');
       process.exitCode = await statusCommand(workspace(options.root), id, options.json === true);
     });
 
@@ -172,6 +163,7 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'at most this many (0 for all)', wholeNumber, 20)
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; pipeline?: string; since?: string; until?: string; limit: number; json?: boolean }) => {
+      const { runsCommand } = await import('./commands/runs.js');
       process.exitCode = await runsCommand(workspace(options.root), {
         ...(options.pipeline ? { pipeline: options.pipeline } : {}),
         ...(options.since ? { since: options.since } : {}),
@@ -189,6 +181,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--by <group>', 'one row per model, task, pipeline or day').choices([...COST_GROUPS]).default('model'))
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; since?: string; by: CostGroup; json?: boolean }) => {
+      const { costCommand } = await import('./commands/cost.js');
       process.exitCode = await costCommand(workspace(options.root), { since: options.since, by: options.by, json: options.json === true });
     });
 
@@ -202,7 +195,8 @@ export function buildProgram(): Command {
     .option('--json', 'log JSON lines even on a terminal')
     .option('--queue <redis-url>', 'the Redis of a `start --queue` manager: ask its lease (on any host) before acting')
     .action(async (id: string, options: { root: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
-      const output = progressOutput(options.json === true);
+      const output = await progressOutput(options.json === true);
+      const { resumeCommand } = await import('./commands/resume.js');
       process.exitCode = await resumeCommand(workspace(options.root), id, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       output.stop();
     });
@@ -218,7 +212,8 @@ export function buildProgram(): Command {
     .option('--json', 'log JSON lines even on a terminal')
     .option('--queue <redis-url>', 'the Redis of a `start --queue` manager: ask its lease (on any host) before acting')
     .action(async (id: string, options: { root: string; from: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
-      const output = progressOutput(options.json === true);
+      const output = await progressOutput(options.json === true);
+      const { rerunCommand } = await import('./commands/resume.js');
       process.exitCode = await rerunCommand(workspace(options.root), id, options.from, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
       output.stop();
     });
@@ -229,6 +224,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; json?: boolean }) => {
+      const { validateCommand } = await import('./commands/validate.js');
       process.exitCode = await validateCommand(workspace(options.root), options.json === true);
     });
 
@@ -239,6 +235,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'machine-readable output')
     .action(async (options: { root: string; json?: boolean }) => {
+      const { cacheStatsCommand } = await import('./commands/cache.js');
       process.exitCode = await cacheStatsCommand(workspacePaths(resolve(options.root)), options.json === true);
     });
   cache
@@ -247,6 +244,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--older-than <age>', 'only those stored longer ago than this: 30m, 12h, 7d, 2w (default: all of them)')
     .action(async (options: { root: string; olderThan?: string }) => {
+      const { cacheClearCommand } = await import('./commands/cache.js');
       process.exitCode = await cacheClearCommand(workspacePaths(resolve(options.root)), options.olderThan);
     });
 
@@ -257,6 +255,7 @@ export function buildProgram(): Command {
     .option('--port <n>', 'port to serve on (0 picks a free one)', portNumber, 4873)
     .option('--host <host>', 'address to serve on; anything but 127.0.0.1 is reachable from other machines', '127.0.0.1')
     .action(async (options: { root: string; port: number; host: string }) => {
+      const { uiCommand } = await import('./commands/ui.js');
       process.exitCode = await uiCommand(workspace(options.root), { host: options.host, port: options.port });
     });
 
@@ -268,6 +267,7 @@ export function buildProgram(): Command {
     .addOption(rootOption())
     .option('--json', 'machine-readable output')
     .action(async (a: string, b: string, options: { root: string; json?: boolean }) => {
+      const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
     });
 
@@ -280,6 +280,7 @@ export function buildProgram(): Command {
     .option('--yes', 'remove without asking')
     .addOption(rootOption())
     .action(async (options: { root: string; failed?: boolean; complete?: boolean; olderThan: number; yes?: boolean }) => {
+      const { pruneCommand } = await import('./commands/prune.js');
       process.exitCode = await pruneCommand(workspacePaths(resolve(options.root)), {
         failed: options.failed === true,
         complete: options.complete === true,
@@ -296,6 +297,7 @@ export function buildProgram(): Command {
     .option('--minimal', 'one task to start from')
     .addOption(rootOption())
     .action(async (dir: string | undefined, options: { root: string; minimal?: boolean }) => {
+      const { initCommand } = await import('./commands/init.js');
       process.exitCode = await initCommand(resolve(dir ?? options.root), options.minimal ? 'minimal' : 'example');
     });
 
@@ -305,6 +307,7 @@ export function buildProgram(): Command {
     .argument('[dir]', 'folder to write them to, inside the workspace unless absolute', 'docs/schemas')
     .addOption(rootOption())
     .action(async (dir: string, options: { root: string }) => {
+      const { writeSchemas } = await import('./write-schemas.js');
       for (const path of await writeSchemas(resolve(options.root, dir))) process.stdout.write(`${path}\n`);
     });
 

@@ -18,6 +18,8 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
+import { attemptsRunHere } from './execution/attempt-runner.js';
+import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -30,7 +32,8 @@ import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
 import { processGateway } from '../gateway/shared.js';
 
-export const DEFAULT_CONCURRENCY = 2;
+export { DEFAULT_CONCURRENCY } from './defaults.js';
+import { DEFAULT_CONCURRENCY } from './defaults.js';
 /** How often pending/ is listed, to catch what the watcher missed. */
 const RESCAN_MS = 1000;
 /** On SIGINT/SIGTERM, running tasks get this long to finish before they are stopped. */
@@ -111,8 +114,11 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
     // every slot has a run to fill it while runs are queued.
     const slots = new TaskSlots(concurrency);
-    // One standby more than the slots: a replacement takes longer to start than a quick task takes to run.
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, concurrency + 1);
+    // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
+    // than a quick task takes to run), at most one more than the slots; none when the tasks run on
+    // a queue's workers.
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, attemptsRunHere() ? concurrency + 1 : 0, () => slots.waiting);
+    slots.onWaiting = () => standbys.demandChanged();
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     processGateway().preload(active.pipeline);

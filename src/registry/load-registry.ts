@@ -8,6 +8,7 @@ import { misspeltStages, STAGE_FUNCTIONS } from './stage-names.js';
 import { providePop } from './provide-pop.js';
 import { commonJsHint } from './commonjs-hint.js';
 import { locateSyntaxError } from './locate-syntax-error.js';
+import { importModule } from './import-module.js';
 
 export interface Registry {
   file: string;
@@ -60,7 +61,7 @@ export async function loadRegistry(file: string, options: { fresh?: boolean } = 
   try {
     const url = pathToFileURL(file);
     if (options.fresh) url.search = `?t=${Date.now()}`;
-    namespace = (await import(url.href)) as Record<string, unknown>;
+    namespace = (await importModule(url.href)) as Record<string, unknown>;
   } catch (error) {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     // Node's SyntaxError for an imported module does not say which file: try each on its own.
@@ -111,7 +112,7 @@ async function checkModules(registryFile: string): Promise<{ problems: string[];
   for (const name of (await readdir(dir)).filter((file) => file.endsWith('.js') && file !== basename(registryFile))) {
     const file = join(dir, name);
     try {
-      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const module = (await importModule(pathToFileURL(file).href)) as Record<string, unknown>;
       if (module.default === undefined) problems.push(`${file}: exports no default task (export default defineTask({...}))`);
       else problems.push(...taskProblems(name.replace(/\.js$/, ''), module.default).problems.map((problem) => `${file}: ${problem}`));
     } catch (error) {
@@ -133,7 +134,7 @@ async function definingModule(registryFile: string, entry: unknown): Promise<str
   for (const name of (await readdir(dir).catch(() => [] as string[])).filter((file) => /\.m?js$/.test(file) && file !== basename(registryFile))) {
     const file = join(dir, name);
     try {
-      const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const module = (await importModule(pathToFileURL(file).href)) as Record<string, unknown>;
       if (module.default === entry || module === entry) return file;
     } catch {
       // a module that does not load is reported by moduleProblems

@@ -1,5 +1,6 @@
 /**
- * The runner: a fresh Node process per task attempt. `node child.js <workspace> <letter.json>`.
+ * The runner: a fresh Node process per task attempt. `node child.bundle.js <workspace> <letter.json>`,
+ * or the same program restored from its startup snapshot (runner-snapshot.ts).
  * It writes only inside its task folder, reports progress over its channel (fd 3), and exits 0 only after
  * output.json is on disk. The files it reads (letter, seed, pipeline snapshot, earlier outputs)
  * were checked against their schemas by the manager before it was started, so it does not load
@@ -25,16 +26,8 @@ import { readPipelineSnapshot } from './read-pipeline.js';
 
 type RunnerFailure = Extract<RunnerMessage, { type: 'failed' }>['error'];
 
-// stdout and stderr are pipes to the manager: made blocking, as a file would be, so what a task
-// prints just before process.exit is not left behind in a buffer.
-for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
-
-// A manager that exits or is killed closes the channel: end the task's subprocesses and its whole
-// process group, so a restarted manager's new attempt never races an orphan of the old one.
-const channel = new ManagerChannel(endProcessGroup);
-// Model calls go over it to the manager's gateway.
-connectGateway(channel);
-followHeartbeats();
+// Set when the runner starts (not when its modules load: they may be loaded into a startup snapshot).
+let channel: ManagerChannel;
 
 /**
  * The manager (or worker) sends heartbeats while it runs this task. One that falls silent for
@@ -167,11 +160,25 @@ const crash = (error: unknown) => {
   };
   void fail(failure);
 };
-// A task calling process.exit leaves no time for a grace period: its subprocesses end at once.
-process.on('exit', killSubprocessesNow);
-// What the task prints goes to console.log: no key in it either.
-redactStandardStreams();
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
 
-void main().catch(crash);
+export function startRunner(): void {
+  // stdout and stderr are pipes to the manager: made blocking, as a file would be, so what a task
+  // prints just before process.exit is not left behind in a buffer.
+  for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
+
+  // A manager that exits or is killed closes the channel: end the task's subprocesses and its whole
+  // process group, so a restarted manager's new attempt never races an orphan of the old one.
+  channel = new ManagerChannel(endProcessGroup);
+  // Model calls go over it to the manager's gateway.
+  connectGateway(channel);
+  followHeartbeats();
+
+  // A task calling process.exit leaves no time for a grace period: its subprocesses end at once.
+  process.on('exit', killSubprocessesNow);
+  // What the task prints goes to console.log: no key in it either.
+  redactStandardStreams();
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  void main().catch(crash);
+}

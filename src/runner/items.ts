@@ -180,9 +180,12 @@ async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise
   return { ok: true, output };
 }
 
-/** node:crypto is loaded only by fan-out tasks: the task process starts faster without it. */
+/**
+ * node:crypto is loaded only by fan-out tasks: the task process starts faster without it. Taken
+ * with getBuiltinModule, not import(): the runner restored from its snapshot has no import().
+ */
 async function hashItems(list: readonly unknown[]): Promise<Item[]> {
-  const { createHash } = await import('node:crypto');
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return list.map((value, index) => {
     const json = JSON.stringify(value) ?? 'null';
     return { index, folder: itemFolder(index), value, json, sha256: createHash('sha256').update(json).digest('hex') };

@@ -409,7 +409,7 @@ export function isProcessRunning(pid: number): boolean {
   }
 }
 
-/** A runner child (`node .../runner/child.bundle.js <workspace> <letter | --standby>`) found by `ps`. */
+/** A runner child (`node .../runner/child.bundle.js <workspace> <letter | --standby>`, or `--snapshot-blob .../runner/runner.blob ...`) found by `ps`. */
 export interface RunnerChild {
   pid: number;
   ppid: number;
@@ -433,8 +433,8 @@ export async function runnerChildren(ws: Workspace): Promise<RunnerChild[]> {
     } catch {
       continue; // gone meanwhile
     }
-    // The runner is started from its bundle (npm run build); child.js is the same code unbundled.
-    const script = args.findIndex((arg) => arg.endsWith(join('runner', 'child.bundle.js')) || arg.endsWith(join('runner', 'child.js')));
+    // The runner is started from its snapshot or its bundle (npm run build); child.js is the same code unbundled.
+    const script = args.findIndex((arg) => ['runner.blob', 'child.bundle.js', 'child.js'].some((file) => arg.endsWith(join('runner', file))));
     if (script < 0 || args[script + 1] !== ws.root) continue;
     const pid = Number(entry);
     // "pid (comm) state ppid ...": the fields after the last ')'.

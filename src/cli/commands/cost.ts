@@ -6,8 +6,7 @@ import type { WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCost, table } from '../table.js';
 
-export const COST_GROUPS = ['model', 'task', 'pipeline', 'day'] as const;
-export type CostGroup = (typeof COST_GROUPS)[number];
+import type { CostGroup } from './cost-groups.js';
 
 export interface CostOptions {
   since?: string | undefined;

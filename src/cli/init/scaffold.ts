@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { schemaFileText } from '../write-schemas.js';
+import { packageRoot } from '../../package-root.js';
 
 export type Template = 'example' | 'minimal';
 
-/** POP's package folder (the one holding dist/ and templates/), from dist/cli/init/. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** POP's package folder (the one holding dist/ and templates/). */
+export const PACKAGE_ROOT = packageRoot(import.meta.url);
 
 /** Where a workspace keeps its copy of pipeline.json's JSON Schema (named by `$schema`). */
 export const SCHEMA_PATH = '.pop/pipeline.schema.json';

@@ -19,6 +19,11 @@ export function useAttemptRunner(runner: RunAttempt): void {
   current = runner;
 }
 
+/** Whether task attempts run in this process's own task processes (not on a queue's workers). */
+export function attemptsRunHere(): boolean {
+  return current === runTaskProcess;
+}
+
 export function runAttempt(options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> {
   return current(options);
 }

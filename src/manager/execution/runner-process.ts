@@ -1,18 +1,41 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findDescendants, signalGroup, signalProcesses, type ProcessId } from '../../util/descendants.js';
 import { ConsoleCapture } from './console-capture.js';
 import { TaskChannel } from './task-channel.js';
 import { taskEnvironment } from '../../gateway/key-variables.js';
+import { packageRoot } from '../../package-root.js';
 
 /**
  * The runner as one bundled file (`npm run build`): a task process reads and links one module
  * instead of twenty. Packages (zod) stay outside it, loaded only by the tasks that use them.
  */
-const CHILD_ENTRY = fileURLToPath(new URL('../../runner/child.bundle.js', import.meta.url));
+const RUNNER_DIR = join(packageRoot(import.meta.url), 'dist', 'runner');
+const CHILD_ENTRY = join(RUNNER_DIR, 'child.bundle.js');
+/** The same runner as a startup snapshot, with the task API (runner/build-snapshot.ts). */
+const SNAPSHOT = usableSnapshot();
+
+function usableSnapshot(): { blob: string; memoryMb: number } | undefined {
+  const blob = join(RUNNER_DIR, 'runner.blob');
+  try {
+    const built = JSON.parse(readFileSync(`${blob}.json`, 'utf8')) as { node?: unknown; arch?: unknown; memoryMb?: unknown };
+    // A blob only starts on the Node that built it; POP_RUNNER_SNAPSHOT=0 runs the plain bundle.
+    if (built.node !== process.version || built.arch !== process.arch || typeof built.memoryMb !== 'number' || process.env.POP_RUNNER_SNAPSHOT === '0' || !existsSync(blob)) return undefined;
+    return { blob, memoryMb: built.memoryMb };
+  } catch {
+    return undefined; // not built (a build without it, or a copied dist/): the plain bundle
+  }
+}
+
+/** How to start the runner for a task with this heap limit: the snapshot is built for one limit. */
+function runnerArguments(memoryMb: number): string[] {
+  const heap = `--max-old-space-size=${memoryMb}`;
+  return SNAPSHOT?.memoryMb === memoryMb ? [heap, '--conditions=pop-runner', '--snapshot-blob', SNAPSHOT.blob] : [heap, CHILD_ENTRY];
+}
 
 /** After SIGTERM, a task and what it started get this long to stop on their own before SIGKILL: enough to flush logs. */
 export const KILL_GRACE_MS = 2000;
@@ -41,7 +64,7 @@ export class RunnerProcess {
   private readonly known = new Map<number, ProcessId>();
 
   constructor(options: { workspace: string; memoryMb: number; consolePath?: string; letterPath?: string }) {
-    const args = [`--max-old-space-size=${options.memoryMb}`, CHILD_ENTRY, options.workspace, options.letterPath ?? '--standby'];
+    const args = [...runnerArguments(options.memoryMb), options.workspace, options.letterPath ?? '--standby'];
     this.child = spawn(process.execPath, args, {
       cwd: options.workspace,
       // Without the provider keys: the manager's gateway makes the calls.

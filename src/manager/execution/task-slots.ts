@@ -6,10 +6,18 @@ export class TaskSlots {
   private inUse = 0;
   private readonly waiters: Array<(release: (() => void) | undefined) => void> = [];
 
+  /** Told when a task starts waiting for a slot. */
+  onWaiting: () => void = () => {};
+
   constructor(private readonly capacity: number) {}
 
   get running(): number {
     return this.inUse;
+  }
+
+  /** Tasks ready to start that wait for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
   }
 
   /**
@@ -34,6 +42,7 @@ export class TaskSlots {
       };
       stop.addEventListener('abort', onStop, { once: true });
       this.waiters.push(waiter);
+      this.onWaiting();
     });
   }
 

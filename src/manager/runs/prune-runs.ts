@@ -6,6 +6,8 @@ import { RunStatusSchema, type RunState } from '../../formats/tasks-status.js';
 import { err, messageOf, ok, type Result } from '../../result.js';
 import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
 
+export { parseAge } from './parse-age.js';
+
 /** A run folder being removed: renamed to this first, so it vanishes from listings at once. */
 const PRUNE_PREFIX = '.pruning-';
 
@@ -76,12 +78,4 @@ export async function removePruneLeftovers(paths: WorkspacePaths): Promise<void>
       if (name.startsWith(PRUNE_PREFIX)) await rm(join(dir, name), { recursive: true, force: true });
     }
   }
-}
-
-/** `7d`, `12h`, `30m`, `2w`, `45s` → milliseconds; undefined when it is not one of those. */
-export function parseAge(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 's' | 'm' | 'h' | 'd' | 'w'];
-  return Number(match[1]) * unit;
 }

@@ -1,0 +1,2 @@
+/** Task processes at once, across all runs, unless `--concurrency` says otherwise. */
+export const DEFAULT_CONCURRENCY = 2;
