@@ -209,7 +209,7 @@ function itemContext(setup: ItemsSetup, item: Item, count: number, log: TaskLogg
 
 /** What identifies the call an item's output came from: the models, the prompt and the schema. */
 async function callHashOf(setup: ItemsSetup, prompt: Message[]): Promise<string> {
-  const { createHash } = await import('node:crypto');
+  const { createHash } = process.getBuiltinModule('node:crypto');
   const identity = { models: setup.letter.model, escalate: setup.letter.escalate ?? [], messages: prompt, schema: setup.outputJsonSchema ?? null };
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
