@@ -92,8 +92,10 @@ describe('escalation', () => {
     cheapFails = true;
     await writeFile(ws.path('pipeline-pending', 'again.json'), JSON.stringify({ q: 'Why is the sea salty?' }));
     expect((await start(ws)).exitCode).toBe(0);
-    const [second, first] = await readRunRecords(ws).then((records) => records.map((record) => record.id).sort().reverse());
-    const compared = await pop(ws, ['compare', first!, second!]);
+    const records = await readRunRecords(ws);
+    const first = records.find((record) => record.seed === 'q.json')!.id;
+    const second = records.find((record) => record.seed === 'again.json')!.id;
+    const compared = await pop(ws, ['compare', first, second]);
     expect(compared.exitCode, compared.stderr).toBe(0);
     expect(compared.stdout).toContain('ask: model oai:cheap → oai:strong');
   });
