@@ -222,7 +222,7 @@ describe('resume', () => {
     const status = await readStatus(join(ws.current, id));
     expect(status.tasks.summary).toMatchObject({ state: 'failed', attempts: 2 });
     // Its exit code is not asserted: main.ts gives a stopped daemon exit 1 when any run failed
-    // while it ran, which the README documents only for start --once (see the CLI test report).
+    // while it ran, which docs/cli.md's exit-code table documents only for start --once.
     const stopped = await daemon.stop();
     expect(stopped.events.at(-1)).toMatchObject({ event: 'manager-stopped', completed: 0, failed: 1 });
   });

@@ -1,5 +1,5 @@
 /**
- * The README walkthrough "a failing task, fixed and re-run", command for command, on a copy of the
+ * The walkthrough of docs/cli.md, "a failing task, fixed and re-run", command for command, on a copy of the
  * shipped example (pipeline.json, pipeline-tasks/, examples/seeds/four-day-week.json):
  *
  *   pop submit examples/seeds/four-day-week.json
@@ -27,7 +27,7 @@ async function editOnce(file: string, from: string, to: string): Promise<void> {
 
 const cells = (line: string | undefined) => (line ?? '').split(/ {2,}/);
 
-describe('README walkthrough: a failing task, fixed and re-run', () => {
+describe('docs/cli.md walkthrough: a failing task, fixed and re-run', () => {
   it('submit, start --once fails, status says why, resume after the fix, rerun --from the last task with a new prompt', async () => {
     const ws = await makeWorkspace({});
     await copyExample(ws);

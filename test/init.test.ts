@@ -89,11 +89,11 @@ describe('pop init', () => {
     expect(tsc.stdout.trim().split('\n')).toEqual([expect.stringMatching(/pipeline-tasks\/summarize\.js\(\d+,\d+\): error TS2551: Property 'lenght' does not exist on type .*'length'/)]);
   });
 
-  it('type-checks the natural code of tasks: the seed typed by the seedSchema, inputs by needing(), a fan-out as the README writes it', async () => {
+  it('type-checks the natural code of tasks: the seed typed by the seedSchema, inputs by needing(), a fan-out as docs/writing-tasks.md writes it', async () => {
     const root = await makeTempDir();
     expect((await popIn(root, ['init'])).exitCode).toBe(0);
     const tasks = join(root, 'pipeline-tasks');
-    // The README's fan-out, word for word, except that the seed's document needs no String(): it is a string.
+    // The fan-out of docs/writing-tasks.md, word for word, except that the seed's document needs no String(): it is a string.
     await writeFile(
       join(tasks, 'facts.js'),
       `import { defineTask, z, chunkByTokens } from 'pop';

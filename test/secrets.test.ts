@@ -275,7 +275,7 @@ describe('the end of what a task printed, kept for its error', () => {
       'pipeline.json': { name: 'secrets', tasks: [{ name: 'ask', model: 'mock:default' }] },
       'pipeline-tasks/index.js': registryModule(['ask']),
       // Straight to the file descriptor, around process.stderr, so console.log itself keeps the key
-      // (the README says so). The last 2000 characters, kept as the error's stderrTail, would start
+      // (docs/security.md says so). The last 2000 characters, kept as the error's stderrTail, would start
       // with the key's last 8 characters if they were cut before being redacted.
       'pipeline-tasks/ask.js': `import { readFileSync, writeSync } from 'node:fs';
 import { defineTask } from 'pop';

@@ -1,6 +1,6 @@
 import type { FindRunError } from '../manager/runs/find-run.js';
 
-/** Exit codes, as documented in the README. */
+/** Exit codes, as documented in docs/cli.md. */
 export const EXIT = {
   ok: 0,
   /** `start --once`, `resume`, `rerun`: a run failed (`start --once`: or a seed was rejected); `validate`: problems found. */

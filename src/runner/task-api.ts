@@ -140,7 +140,7 @@ interface CommonStages<S extends z.ZodType | undefined, D, P, C extends TaskCont
 
 /**
  * A task of one prompt: an optional output schema and optional functions for the eight stages.
- * Only `prompt` is required; every other stage has a default (see the README).
+ * Only `prompt` is required; every other stage has a default (see docs/writing-tasks.md).
  */
 export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, R = unknown> extends CommonStages<S, D, P, TaskContext> {
   each?: undefined;
