@@ -10,6 +10,7 @@ const api = ((globalThis as Record<symbol, unknown>)[POP_API] as typeof Api | un
 
 export const z = api.z;
 export const defineTask = api.defineTask;
+export const needing = api.needing;
 export const estimateTokens = api.estimateTokens;
 export const truncateToTokens = api.truncateToTokens;
 export const chunkByTokens = api.chunkByTokens;
