@@ -71,11 +71,17 @@ function random(seed: number): () => number {
 
 async function childrenOf(pid: number): Promise<number[]> {
   const { stdout } = await execa('ps', ['-o', 'pid=', '--ppid', String(pid)], { reject: false });
-  return stdout.split('\n').map((line) => Number(line.trim())).filter((n) => n > 0);
+  return stdout
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
 }
 
 // Crash-left copies of claimed seeds are set aside in pipeline-pending/duplicates/: not seeds still to run.
-const visible = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== 'rejected' && name !== 'duplicates' && name !== 'runs.jsonl');
+const visible = async (dir: string) =>
+  (await readdir(dir).catch(() => [] as string[])).filter(
+    (name) => !name.startsWith('.') && name !== 'rejected' && name !== 'duplicates' && name !== 'runs.jsonl',
+  );
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.report ?? (() => {});

@@ -78,8 +78,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       module: ('task' in step && step.task) || step.name,
       models: expandModel(pipeline, 'model' in step ? step.model : undefined),
       timeoutMs: ('timeoutMs' in step && step.timeoutMs) || defaults.timeoutMs || DEFAULT_TIMEOUT_MS,
-      maxRefinements:
-        ('maxRefinements' in step ? step.maxRefinements : undefined) ?? defaults.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+      maxRefinements: ('maxRefinements' in step ? step.maxRefinements : undefined) ?? defaults.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
       memoryMb: ('memoryMb' in step && step.memoryMb) || defaults.memoryMb || DEFAULT_MEMORY_MB,
       config: ('config' in step && step.config) || {},
       mock: ('mock' in step ? step.mock : undefined) ?? defaults.mock,

@@ -30,7 +30,13 @@ export function routedLogger(bindings: Fields = {}): TaskLogger {
       if (typeof first === 'string') target[level](first);
       else target[level](first, message);
     };
-  return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => routedLogger({ ...bindings, ...more }) };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => routedLogger({ ...bindings, ...more }),
+  };
 }
 
 /**
@@ -44,7 +50,13 @@ export function remoteLogger(send: (level: Level, fields: Fields, msg: string | 
       if (typeof first === 'string') send(level, { ...bindings }, first);
       else send(level, { ...bindings, ...first }, message);
     };
-  return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => remoteLogger(send, { ...bindings, ...more }) };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => remoteLogger(send, { ...bindings, ...more }),
+  };
 }
 
 /** A logger that also calls `onWait` for each `model-waiting` line written through it. */

@@ -20,7 +20,9 @@ export class MockProvider implements Provider {
     // Quote the first user message (the task's own prompt), not the feedback of a refinement.
     const source = request.messages.find((message) => message.role === 'user') ?? lastUser;
     const words = new PhrasePicker(source?.content ?? '', randomFrom(conversation));
-    const failing = request.mock !== undefined && (request.call <= request.mock.failFirst || failsOnThisModel(request.mock, request.spec ?? `mock:${request.model}`, request.model, source?.content ?? ''));
+    const failing =
+      request.mock !== undefined &&
+      (request.call <= request.mock.failFirst || failsOnThisModel(request.mock, request.spec ?? `mock:${request.model}`, request.model, source?.content ?? ''));
 
     let text: string;
     if (request.schema) {
@@ -59,7 +61,12 @@ function valueOrRefusal(schema: Record<string, unknown>, words: PhrasePicker, mo
     return valueForSchema(schema, words);
   } catch (error) {
     if (!(error instanceof MockTooLargeError)) throw error;
-    throw new ProviderError({ reason: 'bad-request', provider: 'mock', model, message: `the mock refused the request: ${error.message}, more than it builds for a reply` });
+    throw new ProviderError({
+      reason: 'bad-request',
+      provider: 'mock',
+      model,
+      message: `the mock refused the request: ${error.message}, more than it builds for a reply`,
+    });
   }
 }
 

@@ -32,7 +32,10 @@ export function wordsOf(text: string): string[] {
 export function sentencesOf(text: string): string[] {
   const sentences: string[] = [];
   for (const rawLine of text.split(/\n+/)) {
-    let line = rawLine.replace(/\s+/g, ' ').trim().replace(/^(?:[-*•]|\d+[.)])\s+/, '');
+    let line = rawLine
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/^(?:[-*•]|\d+[.)])\s+/, '');
     const label = /^([^.!?:]{1,80}):\s+(?=[\p{Lu}\p{N}"'])/u.exec(line);
     if (label && label[1]!.split(' ').length <= 12) line = line.slice(label[0].length);
     for (const match of line.match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []) {
@@ -84,7 +87,10 @@ export class PhrasePicker {
     for (let tries = 0; tries < 8 && this.sentences.length > 0; tries++) {
       const words = this.sentences[Math.floor(this.random() * this.sentences.length)]!.replace(/[.!?]+$/, '').split(' ');
       const comma = words.findIndex((word, i) => i >= 2 && word.endsWith(','));
-      const lead = words.slice(0, comma >= 0 && comma < maxWords ? comma + 1 : maxWords).join(' ').replace(/[,;:]+$/, '');
+      const lead = words
+        .slice(0, comma >= 0 && comma < maxWords ? comma + 1 : maxWords)
+        .join(' ')
+        .replace(/[,;:]+$/, '');
       if (!this.usedLeads.has(lead.toLowerCase())) {
         this.usedLeads.add(lead.toLowerCase());
         return lead;
@@ -116,7 +122,10 @@ export class PhrasePicker {
     let text = '';
     for (let tries = 0; tries < 8; tries++) {
       const start = Math.floor(this.random() * (this.words.length - span + 1));
-      text = this.words.slice(start, start + span).join(' ').replace(/[.,;:!?]+$/, '');
+      text = this.words
+        .slice(start, start + span)
+        .join(' ')
+        .replace(/[.,;:!?]+$/, '');
       if (!this.used.has(text.toLowerCase())) break;
     }
     this.used.add(text.toLowerCase());

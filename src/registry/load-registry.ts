@@ -23,16 +23,18 @@ export interface RegistryError {
   problems: string[];
 }
 
-
 const isZodSchema = (value: unknown): value is z.ZodType =>
   typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
 
 /** What is wrong with one registry entry, or nothing. Accepts a defineTask object or a module namespace. */
 export function taskProblems(name: string, entry: unknown): { task?: TaskDefinition; problems: string[] } {
-  const candidate =
-    entry && typeof entry === 'object' && 'default' in entry && !('prompt' in entry) ? (entry as { default: unknown }).default : entry;
+  const candidate = entry && typeof entry === 'object' && 'default' in entry && !('prompt' in entry) ? (entry as { default: unknown }).default : entry;
   if (!candidate || typeof candidate !== 'object') {
-    return { problems: [`task "${name}" is ${candidate === undefined ? 'undefined (does its module export a default defineTask({...})?)' : `a ${typeof candidate}, not a task`}`] };
+    return {
+      problems: [
+        `task "${name}" is ${candidate === undefined ? 'undefined (does its module export a default defineTask({...})?)' : `a ${typeof candidate}, not a task`}`,
+      ],
+    };
   }
   const problems: string[] = [];
   const record = candidate as Record<string, unknown>;

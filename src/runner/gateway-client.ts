@@ -53,7 +53,11 @@ export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: A
 }
 
 /** As requestCall, also saying the call's id on the channel (what a verdict names). */
-export function requestCallWithId(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<{ id: number; answer: CallReply | CallError }> {
+export function requestCallWithId(
+  request: Omit<CallRequest, 'type' | 'id'>,
+  signal: AbortSignal,
+  log: TaskLogger,
+): Promise<{ id: number; answer: CallReply | CallError }> {
   const id = ++nextId;
   return new Promise((resolve) => {
     void sendAndWait(id, request, signal, log).then((answer) => resolve({ id, answer }));
@@ -68,7 +72,9 @@ function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, sign
       sendToManager({ type: 'call-abort', id });
       setTimeout(() => {
         if (!waiting.delete(id)) return;
-        const failures = request.models.slice(0, 1).map((spec) => ({ ...specParts(spec), reason: 'aborted', message: 'the call was aborted because the task was stopped' }));
+        const failures = request.models
+          .slice(0, 1)
+          .map((spec) => ({ ...specParts(spec), reason: 'aborted', message: 'the call was aborted because the task was stopped' }));
         log.warn({ event: 'model-failed', model: request.models[0], call: request.call, reason: 'aborted' }, 'model failed');
         resolve({ type: 'call-error', id, failures });
       }, ABORT_ANSWER_WAIT_MS).unref();

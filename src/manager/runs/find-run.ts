@@ -6,7 +6,6 @@ import type { WorkspacePaths } from '../../workspace.js';
 export type FoundRun = { id: string; dir: string; where: 'current' | 'complete' };
 export type FindRunError = { reason: 'not-found'; id: string; closest: string[] } | { reason: 'ambiguous'; id: string; matches: string[] };
 
-
 /**
  * Find a run by its id, or by a unique prefix or part of it, in pipeline-current/ first, then
  * pipeline-complete/. An exact id is found without listing either folder.

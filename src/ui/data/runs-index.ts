@@ -148,7 +148,9 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     if (completed.length > limit) completed.shift();
   }
   const rows = [...current, ...completed.reverse()].slice(0, limit);
-  await Promise.all(rows.slice(0, RERUN_FACTS_ROWS).map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)));
+  await Promise.all(
+    rows.slice(0, RERUN_FACTS_ROWS).map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)),
+  );
   return { rows, totals, pipelines: [...pipelines].sort() };
 }
 
