@@ -450,11 +450,10 @@ export default {
 `;
 
 describe('manager crashes and a kill from outside, on one task', () => {
-  // PRODUCT BUG (src/manager/execute-run.ts, runOneTask): the retry budget for a task process killed
-  // from outside (MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3) is checked against the task's attempt
-  // number, and attempts cut short by a manager crash count too. After two manager crashes in the
-  // middle of a task, the first kill from outside (attempt 3) fails the run instead of being retried.
-  // `npm run chaos` can hit this: the run then stays failed in pipeline-current/ and chaos waits for it.
+  // The retry budget for a task process killed from outside counts only such kills, not the attempts
+  // cut short by a manager crash. Were it checked against the task's attempt number, then after two
+  // manager crashes in the middle of a task the first kill from outside (attempt 3) would fail the run
+  // instead of being retried (`npm run chaos` used to hit this).
   it('attempts lost to two manager crashes do not use up the retries of a task process killed from outside', async () => {
     const ws = await makeWorkspace({
       'pipeline.json': { name: 'budget', tasks: ['slow'] },

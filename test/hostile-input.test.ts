@@ -194,12 +194,11 @@ describe('seeds that are not what they claim to be', () => {
     expect(await pendingSeeds(ws)).toEqual([]);
   });
 
-  // PRODUCT BUG (src/manager/manager.ts watchFolder): chokidar misses a file created under a name
-  // it has just seen go away. When a seed is claimed or rejected (moved out of pending/) and a new
-  // file of the same name is dropped right after, chokidar's directory diff still lists the name
-  // and reports nothing; the new seed sits in pending/ until the daemon restarts. It happens for
-  // about one drop in three, so these two tests drop the same name ROUNDS times: with the bug they
-  // fail at the first drop that is missed (the wait for its event times out).
+  // chokidar can miss a file created under a name it has just seen go away: when a seed is claimed or
+  // rejected (moved out of pending/) and a new file of the same name is dropped right after, its
+  // directory diff still lists the name and reports nothing, and the new seed would sit in pending/
+  // until the daemon restarts. That happened for about one drop in three, so these two tests drop the
+  // same name ROUNDS times: should a drop be missed again, the wait for its event times out.
   const ROUNDS = 12;
   const ROUND_WAIT = { timeoutMs: 5_000 };
 

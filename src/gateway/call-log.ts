@@ -41,7 +41,7 @@ export function routedLogger(bindings: Fields = {}): TaskLogger {
 
 /**
  * A logger whose lines travel to the task process that made the call, which writes them to its
- * task.log (the only writer of that file).
+ * task.log (a queue worker also appends a line there, naming itself, before the attempt starts).
  */
 export function remoteLogger(send: (level: Level, fields: Fields, msg: string | undefined) => void, bindings: Fields = {}): TaskLogger {
   const method =

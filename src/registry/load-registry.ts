@@ -50,7 +50,9 @@ export function taskProblems(name: string, entry: unknown): { task?: TaskDefinit
 
 /**
  * Import pipeline-tasks/index.js (`export default { taskName: task, ... }`, optional
- * `export const seedSchema`). `fresh` bypasses the module cache, so an edited task is picked up.
+ * `export const seedSchema`). `fresh` re-imports index.js itself (a new URL); the modules it imports
+ * stay in Node's module cache. A task's code is not run from here: each attempt's own runner process
+ * reads the task files as they are then.
  */
 export async function loadRegistry(file: string, options: { fresh?: boolean } = {}): Promise<Result<Registry, RegistryError>> {
   try {

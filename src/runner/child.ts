@@ -136,7 +136,7 @@ async function main(): Promise<never> {
     aliases: pipeline.value.models,
     log,
     signal: abort.signal,
-    onStage: (stage, call) => void channel.send({ type: 'stage', stage, attempt: call }),
+    onStage: (stage, call) => void channel.send({ type: 'stage', stage, call }),
     onItems: (counts) => void channel.send({ type: 'items', ...counts }),
     onTruncated: (truncation) => void channel.send({ type: 'truncated', ...truncation }),
   });

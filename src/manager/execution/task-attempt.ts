@@ -148,7 +148,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
         }),
     },
     onMessage: (message) => {
-      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
+      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.call });
       progress.onMessage(message);
     },
   });
