@@ -100,9 +100,4 @@ function expandLadder(pipeline: Pipeline, rungs: string[] | undefined): string[]
   return (rungs ?? []).map((rung) => expandAliases(pipeline.models, rung));
 }
 
-/** `provider:model` → its parts; the provider is everything before the first colon. */
-export function splitModelSpec(spec: string): { provider: string; model: string } | undefined {
-  const colon = spec.indexOf(':');
-  if (colon <= 0 || colon === spec.length - 1) return undefined;
-  return { provider: spec.slice(0, colon), model: spec.slice(colon + 1) };
-}
+export { splitModelSpec } from './model-spec.js';

@@ -5,6 +5,7 @@ import type { MockBehaviour, Pipeline, Price, ProviderConfig, ProviderLimits } f
 import { appendCall, type LedgerTarget } from '../ledger/ledger-file.js';
 import { costOf } from '../ledger/price.js';
 import { SpendMeter } from '../ledger/spend.js';
+import { modelSpecParts } from '../formats/model-spec.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
@@ -225,7 +226,7 @@ export class Gateway {
     const skipped = () => failures.map((f) => ({ model: `${f.provider}:${f.model}`, reason: f.reason, message: f.message }));
     for (const spec of request.models) {
       if (signal.aborted) {
-        const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
+        const parts = modelSpecParts(spec);
         failures.push({ reason: 'aborted', ...parts, message: 'the task was stopped before this model was tried' });
         break;
       }
@@ -445,7 +446,7 @@ async function admitted<T>(waiting: Promise<T> | undefined, spec: string, signal
     return await waiting;
   } catch (error) {
     if (!signal.aborted) throw error;
-    const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
+    const parts = modelSpecParts(spec);
     throw new ProviderError({
       reason: 'aborted',
       ...parts,
