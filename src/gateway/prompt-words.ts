@@ -1,19 +1,8 @@
-/** FNV-1a: a plain string hash, enough to seed the PRNG (and no crypto module to load for it). */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
+import { hash32, seededRandom } from '../util/seeded-random.js';
 
-/** A small deterministic PRNG (mulberry32), seeded from a hash, so the same prompt gives the same reply. */
+/** Random numbers seeded from a text, so the same prompt gives the same reply. */
 export function randomFrom(text: string): () => number {
-  let state = hash32(text);
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(hash32(text));
 }
 
 /** The words of a text, as a person would quote them (punctuation inside words kept). */
