@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { editDistance } from '../manager/runs/find-run.js';
+import { editDistance } from '../util/edit-distance.js';
 
 /**
  * The complaint for a first argument that is not a command (`pop sumbit x.json`), naming the

@@ -4,28 +4,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { LooseRunStatusSchema, type LooseRunStatus } from './loose-formats.js';
-import { rowFromRecordJson } from './record-row.js';
+import { rowFromRecordJson, type RunRow } from './record-row.js';
 import { readLoose } from './read-file.js';
 
-/** One line of the runs list, whichever folder the run is in. */
-export interface RunRow {
-  id: string;
-  where: 'current' | 'complete';
-  state: string;
-  pipeline: string;
-  seed: string;
-  startedAt: string | undefined;
-  durationMs: number | undefined;
-  tasksDone: number;
-  tasksTotal: number;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number | undefined;
-  refinements: number;
-  rerunOf: string | undefined;
-  copiedTasks: number;
-}
+export type { RunRow } from './record-row.js';
 
 export interface RunFilter {
   state?: string | undefined;
