@@ -84,6 +84,16 @@ export function buildProgram(): Command {
     .exitOverride()
     .hook('preAction', (_program, command) => refuseOutsideWorkspace(command));
 
+  addDaemonCommands(program);
+  addSeedAndHistoryCommands(program);
+  addRunActionCommands(program);
+  addInspectionCommands(program);
+  addHousekeepingCommands(program);
+  return program;
+}
+
+/** `start` and `worker`: the processes that run tasks. Registered in the order `--help` lists them. */
+function addDaemonCommands(program: Command): void {
   program
     .command('start', { isDefault: true })
     .description('watch pipeline-pending/ and run every seed through pipeline.json')
@@ -148,7 +158,10 @@ export function buildProgram(): Command {
       const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand({ url: options.queue, root: paths.root, concurrency: options.concurrency });
     });
+}
 
+/** `submit`, and what happened: `status`, `runs`, `cost`. Registered in the order `--help` lists them. */
+function addSeedAndHistoryCommands(program: Command): void {
   program
     .command('submit')
     .description("check seeds against the registry's seedSchema and drop them into pipeline-pending/, atomically")
@@ -190,7 +203,10 @@ export function buildProgram(): Command {
         json: options.json === true,
       });
     });
+}
 
+/** `resume` and `rerun`: a run again, from where it stopped or from the start. Registered in the order `--help` lists them. */
+function addRunActionCommands(program: Command): void {
   program
     .command('cost')
     .description("spend from the runs' ledgers (calls.jsonl): calls, cached calls, tokens and cost, grouped")
@@ -247,7 +263,10 @@ export function buildProgram(): Command {
       });
       output.stop();
     });
+}
 
+/** `validate`, `cache`, `ui`, `compare`: looking at a workspace and its runs. Registered in the order `--help` lists them. */
+function addInspectionCommands(program: Command): void {
   program
     .command('validate')
     .description('check pipeline.json, the task registry, every task module, models and keys')
@@ -300,7 +319,10 @@ export function buildProgram(): Command {
       const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
     });
+}
 
+/** `prune`, `init`, `schemas`: making, tidying and describing a workspace. Registered in the order `--help` lists them. */
+function addHousekeepingCommands(program: Command): void {
   program
     .command('prune')
     .description('remove old failed runs (and complete ones with --complete); asks first unless --yes')
@@ -344,8 +366,6 @@ export function buildProgram(): Command {
       const { writeSchemas } = await import('./write-schemas.js');
       for (const path of await writeSchemas(resolve(options.root, dir))) process.stdout.write(`${path}\n`);
     });
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
