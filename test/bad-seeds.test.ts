@@ -17,7 +17,6 @@ import {
   type Workspace,
 } from './support/workspace.js';
 
-
 function askWorkspace(): Promise<Workspace> {
   return makeWorkspace({
     'pipeline.json': { name: 'seeds', tasks: ['ask'] },

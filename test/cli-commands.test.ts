@@ -195,7 +195,10 @@ describe('validate', () => {
   });
 
   it('warns, without failing, when only some of a fallback list lack their key', async () => {
-    const ws = await makeWorkspace({ ...QA_FILES, 'pipeline.json': { name: 'keys', tasks: [{ name: 'facts', model: ['openai:gpt-4o-mini', 'mock:default'] }, 'summary'] } });
+    const ws = await makeWorkspace({
+      ...QA_FILES,
+      'pipeline.json': { name: 'keys', tasks: [{ name: 'facts', model: ['openai:gpt-4o-mini', 'mock:default'] }, 'summary'] },
+    });
     const env = { ...process.env };
     delete env.OPENAI_API_KEY;
 
@@ -430,7 +433,17 @@ describe('start --once, status and runs on a workspace with complete and failed 
     ]);
     expect(cells(lines[8])).toEqual(['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL']);
     const facts = status.tasks.facts!;
-    expect(cells(lines[9])).toEqual(['facts', 'complete', '1', '0', formatDuration(facts.durationMs), `${facts.usage.inputTokens}/${facts.usage.outputTokens}`, '1', '-', 'mock:default']);
+    expect(cells(lines[9])).toEqual([
+      'facts',
+      'complete',
+      '1',
+      '0',
+      formatDuration(facts.durationMs),
+      `${facts.usage.inputTokens}/${facts.usage.outputTokens}`,
+      '1',
+      '-',
+      'mock:default',
+    ]);
     expect(cells(lines[10])).toEqual(['summary', 'failed', '1', '0', formatDuration(status.tasks.summary!.durationMs), '0/0', '0', '-', '-']);
 
     // The run's calls by the model that answered, from the ledgers.
@@ -450,7 +463,10 @@ describe('start --once, status and runs on a workspace with complete and failed 
     // The file to open is there, and says what the task got before its prompt threw: the seed and
     // the earlier output, by reference.
     expect((await stat(ws.path(artifact))).isFile()).toBe(true);
-    expect(JSON.parse(await readFile(ws.path(artifact), 'utf8'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { facts: { $ref: '../../tasks/facts/output.json#/value' } } });
+    expect(JSON.parse(await readFile(ws.path(artifact), 'utf8'))).toEqual({
+      seed: { $ref: '../../seed.json' },
+      inputs: { facts: { $ref: '../../tasks/facts/output.json#/value' } },
+    });
   });
 
   it('status <id> --json of a failed run: its tasks-status.json and its folder', async () => {
@@ -500,7 +516,12 @@ describe('start --once, status and runs on a workspace with complete and failed 
     const lines = result.stdout.split('\n');
     expect(lines).toHaveLength(4);
     const sum = (pick: (record: (typeof records)[number]) => number) => records.reduce((total, record) => total + pick(record), 0);
-    expect(cells(lines[3])).toEqual(['TOTAL (2 runs)', '4', `${sum((record) => record.totals.inputTokens)}/${sum((record) => record.totals.outputTokens)}`, '-']);
+    expect(cells(lines[3])).toEqual([
+      'TOTAL (2 runs)',
+      '4',
+      `${sum((record) => record.totals.inputTokens)}/${sum((record) => record.totals.outputTokens)}`,
+      '-',
+    ]);
     expect(cells(lines[0])).toEqual(['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', 'TOKENS IN/OUT', 'COST']);
     records.forEach((record, index) => {
       expect(cells(lines[index + 1])).toEqual([

@@ -2,7 +2,7 @@
  * What a new user ran into, each fixed: submit checks the seedSchema, pipeline.json may have
  * comments, a misspelt stage is named where it is, an ambiguous run id has its own exit code.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pop } from './support/cli.js';
@@ -106,7 +106,11 @@ describe('a run id', () => {
       'pipeline-tasks/ask.js': ASK_TASK,
     });
     for (const id of ['20261124-101500-week-aaaaaa', '20261124-101501-week-bbbbbb']) await mkdir(join(ws.complete, id));
-    for (const command of [['status', 'week'], ['resume', 'week'], ['rerun', 'week', '--from', 'ask']]) {
+    for (const command of [
+      ['status', 'week'],
+      ['resume', 'week'],
+      ['rerun', 'week', '--from', 'ask'],
+    ]) {
       const result = await pop(ws, command);
       expect(result.exitCode, command.join(' ')).toBe(5);
       expect(result.stderr).toBe('pop: "week" matches several runs: 20261124-101500-week-aaaaaa, 20261124-101501-week-bbbbbb; give more of the id');

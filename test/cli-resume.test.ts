@@ -7,17 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LetterSchema } from '../src/formats/letter.js';
-import {
-  expectSameTree,
-  onlyCurrentRun,
-  pop,
-  popInBackground,
-  readStatus,
-  snapshotTree,
-  taskSource,
-  TASK_SLEEP,
-  writeFiles,
-} from './support/cli.js';
+import { expectSameTree, onlyCurrentRun, pop, popInBackground, readStatus, snapshotTree, taskSource, TASK_SLEEP, writeFiles } from './support/cli.js';
 import { listDir, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -106,7 +96,7 @@ describe('resume', () => {
     expect(await listDir(ws.path('pipeline-current', '.locks'))).toEqual([]);
   });
 
-  it('--pipeline takes the fix made in pipeline.json; without it the run\'s snapshot is used and fails again', async () => {
+  it("--pipeline takes the fix made in pipeline.json; without it the run's snapshot is used and fails again", async () => {
     // Two versions of summary are registered; the pipeline names the broken one.
     const { ws, id } = await failedRun({
       'pipeline.json': { name: 'facts-summary', tasks: ['facts', { name: 'summary', task: 'summary-v1' }] },
@@ -151,7 +141,11 @@ describe('resume', () => {
     const before = await snapshotTree(join(ws.complete, id));
 
     const complete = await pop(ws, ['resume', id]);
-    expect(complete).toMatchObject({ exitCode: 2, stdout: '', stderr: `pop: run ${id} is already complete; to run tasks again: pop rerun ${id} --from <task>` });
+    expect(complete).toMatchObject({
+      exitCode: 2,
+      stdout: '',
+      stderr: `pop: run ${id} is already complete; to run tasks again: pop rerun ${id} --from <task>`,
+    });
     expectSameTree(await snapshotTree(join(ws.complete, id)), before);
 
     const unknown = await pop(ws, ['resume', 'no-such-run']);
@@ -164,7 +158,7 @@ describe('resume', () => {
 
     const results = await Promise.all([pop(ws, ['resume', id]), pop(ws, ['resume', id])]);
 
-    expect(results.map((result) => result.exitCode).sort(), results.map((result) => result.stderr).join("\n")).toEqual([0, 4]);
+    expect(results.map((result) => result.exitCode).sort(), results.map((result) => result.stderr).join('\n')).toEqual([0, 4]);
     const winner = results.find((result) => result.exitCode === 0)!;
     const loser = results.find((result) => result.exitCode === 4)!;
     expect(winner.stderr).toBe(`pop: run ${id} complete`);
@@ -248,7 +242,11 @@ describe('resume', () => {
       const resume = await pop(ws, ['resume', id]);
       expect(resume.exitCode, resume.stderr).toBe(4);
       expect(resume.stdout).toBe('');
-      expect(resume.stderr).toMatch(new RegExp(`^pop: run ${id} cannot be handed over now: a \`start --once\` manager \\(pid \\d+\\) is working on this workspace; try again when it has finished$`));
+      expect(resume.stderr).toMatch(
+        new RegExp(
+          `^pop: run ${id} cannot be handed over now: a \`start --once\` manager \\(pid \\d+\\) is working on this workspace; try again when it has finished$`,
+        ),
+      );
     } finally {
       await writeFile(gate, '');
     }
@@ -306,7 +304,12 @@ describe('rerun --from', () => {
     expect(before.get(join('tasks', 'summary', '03-prompt.md'))!.toString('utf8')).toContain('Summarize these facts:');
 
     const status = await readStatus(copy);
-    expect(status).toMatchObject({ id: newId, state: 'complete', rerunOf: { run: id, from: 'summary' }, source: { file: 'owls.json', sha256: originalStatus.source.sha256 } });
+    expect(status).toMatchObject({
+      id: newId,
+      state: 'complete',
+      rerunOf: { run: id, from: 'summary' },
+      source: { file: 'owls.json', sha256: originalStatus.source.sha256 },
+    });
     expect(status.tasks.facts).toEqual({ ...originalStatus.tasks.facts, copied: true });
     expect(status.tasks.summary).toMatchObject({ state: 'complete', attempts: 1, usage: { calls: 1 } });
     expect(originalStatus.rerunOf).toBeUndefined();

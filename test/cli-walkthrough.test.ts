@@ -129,7 +129,12 @@ describe('docs/cli.md walkthrough: a failing task, fixed and re-run', () => {
     // pop runs: both runs, newest first
     const runs = await pop(ws, ['runs']);
     expect(runs.exitCode, runs.stderr).toBe(0);
-    expect(runs.stdout.split('\n').slice(1, -1).map((line) => cells(line).slice(0, 3))).toEqual([
+    expect(
+      runs.stdout
+        .split('\n')
+        .slice(1, -1)
+        .map((line) => cells(line).slice(0, 3)),
+    ).toEqual([
       [newId, 'document-brief', 'four-day-week.json'],
       [id, 'document-brief', 'four-day-week.json'],
     ]);
@@ -139,6 +144,12 @@ describe('docs/cli.md walkthrough: a failing task, fixed and re-run', () => {
     const ambiguous = await pop(ws, ['status', 'four-day']);
     expect(ambiguous).toMatchObject({ exitCode: 5, stdout: '' });
     expect(ambiguous.stderr).toMatch(/^pop: "four-day" matches several runs: .*; give more of the id$/);
-    expect(ambiguous.stderr.replace(/^pop: "four-day" matches several runs: /, '').replace(/; give more of the id$/, '').split(', ').sort()).toEqual([id, newId].sort());
+    expect(
+      ambiguous.stderr
+        .replace(/^pop: "four-day" matches several runs: /, '')
+        .replace(/; give more of the id$/, '')
+        .split(', ')
+        .sort(),
+    ).toEqual([id, newId].sort());
   });
 });

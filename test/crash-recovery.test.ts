@@ -99,7 +99,13 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const { id, dir, status } = await theRunLeft(ws);
     expect(id).toMatch(/^\d{8}-\d{6}-beacon-[0-9a-z]{6}$/);
-    expect(status).toMatchObject({ id, pipeline: 'crash', state: 'queued', source: { file: 'beacon.json' }, tasks: { one: { state: 'pending', attempts: 0 }, two: { state: 'pending', attempts: 0 } } });
+    expect(status).toMatchObject({
+      id,
+      pipeline: 'crash',
+      state: 'queued',
+      source: { file: 'beacon.json' },
+      tasks: { one: { state: 'pending', attempts: 0 }, two: { state: 'pending', attempts: 0 } },
+    });
     expect(await listDir(dir)).toEqual(['pipeline.json', 'seed.json', 'source.json', 'tasks', 'tasks-status.json']);
     expect(await listDir(join(dir, 'tasks'))).toEqual([]);
     expect(await readFile(join(dir, 'seed.json'), 'utf8')).toBe(SEED);
@@ -110,10 +116,15 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const result = await restartAndFinish(ws, id);
     expect(eventsNamed(result, 'run-resumed')).toEqual([expect.objectContaining({ run: id, state: 'queued' })]);
-    expect(eventsNamed(result, 'seed-duplicate')).toEqual([expect.objectContaining({ seed: 'beacon.json', run: id, movedTo: 'pipeline-pending/duplicates/beacon.json' })]);
+    expect(eventsNamed(result, 'seed-duplicate')).toEqual([
+      expect.objectContaining({ seed: 'beacon.json', run: id, movedTo: 'pipeline-pending/duplicates/beacon.json' }),
+    ]);
     // Set aside with a note, never deleted.
     expect(await readFile(join(ws.pending, 'duplicates', 'beacon.json'), 'utf8')).toBe(SEED);
-    expect(JSON.parse(await readFile(join(ws.pending, 'duplicates', 'beacon.note.json'), 'utf8'))).toMatchObject({ file: 'pipeline-pending/beacon.json', run: id });
+    expect(JSON.parse(await readFile(join(ws.pending, 'duplicates', 'beacon.note.json'), 'utf8'))).toMatchObject({
+      file: 'pipeline-pending/beacon.json',
+      run: id,
+    });
     expect(eventsNamed(result, 'seed-claimed')).toEqual([]);
     const final = await expectCompletedOnce(ws, id);
     expect(final.tasks.one?.attempts).toBe(1);
@@ -126,7 +137,11 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const { id, dir, status } = await theRunLeft(ws);
     // The manager saw task one start but not finish; its output is on disk.
-    expect(status).toMatchObject({ state: 'running', running: ['one'], tasks: { one: { state: 'running', attempts: 1 }, two: { state: 'pending', attempts: 0 } } });
+    expect(status).toMatchObject({
+      state: 'running',
+      running: ['one'],
+      tasks: { one: { state: 'running', attempts: 1 }, two: { state: 'pending', attempts: 0 } },
+    });
     const output = await readValid(OutputSchema, join(dir, 'tasks', 'one', 'output.json'));
     expect(output.task).toBe('one');
     expect(await listDir(join(dir, 'tasks'))).toEqual(['one']);
@@ -162,7 +177,10 @@ describe('the manager killed at a crash point, then restarted', () => {
 
     const result = await restartAndFinish(ws, id);
     expect(eventsNamed(result, 'task-recovered')).toEqual([]);
-    expect(eventsNamed(result, 'task-started').map((line) => [line.task, line.attempt])).toEqual([['one', 3], ['two', 1]]);
+    expect(eventsNamed(result, 'task-started').map((line) => [line.task, line.attempt])).toEqual([
+      ['one', 3],
+      ['two', 1],
+    ]);
     expect((await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'one', 'output.json'))).attempt).toBe(3);
   });
 
@@ -253,7 +271,11 @@ describe('what a crash leaves behind, found at start', () => {
     expect(eventsNamed(start, 'seed-claimed'), 'the crash-left copy of the seed was claimed as a new run').toEqual([]);
     expect(eventsNamed(start, 'seed-duplicate')).toEqual([expect.objectContaining({ seed: 'beacon.json', run: id })]);
     expect(await pendingSeeds(ws)).toEqual([]);
-    expect(await readValid(RunStatusSchema, join(dir, 'tasks-status.json'))).toMatchObject({ state: 'failed', source: { file: 'beacon.json' }, error: { reason: 'state-unreadable' } });
+    expect(await readValid(RunStatusSchema, join(dir, 'tasks-status.json'))).toMatchObject({
+      state: 'failed',
+      source: { file: 'beacon.json' },
+      error: { reason: 'state-unreadable' },
+    });
 
     const resume = await runPop(ws, ['resume', id, '--json', '--root', ws.root]);
     expect(resume.exitCode, resume.stderr).toBe(0);
@@ -267,7 +289,7 @@ describe('what a crash leaves behind, found at start', () => {
   it('a pending seed identical in content to the seed of a run whose status is unreadable is processed, not deleted', async () => {
     const ws = await crashWorkspace();
     await crashAt(ws, 'after-claim-rename');
-    const { id, dir } = await theRunLeft(ws);
+    const { dir } = await theRunLeft(ws);
     await writeFile(join(dir, 'tasks-status.json'), '');
     await rm(join(ws.pending, 'beacon.json'));
     await writeFile(join(ws.pending, 'beacon-again.json'), SEED);
@@ -279,7 +301,11 @@ describe('what a crash leaves behind, found at start', () => {
     const records = await readRunRecords(ws);
     expect(records.map((record) => record.seed)).toEqual(['beacon-again.json']);
     // The torn run still knows its own seed, from source.json.
-    expect(await readValid(RunStatusSchema, join(dir, 'tasks-status.json'))).toMatchObject({ state: 'failed', source: { file: 'beacon.json' }, error: { reason: 'state-unreadable' } });
+    expect(await readValid(RunStatusSchema, join(dir, 'tasks-status.json'))).toMatchObject({
+      state: 'failed',
+      source: { file: 'beacon.json' },
+      error: { reason: 'state-unreadable' },
+    });
   });
 
   it('half-built claims (.claim-*) and temp files (.*.tmp) in pipeline-current/ and in run folders are removed at start', async () => {
@@ -302,7 +328,12 @@ describe('what a crash leaves behind, found at start', () => {
     const claimed = eventsNamed(result, 'seed-claimed');
     expect(claimed.map((line) => line.seed)).toEqual(['second.json']);
     const second = String(claimed[0]?.run);
-    expect(result.events.filter((line) => line.event === 'run-complete').map((line) => line.run).sort()).toEqual([id, second].sort());
+    expect(
+      result.events
+        .filter((line) => line.event === 'run-complete')
+        .map((line) => line.run)
+        .sort(),
+    ).toEqual([id, second].sort());
 
     expect(await listDir(ws.current)).toEqual(['.locks', '.requests']);
     expect(await runDirs(ws.complete)).toEqual([id, second].sort());
@@ -328,7 +359,7 @@ export default {
 `;
 
 describe('the manager SIGKILLed while a task runs', () => {
-  it('leaves no runner process alive; the restart runs the task again as attempt 2, keeping attempt 1\'s artifacts', async () => {
+  it("leaves no runner process alive; the restart runs the task again as attempt 2, keeping attempt 1's artifacts", async () => {
     const ws = await makeWorkspace({
       'pipeline.json': { name: 'midtask', tasks: ['slow'] },
       'pipeline-tasks/index.js': `import slow from './slow.js';\nexport default { slow };\n`,
@@ -419,11 +450,10 @@ export default {
 `;
 
 describe('manager crashes and a kill from outside, on one task', () => {
-  // PRODUCT BUG (src/manager/execute-run.ts, runOneTask): the retry budget for a task process killed
-  // from outside (MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3) is checked against the task's attempt
-  // number, and attempts cut short by a manager crash count too. After two manager crashes in the
-  // middle of a task, the first kill from outside (attempt 3) fails the run instead of being retried.
-  // `npm run chaos` can hit this: the run then stays failed in pipeline-current/ and chaos waits for it.
+  // The retry budget for a task process killed from outside counts only such kills, not the attempts
+  // cut short by a manager crash. Were it checked against the task's attempt number, then after two
+  // manager crashes in the middle of a task the first kill from outside (attempt 3) would fail the run
+  // instead of being retried (`npm run chaos` used to hit this).
   it('attempts lost to two manager crashes do not use up the retries of a task process killed from outside', async () => {
     const ws = await makeWorkspace({
       'pipeline.json': { name: 'budget', tasks: ['slow'] },
@@ -431,7 +461,8 @@ describe('manager crashes and a kill from outside, on one task', () => {
       'pipeline-tasks/slow.js': PID_GATED_TASK,
     });
     await writeFile(join(ws.pending, 'beacon.json'), SEED);
-    const pidOf = (attempt: number) => waitFor(async () => Number(await readFile(ws.path(`attempt-${attempt}.pid`), 'utf8')) || undefined, { description: `attempt-${attempt}.pid` });
+    const pidOf = (attempt: number) =>
+      waitFor(async () => Number(await readFile(ws.path(`attempt-${attempt}.pid`), 'utf8')) || undefined, { description: `attempt-${attempt}.pid` });
 
     // Attempts 1 and 2: the manager dies in the middle of the task.
     for (const attempt of [1, 2]) {

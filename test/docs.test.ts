@@ -6,7 +6,12 @@ import { SeedRejectionReasonSchema } from '../src/formats/seed-rejection.js';
 import { REPO_ROOT } from './support/workspace.js';
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
-const pages = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** The lines of a Markdown page outside its fenced code blocks. */
 function prose(text: string): string[] {
@@ -20,7 +25,15 @@ function prose(text: string): string[] {
 /** The anchors GitHub gives a page's headings. */
 function anchors(text: string): Set<string> {
   const headings = prose(text).filter((line) => /^#{1,6} /.test(line));
-  return new Set(headings.map((line) => line.replace(/^#+ /, '').toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
+  return new Set(
+    headings.map((line) =>
+      line
+        .replace(/^#+ /, '')
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  );
 }
 
 describe('the README and docs/', () => {

@@ -11,7 +11,19 @@ import { ItemOutputSchema } from '../src/formats/items.js';
 import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop } from './support/cli.js';
-import { fromRequest, GOOD_VALUE, JSON_TASK, jsonReply, onlyRun, popEnv, runPopWithEnv, serverError, startFakeLlm, TEXT_TASK, type FakeLlm } from './support/fake-llm-server.js';
+import {
+  fromRequest,
+  GOOD_VALUE,
+  JSON_TASK,
+  jsonReply,
+  onlyRun,
+  popEnv,
+  runPopWithEnv,
+  serverError,
+  startFakeLlm,
+  TEXT_TASK,
+  type FakeLlm,
+} from './support/fake-llm-server.js';
 import { makeWorkspace, readRunRecords, readValid, registryModule, type Workspace } from './support/workspace.js';
 
 /** A reply that breaks the task's schema (no confidence). */
@@ -65,7 +77,14 @@ describe('escalation', () => {
       ['oai:strong', 1, 2000 / 1e6],
     ]);
     // The refinement on the strong model carries the rejected reply and the critique.
-    expect(fake.requests[2]?.body.messages.map((message: { role: string }) => message.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
+    expect(fake.requests[2]?.body.messages.map((message: { role: string }) => message.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+    ]);
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
     expect(status.tasks.ask).toMatchObject({ escalations: 1, model: 'oai:strong', byModel: { 'oai:cheap': { calls: 2 }, 'oai:strong': { calls: 1 } } });
     const [record] = await readRunRecords(ws);
@@ -122,7 +141,11 @@ describe('escalation', () => {
   it("the cheap model's API error falls back within its rung and is no escalation", async () => {
     const fake = await startFakeLlm();
     fake.always(fromRequest((request) => (request.model === 'cheap' ? serverError(1) : jsonReply(GOOD_VALUE))));
-    const ws = await ladderWorkspace(fake, { model: 'cheaps', escalate: ['strong'] }, { models: { cheaps: ['oai:cheap', 'oai:cheap-backup'], strong: 'oai:strong' } });
+    const ws = await ladderWorkspace(
+      fake,
+      { model: 'cheaps', escalate: ['strong'] },
+      { models: { cheaps: ['oai:cheap', 'oai:cheap-backup'], strong: 'oai:strong' } },
+    );
     expect((await start(ws)).exitCode).toBe(0);
     expect(asked(fake)).toEqual(['cheap', 'cheap-backup']);
     const output = await readValid(OutputSchema, join(await onlyRun(ws, 'complete'), 'tasks', 'ask', 'output.json'));
@@ -140,7 +163,8 @@ export default defineTask({
 });
 `;
     const fake = await startFakeLlm();
-    const hard = (request: { body: { messages: Array<{ content: string }> } }) => /question (3|7)\b/.test(request.body.messages.map((message) => message.content).join(' '));
+    const hard = (request: { body: { messages: Array<{ content: string }> } }) =>
+      /question (3|7)\b/.test(request.body.messages.map((message) => message.content).join(' '));
     fake.always(fromRequest((request) => jsonReply(request.model === 'strong' || !hard(request) ? GOOD_VALUE : BAD_VALUE)));
     const ws = await ladderWorkspace(fake, { escalate: ['strong'] }, {}, FAN);
     expect((await start(ws)).exitCode).toBe(0);

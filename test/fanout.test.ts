@@ -27,7 +27,19 @@ import {
   type FakeLlm,
   type RecordedRequest,
 } from './support/fake-llm-server.js';
-import { killDaemonHard, listDir, makeWorkspace, readJson, readRunRecords, readValid, registryModule, runDirs, startDaemon, waitFor, type Workspace } from './support/workspace.js';
+import {
+  killDaemonHard,
+  listDir,
+  makeWorkspace,
+  readJson,
+  readRunRecords,
+  readValid,
+  registryModule,
+  runDirs,
+  startDaemon,
+  waitFor,
+  type Workspace,
+} from './support/workspace.js';
 
 /** Each item is a word; the model must echo it with the item's index. */
 const FAN_TASK = `import { defineTask, z } from 'pop';
@@ -58,7 +70,10 @@ function echoItem(request: RecordedRequest): Behaviour {
   return jsonReply({ word, n }, USAGE);
 }
 
-function fanWorkspace(fake: FakeLlm, options: { words?: string[]; task?: Record<string, unknown>; module?: string; pipeline?: Record<string, unknown> } = {}): Promise<Workspace> {
+function fanWorkspace(
+  fake: FakeLlm,
+  options: { words?: string[]; task?: Record<string, unknown>; module?: string; pipeline?: Record<string, unknown> } = {},
+): Promise<Workspace> {
   return makeWorkspace({
     'pipeline.json': {
       name: 'fan-out',
@@ -96,11 +111,32 @@ describe('fan-out inside a task', () => {
     expect(await listDir(join(taskDir, 'items'))).toEqual(folders(12));
     let itemUsage = { inputTokens: 0, outputTokens: 0, calls: 0 };
     for (const [index, item] of folders(12).entries()) {
-      expect(await listDir(itemDir(runDir, item))).toEqual(['03-prompt.json', '03-prompt.md', '04-response.json', '05-parsed.json', '06-validation.json', 'output.json']);
+      expect(await listDir(itemDir(runDir, item))).toEqual([
+        '03-prompt.json',
+        '03-prompt.md',
+        '04-response.json',
+        '05-parsed.json',
+        '06-validation.json',
+        'output.json',
+      ]);
       const output = await readValid(ItemOutputSchema, join(itemDir(runDir, item), 'output.json'));
-      expect(output).toMatchObject({ index, item, value: { word: WORDS[index], n: index }, model: 'oai:gpt-fan', refinements: 0, attempt: 1, sha256: itemsFile.items[index]!.sha256 });
-      itemUsage = { inputTokens: itemUsage.inputTokens + output.usage.inputTokens, outputTokens: itemUsage.outputTokens + output.usage.outputTokens, calls: itemUsage.calls + output.usage.calls };
-      expect(await readJson(join(itemDir(runDir, item), '03-prompt.json'))).toMatchObject({ messages: [{ role: 'system' }, { role: 'user', content: `item ${index + 1} of 12: ${WORDS[index]}` }] });
+      expect(output).toMatchObject({
+        index,
+        item,
+        value: { word: WORDS[index], n: index },
+        model: 'oai:gpt-fan',
+        refinements: 0,
+        attempt: 1,
+        sha256: itemsFile.items[index]!.sha256,
+      });
+      itemUsage = {
+        inputTokens: itemUsage.inputTokens + output.usage.inputTokens,
+        outputTokens: itemUsage.outputTokens + output.usage.outputTokens,
+        calls: itemUsage.calls + output.usage.calls,
+      };
+      expect(await readJson(join(itemDir(runDir, item), '03-prompt.json'))).toMatchObject({
+        messages: [{ role: 'system' }, { role: 'user', content: `item ${index + 1} of 12: ${WORDS[index]}` }],
+      });
     }
 
     // One request per item, never more than `concurrency` (default 4) at once.
@@ -109,12 +145,20 @@ describe('fan-out inside a task', () => {
     expect(itemUsage).toEqual({ inputTokens: 12 * 11, outputTokens: 12 * 7, calls: 12 });
 
     const output = await readValid(OutputSchema, join(taskDir, 'output.json'));
-    expect(output).toMatchObject({ value: { words: WORDS, failed: [] }, usage: itemUsage, costUsd: 12 * 18, refinements: 0, items: { total: 12, complete: 12, failed: 0, reused: 0, failedItems: [] } });
+    expect(output).toMatchObject({
+      value: { words: WORDS, failed: [] },
+      usage: itemUsage,
+      costUsd: 12 * 18,
+      refinements: 0,
+      items: { total: 12, complete: 12, failed: 0, reused: 0, failedItems: [] },
+    });
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
     expect(status.tasks.fan).toMatchObject({ state: 'complete', usage: itemUsage, costUsd: 12 * 18, items: { total: 12, complete: 12, failed: 0 } });
     expect((await readRunRecords(ws))[0]?.totals).toMatchObject({ calls: 12, inputTokens: 132, outputTokens: 84 });
     // The task's output comes last.
-    const written = await Promise.all([...folders(12).map((item) => join(itemDir(runDir, item), 'output.json')), join(taskDir, 'output.json')].map((path) => readJson(path)));
+    const written = await Promise.all(
+      [...folders(12).map((item) => join(itemDir(runDir, item), 'output.json')), join(taskDir, 'output.json')].map((path) => readJson(path)),
+    );
     const finished = written.map((value) => Date.parse((value as { finishedAt: string }).finishedAt));
     expect(Math.max(...finished.slice(0, 12))).toBeLessThanOrEqual(finished[12]!);
   });
@@ -131,11 +175,16 @@ describe('fan-out inside a task', () => {
 
     for (const item of folders(8)) {
       const files = await listDir(itemDir(runDir, item));
-      if (item === '0005') expect(files).toEqual(expect.arrayContaining(['04-response.json', '07-critique.json', '04-response.2.json', '06-validation.2.json', 'output.json']));
+      if (item === '0005')
+        expect(files).toEqual(expect.arrayContaining(['04-response.json', '07-critique.json', '04-response.2.json', '06-validation.2.json', 'output.json']));
       else expect(files, item).not.toContain('04-response.2.json');
     }
     expect(await readJson(join(itemDir(runDir, '0005'), '06-validation.json'))).toMatchObject({ ok: false, issues: [{ kind: 'parse' }] });
-    expect(await readValid(ItemOutputSchema, join(itemDir(runDir, '0005'), 'output.json'))).toMatchObject({ value: { word: 'bad-once', n: 4 }, refinements: 1, usage: { calls: 2 } });
+    expect(await readValid(ItemOutputSchema, join(itemDir(runDir, '0005'), 'output.json'))).toMatchObject({
+      value: { word: 'bad-once', n: 4 },
+      refinements: 1,
+      usage: { calls: 2 },
+    });
     expect(fake.requests).toHaveLength(9);
     const output = await readValid(OutputSchema, join(runDir, 'tasks', 'fan', 'output.json'));
     expect(output).toMatchObject({ refinements: 1, usage: { calls: 9 }, value: { words } });
@@ -161,7 +210,13 @@ describe('fan-out inside a task', () => {
     expect(fake.requests).toHaveLength(5);
     expect(await listDir(join(runDir, 'tasks', 'fan', 'items'))).toEqual(['0001', '0002', '0003']);
     // REFINEMENTS counts the items' refinements, the failed item's two among them.
-    expect(status.tasks.fan).toMatchObject({ state: 'failed', refinements: 2, usage: { calls: 5, inputTokens: 55, outputTokens: 35 }, costUsd: 55, items: { total: 6, complete: 2, failed: 1, failedItems: ['0003'] } });
+    expect(status.tasks.fan).toMatchObject({
+      state: 'failed',
+      refinements: 2,
+      usage: { calls: 5, inputTokens: 55, outputTokens: 35 },
+      costUsd: 55,
+      items: { total: 6, complete: 2, failed: 1, failedItems: ['0003'] },
+    });
 
     const shown = await runPopWithEnv(ws, ['status', status.id], env());
     expect(shown.stdout).toContain('2/6 (1 failed)');
@@ -180,7 +235,12 @@ describe('fan-out inside a task', () => {
     const runDir = await onlyRun(ws, 'complete');
     const output = await readValid(OutputSchema, join(runDir, 'tasks', 'fan', 'output.json'));
     expect(output.value).toEqual({ words: ['alpha', 'bravo', 'delta', 'echo', 'foxtrot'], failed: ['0003'] });
-    expect(output.items).toMatchObject({ total: 6, complete: 5, failed: 1, failedItems: [{ index: 2, item: '0003', reason: 'refinements-exhausted', artifact: 'tasks/fan/items/0003/06-validation.3.json' }] });
+    expect(output.items).toMatchObject({
+      total: 6,
+      complete: 5,
+      failed: 1,
+      failedItems: [{ index: 2, item: '0003', reason: 'refinements-exhausted', artifact: 'tasks/fan/items/0003/06-validation.3.json' }],
+    });
     expect(existsSync(join(itemDir(runDir, '0003'), 'output.json'))).toBe(false);
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
     expect(status.tasks.fan).toMatchObject({ state: 'complete', usage: { calls: 8 }, items: { total: 6, complete: 5, failed: 1, failedItems: ['0003'] } });
@@ -193,7 +253,11 @@ describe('fan-out inside a task', () => {
     const fake = await startFakeLlm();
     // Until the kill, the last four items' requests hang: the kill lands with 8 items done, the rest in flight or not started.
     let killed = false;
-    fake.always(fromRequest((request) => (!killed && /: (india|juliet|kilo|lima)"/.test(JSON.stringify(request.body.messages)) ? slow(30_000) : slow(50, fromRequest(echoItem)))));
+    fake.always(
+      fromRequest((request) =>
+        !killed && /: (india|juliet|kilo|lima)"/.test(JSON.stringify(request.body.messages)) ? slow(30_000) : slow(50, fromRequest(echoItem)),
+      ),
+    );
     const ws = await fanWorkspace(fake);
 
     const daemon = await startDaemon(ws);
@@ -201,9 +265,13 @@ describe('fan-out inside a task', () => {
       const [id] = await runDirs(ws.current);
       return id ? join(ws.current, id) : undefined;
     });
-    await waitFor(() => folders(12).filter((item) => existsSync(join(itemDir(runDir, item), 'output.json'))).length >= 6, { description: 'half the items done' });
+    await waitFor(() => folders(12).filter((item) => existsSync(join(itemDir(runDir, item), 'output.json'))).length >= 6, {
+      description: 'half the items done',
+    });
     // The manager keeps the progress in tasks-status.json while the items run.
-    await waitFor(async () => ((await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'))).tasks.fan?.items?.complete ?? 0) >= 6, { description: 'items in tasks-status.json' });
+    await waitFor(async () => ((await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'))).tasks.fan?.items?.complete ?? 0) >= 6, {
+      description: 'items in tasks-status.json',
+    });
     expect((await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'))).tasks.fan?.items).toMatchObject({ total: 12, failed: 0 });
     await killDaemonHard(daemon);
     killed = true;
@@ -259,7 +327,11 @@ export default defineTask({
     expect(result.exitCode, result.stderr).toBe(0);
     const runDir = await onlyRun(ws, 'complete');
     expect(fake.requests).toHaveLength(0);
-    expect(await readValid(OutputSchema, join(runDir, 'tasks', 'fan', 'output.json'))).toMatchObject({ value: { count: 0 }, usage: { calls: 0 }, items: { total: 0, complete: 0, failed: 0 } });
+    expect(await readValid(OutputSchema, join(runDir, 'tasks', 'fan', 'output.json'))).toMatchObject({
+      value: { count: 0 },
+      usage: { calls: 0 },
+      items: { total: 0, complete: 0, failed: 0 },
+    });
     expect(await readValid(ItemsFileSchema, join(runDir, 'tasks', 'fan', '02-items.json'))).toEqual({ count: 0, items: [] });
     expect(await listDir(join(runDir, 'tasks', 'fan', 'items'))).toEqual([]);
   });
@@ -334,15 +406,27 @@ export default defineTask({
     const runDir = await onlyRun(ws, 'complete');
     const taskDir = join(runDir, 'tasks', 'ask');
     expect(await readJson(join(taskDir, '04-response.json'))).toMatchObject({ call: 1, model: 'oai:gpt-main', usage: { inputTokens: 7, outputTokens: 6 } });
-    expect(await readJson(join(taskDir, '04-response.2.json'))).toMatchObject({ call: 2, text: JSON.stringify({ tags: ['salt', 'sea'] }), schema: { properties: { tags: {} } } });
-    expect(await readJson(join(taskDir, '04-response.3.json'))).toMatchObject({ call: 3, model: 'oai:gpt-chatty', text: 'Hello there.', schema: null, messages: [{ role: 'user', content: 'Say hello.' }] });
+    expect(await readJson(join(taskDir, '04-response.2.json'))).toMatchObject({
+      call: 2,
+      text: JSON.stringify({ tags: ['salt', 'sea'] }),
+      schema: { properties: { tags: {} } },
+    });
+    expect(await readJson(join(taskDir, '04-response.3.json'))).toMatchObject({
+      call: 3,
+      model: 'oai:gpt-chatty',
+      text: 'Hello there.',
+      schema: null,
+      messages: [{ role: 'user', content: 'Say hello.' }],
+    });
     // The reply the infer returned is parsed and validated under its own call's number.
     expect(await readJson(join(taskDir, '05-parsed.json'))).toMatchObject({ ok: true, value: { answer: 'Rivers carry salt.' } });
 
     const usage = { inputTokens: 15, outputTokens: 12, calls: 3 };
     expect(await readValid(OutputSchema, join(taskDir, 'output.json'))).toMatchObject({ value: { answer: 'Rivers carry salt.' }, usage });
     expect((await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'))).tasks.ask).toMatchObject({ usage });
-    expect(await logLines(join(taskDir, 'task.log'))).toContainEqual(expect.objectContaining({ event: 'extras', tags: ['salt', 'sea'], hello: 'Hello there.' }));
+    expect(await logLines(join(taskDir, 'task.log'))).toContainEqual(
+      expect.objectContaining({ event: 'extras', tags: ['salt', 'sea'], hello: 'Hello there.' }),
+    );
   });
 });
 
@@ -371,8 +455,12 @@ export default defineTask({
     const taskDir = join(runDir, 'tasks', 'read');
     const tokens = Math.ceil(document.length / 4);
     const log = await logLines(join(taskDir, 'task.log'));
-    expect(log).toContainEqual(expect.objectContaining({ event: 'text-truncated', stage: 'pre-processing', tokens, keptTokens: expect.any(Number), chars: document.length }));
-    expect(log).toContainEqual(expect.objectContaining({ event: 'text-chunked', stage: 'pre-processing', tokens, maxTokens: 1000, chunks: expect.any(Number) }));
+    expect(log).toContainEqual(
+      expect.objectContaining({ event: 'text-truncated', stage: 'pre-processing', tokens, keptTokens: expect.any(Number), chars: document.length }),
+    );
+    expect(log).toContainEqual(
+      expect.objectContaining({ event: 'text-chunked', stage: 'pre-processing', tokens, maxTokens: 1000, chunks: expect.any(Number) }),
+    );
     const chunks = (log.find((line) => line.event === 'text-chunked') as { chunks: number }).chunks;
     expect(chunks).toBeGreaterThan(1);
 
@@ -388,7 +476,7 @@ export default defineTask({
 });
 
 describe('the live line on a terminal', () => {
-  it('shows a fan-out task\'s items done out of all', () => {
+  it("shows a fan-out task's items done out of all", () => {
     const out = new PassThrough();
     let written = '';
     out.on('data', (chunk: Buffer) => (written += chunk.toString()));

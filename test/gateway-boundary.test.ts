@@ -9,7 +9,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CallRecordSchema } from '../src/formats/ledger.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
-import { filesUnder, fromRequest, GOOD_VALUE, JSON_TASK, jsonReply, llmWorkspace, onlyRun, popEnv, runPopWithEnv, startFakeLlm } from './support/fake-llm-server.js';
+import {
+  filesUnder,
+  fromRequest,
+  GOOD_VALUE,
+  JSON_TASK,
+  jsonReply,
+  llmWorkspace,
+  onlyRun,
+  popEnv,
+  runPopWithEnv,
+  startFakeLlm,
+} from './support/fake-llm-server.js';
 import { makeWorkspace, readRunRecords, readValid, registryModule } from './support/workspace.js';
 
 const ledgerOf = async (runDir: string, task: string) =>
@@ -143,7 +154,7 @@ export default defineTask({
     );
     // The task also reads a key from a file, which it cannot know for one, and writes it out.
     const module = `import { readFileSync } from 'node:fs';
-${JSON_TASK.replace("user: String(seed.q) }),", "user: String(seed.q) + ' ' + String(seed.note) }),\n  finalize: async (value, ctx) => { const found = readFileSync(new URL('../found.txt', import.meta.url), 'utf8'); await ctx.writeArtifact('notes.md', found); ctx.log.info({ found }, 'found'); return { ...value, answer: found }; },")}`;
+${JSON_TASK.replace('user: String(seed.q) }),', "user: String(seed.q) + ' ' + String(seed.note) }),\n  finalize: async (value, ctx) => { const found = readFileSync(new URL('../found.txt', import.meta.url), 'utf8'); await ctx.writeArtifact('notes.md', found); ctx.log.info({ found }, 'found'); return { ...value, answer: found }; },")}`;
     const ws = await llmWorkspace(fake, { model: 'oai:gpt-echo', module });
     await writeFile(ws.path('found.txt'), `a key lying around: ${key}`);
     await writeFile(ws.path('pipeline-pending', 'q.json'), JSON.stringify({ q: 'Why?', note: `my key is ${key}` }));

@@ -103,7 +103,10 @@ describe('the call cache', () => {
     expect(other.requests).toHaveLength(1);
 
     const task = await readFile(ws.path('pipeline-tasks', 'ask.js'), 'utf8');
-    await writeFile(ws.path('pipeline-tasks', 'ask.js'), task.replace('confidence: z.number().min(0).max(1)', 'confidence: z.number().min(0).max(1), note: z.string().optional()'));
+    await writeFile(
+      ws.path('pipeline-tasks', 'ask.js'),
+      task.replace('confidence: z.number().min(0).max(1)', 'confidence: z.number().min(0).max(1), note: z.string().optional()'),
+    );
     await drop(ws, 'schema', { q: 'Why is the sea salty?' });
     await runOnce(ws);
     expect(other.requests).toHaveLength(2);

@@ -44,7 +44,11 @@ describe('fair turns within a provider budget', () => {
       'pipeline-tasks/index.js': registryModule(['caller']),
       'pipeline-tasks/caller.js': CALLER_TASK,
     });
-    const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '4'], { env: popEnv({ OPENAI_API_KEY: 'sk-test-fair' }), extendEnv: false, timeoutMs: 120_000 });
+    const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '4'], {
+      env: popEnv({ OPENAI_API_KEY: 'sk-test-fair' }),
+      extendEnv: false,
+      timeoutMs: 120_000,
+    });
     try {
       await daemon.waitForEvent('manager-ready');
       await drop(ws, 'flood', { q: 'Flood?', flood: true });

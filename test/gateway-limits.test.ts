@@ -6,7 +6,20 @@ import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { popInBackground } from './support/cli.js';
-import { GOOD_VALUE, JSON_TASK, jsonReply, llmWorkspace, logLines, popEnv, rateLimited, runPopWithEnv, serverError, slow, startFakeLlm, type FakeLlm } from './support/fake-llm-server.js';
+import {
+  GOOD_VALUE,
+  JSON_TASK,
+  jsonReply,
+  llmWorkspace,
+  logLines,
+  popEnv,
+  rateLimited,
+  runPopWithEnv,
+  serverError,
+  slow,
+  startFakeLlm,
+  type FakeLlm,
+} from './support/fake-llm-server.js';
 import { makeWorkspace, readJson, readRunRecords, registryModule, waitFor, type Workspace } from './support/workspace.js';
 
 const KEY = 'sk-test-gateway-limits';
@@ -92,7 +105,14 @@ describe('provider limits', () => {
     const fake = await startFakeLlm();
     fake.queueFor('gpt-first', rateLimited('2'));
     fake.always(jsonReply(GOOD_VALUE));
-    const ws = await stepsWorkspace(fake, [{ name: 'first', model: 'oai:gpt-first' }, { name: 'second', model: 'oai:gpt-second' }], 3);
+    const ws = await stepsWorkspace(
+      fake,
+      [
+        { name: 'first', model: 'oai:gpt-first' },
+        { name: 'second', model: 'oai:gpt-second' },
+      ],
+      3,
+    );
 
     const result = await runPopWithEnv(ws, ['start', '--once', '--concurrency', '3'], env());
     expect(result.exitCode, result.stderr).toBe(0);
@@ -119,7 +139,10 @@ describe('a provider that is down', () => {
     try {
       const answerOf = async (seed: string) => {
         const done = await daemon.waitForEvent('run-complete', (line) => String(line.run).includes(`-${seed}-`));
-        return (await readJson(join(String(done.dir), 'tasks', 'ask', '04-response.json'))) as { model: string; skipped: Array<{ model: string; reason: string }> };
+        return (await readJson(join(String(done.dir), 'tasks', 'ask', '04-response.json'))) as {
+          model: string;
+          skipped: Array<{ model: string; reason: string }>;
+        };
       };
       const first = await answerOf('q');
       expect(first.model).toBe('anth:claude-test');
@@ -161,7 +184,10 @@ describe('a provider that is down', () => {
     const backup = await startFakeLlm();
     failing.always(serverError());
     backup.always(jsonReply(GOOD_VALUE));
-    const ws = await llmWorkspace(backup, { model: ['oai:gpt-test', 'anth:claude-test'], providers: { oai: { baseURL: failing.openaiBaseURL, maxRetries: 0 } } });
+    const ws = await llmWorkspace(backup, {
+      model: ['oai:gpt-test', 'anth:claude-test'],
+      providers: { oai: { baseURL: failing.openaiBaseURL, maxRetries: 0 } },
+    });
     // One task at a time: each call to the failing provider is either one of the three that mark it down, or a probe.
     const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '1'], { env: env(), extendEnv: false, timeoutMs: 120_000 });
     try {

@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { popInBackground } from './support/cli.js';
-import { GOOD_VALUE, JSON_TASK, jsonReply, logLines, popEnv, rateLimited, slow, startFakeLlm, type Behaviour, type FakeLlm } from './support/fake-llm-server.js';
+import {
+  GOOD_VALUE,
+  JSON_TASK,
+  jsonReply,
+  logLines,
+  popEnv,
+  rateLimited,
+  slow,
+  startFakeLlm,
+  type Behaviour,
+  type FakeLlm,
+} from './support/fake-llm-server.js';
 import { GATED_TASK, makeWorkspace, registryModule, waitFor, type Workspace } from './support/workspace.js';
 
 const KEY = 'sk-test-gateway-waits';
@@ -53,32 +64,40 @@ const cases: Case[] = [
 ];
 
 describe('a call aborted while it waits for its provider', () => {
-  it.each(cases)('waiting for $wait: leaves at once, is never sent, and the manager answers SIGTERM', async ({ wait, limits, maxRetries, first, gateAfter }) => {
-    const fake = await startFakeLlm();
-    fake.queueFor('gpt-first', first);
-    fake.always(jsonReply(GOOD_VALUE));
-    const ws = await sideBySide(fake, limits, maxRetries);
-    const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '2'], { env: popEnv({ OPENAI_API_KEY: KEY }), extendEnv: false, timeoutMs: 120_000 });
-    try {
-      if (gateAfter === 'first-request') await waitFor(() => fake.requestsFor('gpt-first').length === 1, { description: "the first task's request" });
-      else await daemon.waitForEvent(first.kind === 'status' ? 'task-failed' : 'task-complete', (line) => line.task === 'first');
-      await writeFile(ws.path('gate'), '');
+  it.each(cases)(
+    'waiting for $wait: leaves at once, is never sent, and the manager answers SIGTERM',
+    async ({ wait, limits, maxRetries, first, gateAfter }) => {
+      const fake = await startFakeLlm();
+      fake.queueFor('gpt-first', first);
+      fake.always(jsonReply(GOOD_VALUE));
+      const ws = await sideBySide(fake, limits, maxRetries);
+      const daemon = popInBackground(ws, ['start', '--json', '--concurrency', '2'], {
+        env: popEnv({ OPENAI_API_KEY: KEY }),
+        extendEnv: false,
+        timeoutMs: 120_000,
+      });
+      try {
+        if (gateAfter === 'first-request') await waitFor(() => fake.requestsFor('gpt-first').length === 1, { description: "the first task's request" });
+        else await daemon.waitForEvent(first.kind === 'status' ? 'task-failed' : 'task-complete', (line) => line.task === 'first');
+        await writeFile(ws.path('gate'), '');
 
-      // The second task waited, and its time limit ended it while it did.
-      await daemon.waitForEvent('task-waiting', (line) => line.task === 'second' && line.reason === wait);
-      const ended = await daemon.waitForEvent('task-failed', (line) => line.task === 'second');
-      expect(ended).toMatchObject({ reason: 'timeout' });
-      // The run ends (the first task's slow reply included): the manager was never stuck.
-      const run = await daemon.waitForEvent('run-failed');
-      const log = await logLines(join(String(run.dir), 'tasks', 'second', 'task.log'));
-      expect(log.filter((line) => line.event === 'model-waiting').map((line) => line.reason)).toContain(wait);
-    } finally {
-      daemon.subprocess.kill('SIGTERM');
-    }
-    const result = await daemon.done();
-    expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.events.some((line) => line.event === 'manager-stopped')).toBe(true);
-    // Never sent, not even after its wait would have ended.
-    expect(fake.requestsFor('gpt-second')).toEqual([]);
-  }, 90_000);
+        // The second task waited, and its time limit ended it while it did.
+        await daemon.waitForEvent('task-waiting', (line) => line.task === 'second' && line.reason === wait);
+        const ended = await daemon.waitForEvent('task-failed', (line) => line.task === 'second');
+        expect(ended).toMatchObject({ reason: 'timeout' });
+        // The run ends (the first task's slow reply included): the manager was never stuck.
+        const run = await daemon.waitForEvent('run-failed');
+        const log = await logLines(join(String(run.dir), 'tasks', 'second', 'task.log'));
+        expect(log.filter((line) => line.event === 'model-waiting').map((line) => line.reason)).toContain(wait);
+      } finally {
+        daemon.subprocess.kill('SIGTERM');
+      }
+      const result = await daemon.done();
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.events.some((line) => line.event === 'manager-stopped')).toBe(true);
+      // Never sent, not even after its wait would have ended.
+      expect(fake.requestsFor('gpt-second')).toEqual([]);
+    },
+    90_000,
+  );
 });

@@ -54,7 +54,11 @@ describe('the gateway', () => {
       },
     });
 
-    const result = await runPopWithEnv(ws, ['start', '--once'], popEnv({ OPENAI_API_KEY: KEY, MY_CUSTOM_TOKEN: CUSTOM_KEY, VENDOR_API_KEY: 'vendor-s3cret-marker' }));
+    const result = await runPopWithEnv(
+      ws,
+      ['start', '--once'],
+      popEnv({ OPENAI_API_KEY: KEY, MY_CUSTOM_TOKEN: CUSTOM_KEY, VENDOR_API_KEY: 'vendor-s3cret-marker' }),
+    );
     expect(result.exitCode, result.stderr).toBe(0);
 
     const runDir = await onlyRun(ws, 'complete');
@@ -79,7 +83,10 @@ describe('the gateway', () => {
     try {
       await daemon.waitForEvent('run-complete');
       // Now a provider reads its key from ACME_LICENSE, which the warm processes started with.
-      const pipeline = JSON.parse(await readFile(ws.path('pipeline.json'), 'utf8')) as { tasks: Array<Record<string, unknown>>; providers: Record<string, unknown> };
+      const pipeline = JSON.parse(await readFile(ws.path('pipeline.json'), 'utf8')) as {
+        tasks: Array<Record<string, unknown>>;
+        providers: Record<string, unknown>;
+      };
       pipeline.providers.acme = { type: 'openai', baseURL: fake.openaiBaseURL, apiKeyEnv: 'ACME_LICENSE' };
       pipeline.tasks = [{ name: 'ask', model: 'acme:gpt-acme' }];
       await replaceFile(ws.path('pipeline.json'), JSON.stringify(pipeline));
@@ -105,7 +112,14 @@ describe('the gateway', () => {
 
     const run = runPopWithEnv(ws, ['start', '--once'], popEnv({ OPENAI_API_KEY: KEY }));
     await waitFor(() => fake.requests.length === 1, { description: 'the first request to arrive' });
-    const taskDir = join(ws.current, (await waitFor(async () => (await import('node:fs/promises')).readdir(ws.current).then((names) => names.find((name) => !name.startsWith('.'))))) as string, 'tasks', 'ask');
+    const taskDir = join(
+      ws.current,
+      (await waitFor(async () =>
+        (await import('node:fs/promises')).readdir(ws.current).then((names) => names.find((name) => !name.startsWith('.'))),
+      )) as string,
+      'tasks',
+      'ask',
+    );
     const pid = Number(await readFile(join(taskDir, 'pid-1.txt'), 'utf8'));
     process.kill(pid, 'SIGKILL');
 

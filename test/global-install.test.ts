@@ -20,14 +20,30 @@ describe('the packed package installed globally', () => {
     expect(pack.exitCode, pack.stderr).toBe(0);
     const [packed] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed!.files.map((file) => file.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'orchestrator/manager.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runner/child.js', 'docs/schemas/pipeline.schema.json', 'templates/example/pipeline.json', 'templates/minimal/pipeline-tasks/index.js']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'orchestrator/manager.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/cli/main.js',
+        'dist/runner/child.js',
+        'docs/schemas/pipeline.schema.json',
+        'templates/example/pipeline.json',
+        'templates/minimal/pipeline-tasks/index.js',
+      ]),
+    );
     const tops = [...new Set(files.map((file) => file.split('/')[0]))].sort();
     expect(tops).toEqual(['README.md', 'dist', 'docs', 'orchestrator', 'package.json', 'templates']);
     expect(files.filter((file) => file.startsWith('dist/bench/') || file.endsWith('.map'))).toEqual([]);
 
     const prefix = join(tmp, 'prefix');
     // As the README says: POP needs no install scripts, and npm has none to warn about.
-    const install = await npm(['install', '--global', '--ignore-scripts', '--prefix', prefix, join(tmp, packed!.filename), '--prefer-offline', '--no-audit', '--no-fund'], tmp);
+    const install = await npm(
+      ['install', '--global', '--ignore-scripts', '--prefix', prefix, join(tmp, packed!.filename), '--prefer-offline', '--no-audit', '--no-fund'],
+      tmp,
+    );
     expect(install.exitCode, install.stderr).toBe(0);
     expect(install.stderr).not.toMatch(/install-scripts|allowScripts/);
     const bin = join(prefix, 'bin', 'pop');

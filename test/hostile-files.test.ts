@@ -62,7 +62,11 @@ describe('a seed swapped for a FIFO while it is being claimed', () => {
     const ws = await askWorkspace({}, GATED_TASK);
     const fifos = ws.path('fifos');
     await mkdir(fifos);
-    await execa('mkfifo', Array.from({ length: FLIPS }, (_, i) => `f${i}`), { cwd: fifos });
+    await execa(
+      'mkfifo',
+      Array.from({ length: FLIPS }, (_, i) => `f${i}`),
+      { cwd: fifos },
+    );
     const daemon = await startDaemon(ws, ['--concurrency', '1']);
 
     const flipper = spawn(process.execPath, ['--input-type=module', '-e', FLIPPER, ws.pending, fifos, String(FLIPS)], { stdio: 'inherit' });
@@ -73,7 +77,7 @@ describe('a seed swapped for a FIFO while it is being claimed', () => {
     await daemon.waitForEvent('seed-claimed', (line) => line.seed === 'later.json', { timeoutMs: 30_000 });
     // Whatever was seen of flip.json was claimed, rejected, or left: nothing hangs on a FIFO.
     const flips = daemon.events.filter((line) => line.seed === 'flip.json').map((line) => line.event);
-    expect(flips.length, "the flipping seed was looked at").toBeGreaterThan(0);
+    expect(flips.length, 'the flipping seed was looked at').toBeGreaterThan(0);
 
     await writeFile(ws.path('gate'), '');
     daemon.signal('SIGTERM');
@@ -132,7 +136,9 @@ describe('seed names at the file system limit (255 bytes)', () => {
 
     const refused = await runPop(ws, ['submit', join(sources, tooLong)]);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toBe(`pop: ${join(sources, tooLong)}: the seed's name "${tooLong}.json" is 257 bytes; a file name may be at most 255: rename the file\n`.trimEnd());
+    expect(refused.stderr).toBe(
+      `pop: ${join(sources, tooLong)}: the seed's name "${tooLong}.json" is 257 bytes; a file name may be at most 255: rename the file\n`.trimEnd(),
+    );
 
     // And the manager runs them all.
     const run = await runPop(ws, ['start', '--once']);
@@ -144,7 +150,10 @@ describe('seed names at the file system limit (255 bytes)', () => {
 describe('seeds the manager must not choke on', () => {
   it('a 9.9 MB seed nested millions deep is rejected as too-deep, with where, and the seed beside it runs', async () => {
     const depth = 4_900_000;
-    const ws = await askWorkspace({ 'pipeline-pending/deep.json': `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`, 'pipeline-pending/fine.json': { q: 'shallow' } });
+    const ws = await askWorkspace({
+      'pipeline-pending/deep.json': `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+      'pipeline-pending/fine.json': { q: 'shallow' },
+    });
     const result = await runPop(ws, ['start', '--once']);
     expect(result.exitCode, result.stderr).toBe(1);
     const { rejection } = await rejectionOf(ws, 'deep.json');
@@ -208,7 +217,9 @@ describe('runs.jsonl with a torn last line (a write cut short by a crash or a fu
     expect(result.exitCode, result.stderr).toBe(0);
     // Every line parses and fits the schema.
     expect((await readRunRecords(ws)).map((record) => record.seed)).toEqual(['first.json', 'second.json']);
-    expect(result.events.filter((line) => line.event === 'runs-file-repaired')).toMatchObject([{ path: ws.runsJsonl, bytes: torn.length, keptIn: `${ws.runsJsonl}.torn` }]);
+    expect(result.events.filter((line) => line.event === 'runs-file-repaired')).toMatchObject([
+      { path: ws.runsJsonl, bytes: torn.length, keptIn: `${ws.runsJsonl}.torn` },
+    ]);
     expect(await readFile(`${ws.runsJsonl}.torn`, 'utf8')).toBe(`${torn}\n`);
   });
 });
@@ -272,7 +283,7 @@ describe('a full disk where run locks are written, with start --once', () => {
   it('gives up after 6 tries, leaving the run queued for the next start, which runs it', { timeout: 120_000 }, async (context) => {
     const ws = await askWorkspace({ 'pipeline-pending/waits.json': { q: 'next time' } });
     const disk = await mountFullLocksFolder(ws);
-if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
+    if (typeof disk === 'string') return cannotRunHere(context, disk, MOUNT_NEEDS);
     try {
       const result = await runPop(ws, ['start', '--once']);
       expect(result.exitCode, result.stderr).toBe(0);

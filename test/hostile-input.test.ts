@@ -39,10 +39,7 @@ function hostileWorkspace(files: Record<string, string | object> = {}): Promise<
 const eventsNamed = (events: LogEvent[], name: string) => events.filter((line) => line.event === name);
 
 /** The .error.json of a rejected seed, checked field by field, and the seed moved aside byte for byte. */
-async function expectRejected(
-  ws: Workspace,
-  seed: { name: string; movedTo?: string; reason: string; says: string; bytes?: Buffer },
-): Promise<void> {
+async function expectRejected(ws: Workspace, seed: { name: string; movedTo?: string; reason: string; says: string; bytes?: Buffer }): Promise<void> {
   const movedTo = seed.movedTo ?? seed.name;
   const errorFile = join(ws.rejected, `${movedTo.replace(/\.json$/, '')}.error.json`);
   const rejection = await readValid(SeedRejectionSchema, errorFile);
@@ -101,7 +98,12 @@ describe('seeds that are not what they claim to be', () => {
     expect(result.exitCode, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^pop: 1 run\(s\) complete, 0 failed, 1 seed\(s\) rejected · /);
     expect(eventsNamed(result.events, 'seed-rejected').map((line) => [line.seed, line.reason])).toEqual([['too-big.json', 'too-large']]);
-    await expectRejected(ws, { name: 'too-big.json', reason: 'too-large', says: `is ${LIMIT + 1} bytes; a seed may be at most ${LIMIT} bytes (10 MB)`, bytes: tooBig });
+    await expectRejected(ws, {
+      name: 'too-big.json',
+      reason: 'too-large',
+      says: `is ${LIMIT + 1} bytes; a seed may be at most ${LIMIT} bytes (10 MB)`,
+      bytes: tooBig,
+    });
 
     const [run] = await runDirs(ws.complete);
     expect((await readRunRecords(ws)).map((record) => [record.id, record.seed])).toEqual([[run, 'fits.json']]);
@@ -123,7 +125,12 @@ describe('seeds that are not what they claim to be', () => {
     expect(result.events.indexOf(waiting[0] as LogEvent)).toBeLessThan(result.events.indexOf(rejected));
     expect(String(rejected.message)).toMatch(/^pipeline-pending\/picture\.json is not valid JSON: Unexpected token /);
     const rejection = await readValid(SeedRejectionSchema, join(ws.rejected, 'picture.error.json'));
-    expect(rejection).toMatchObject({ file: 'pipeline-pending/picture.json', movedTo: 'pipeline-pending/rejected/picture.json', reason: 'not-json', message: rejected.message });
+    expect(rejection).toMatchObject({
+      file: 'pipeline-pending/picture.json',
+      movedTo: 'pipeline-pending/rejected/picture.json',
+      reason: 'not-json',
+      message: rejected.message,
+    });
     expect((await readFile(join(ws.rejected, 'picture.json'))).equals(png)).toBe(true);
     expect(await runDirs(ws.current)).toEqual([]);
   });
@@ -187,12 +194,11 @@ describe('seeds that are not what they claim to be', () => {
     expect(await pendingSeeds(ws)).toEqual([]);
   });
 
-  // PRODUCT BUG (src/manager/manager.ts watchFolder): chokidar misses a file created under a name
-  // it has just seen go away. When a seed is claimed or rejected (moved out of pending/) and a new
-  // file of the same name is dropped right after, chokidar's directory diff still lists the name
-  // and reports nothing; the new seed sits in pending/ until the daemon restarts. It happens for
-  // about one drop in three, so these two tests drop the same name ROUNDS times: with the bug they
-  // fail at the first drop that is missed (the wait for its event times out).
+  // chokidar can miss a file created under a name it has just seen go away: when a seed is claimed or
+  // rejected (moved out of pending/) and a new file of the same name is dropped right after, its
+  // directory diff still lists the name and reports nothing, and the new seed would sit in pending/
+  // until the daemon restarts. That happened for about one drop in three, so these two tests drop the
+  // same name ROUNDS times: should a drop be missed again, the wait for its event times out.
   const ROUNDS = 12;
   const ROUND_WAIT = { timeoutMs: 5_000 };
 
@@ -234,7 +240,13 @@ describe('seeds that are not what they claim to be', () => {
 
     const says = 'is an array; a seed must be a JSON object ({ ... })';
     for (const [round, movedName] of movedNames.entries()) {
-      await expectRejected(ws, { name: 'bad.json', movedTo: movedName, reason: 'not-an-object', says, bytes: Buffer.from(JSON.stringify(Array(round + 1).fill(round + 1))) });
+      await expectRejected(ws, {
+        name: 'bad.json',
+        movedTo: movedName,
+        reason: 'not-an-object',
+        says,
+        bytes: Buffer.from(JSON.stringify(Array(round + 1).fill(round + 1))),
+      });
     }
     expect(await listDir(ws.rejected)).toEqual(movedNames.flatMap((name) => [name, name.replace(/\.json$/, '.error.json')]).sort());
     expect(eventsNamed(daemon.events, 'seed-rejected')).toHaveLength(ROUNDS);
@@ -243,7 +255,10 @@ describe('seeds that are not what they claim to be', () => {
 
   it("a seed that fails the registry's seedSchema is rejected as seed-schema, naming the field", async () => {
     const ws = await hostileWorkspace({
-      'pipeline-tasks/index.js': registryModule(['echo'], `import { z } from 'pop';\nexport const seedSchema = z.object({ topic: z.string().min(1), words: z.number().int().optional() });`),
+      'pipeline-tasks/index.js': registryModule(
+        ['echo'],
+        `import { z } from 'pop';\nexport const seedSchema = z.object({ topic: z.string().min(1), words: z.number().int().optional() });`,
+      ),
       'pipeline-pending/wrong.json': '{ "words": 12 }',
       'pipeline-pending/right.json': '{ "topic": "schemas", "words": 12 }',
     });
@@ -296,7 +311,9 @@ describe('a pipeline.json or task registry that cannot start', () => {
 
   it('an unknown task name: exit 2 listing the registered tasks', async () => {
     const ws = await hostileWorkspace({ 'pipeline.json': { name: 'hostile', tasks: ['echo', 'ghost'] } });
-    await expectCannotStart(ws, [`${ws.pipelineFile}: tasks[1] "ghost" is not a registered task (registered in ${ws.path('pipeline-tasks', 'index.js')}: echo, title)`]);
+    await expectCannotStart(ws, [
+      `${ws.pipelineFile}: tasks[1] "ghost" is not a registered task (registered in ${ws.path('pipeline-tasks', 'index.js')}: echo, title)`,
+    ]);
   });
 
   it('a registry entry exporting nothing: exit 2', async () => {
@@ -342,7 +359,9 @@ describe('a pipeline.json or task registry that cannot start', () => {
     const result = await runPop(ws, ['start', '--once']);
     expect(result.exitCode, result.stderr).toBe(2);
     // Once, at its line and column, with the line; the registry that imports it is not blamed too.
-    expect(result.stderr).toBe(`pop: ${ws.path('pipeline-tasks', 'broken.js')}:1:37: Unexpected token ';'\n    1 | export default { prompt: () => 'hi' ;\n${' '.repeat(44)}^`);
+    expect(result.stderr).toBe(
+      `pop: ${ws.path('pipeline-tasks', 'broken.js')}:1:37: Unexpected token ';'\n    1 | export default { prompt: () => 'hi' ;\n${' '.repeat(44)}^`,
+    );
     expect(result.events).toEqual([]);
     expect(await pendingSeeds(ws)).toEqual(['waiting.json']);
     expect(await listDir(ws.current)).toEqual([]);

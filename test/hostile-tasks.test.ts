@@ -41,7 +41,7 @@ export default {
         writeAll('{"type":"stage","stage":"prompt","attempt":1,"extra":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}\\n');
         break;
       case 'long-stage':
-        forge({ type: 'stage', stage: 'x'.repeat(1024 * 1024), attempt: 1 });
+        forge({ type: 'stage', stage: 'x'.repeat(1024 * 1024), call: 1 });
         break;
       case 'many-notes':
         for (let i = 0; i < 300; i++) forge({ type: 'truncated', stage: 'prompt', tokens: 1000 + i, keptTokens: 10 });

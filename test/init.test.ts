@@ -50,8 +50,12 @@ describe('pop init', () => {
     ]);
     // $schema names the copy in the workspace, which is the format's current JSON Schema.
     expect(await readFile(join(root, 'pipeline.json'), 'utf8')).toContain('"$schema": "./.pop/pipeline.schema.json"');
-    expect(await readFile(join(root, '.pop', 'pipeline.schema.json'), 'utf8')).toBe(await readFile(join(REPO_ROOT, 'docs', 'schemas', 'pipeline.schema.json'), 'utf8'));
-    expect((await readFile(join(root, '.gitignore'), 'utf8')).split('\n')).toEqual(expect.arrayContaining(['pipeline-pending/', 'pipeline-current/', 'pipeline-complete/', '.env', '.pop/cache/', '*.tgz']));
+    expect(await readFile(join(root, '.pop', 'pipeline.schema.json'), 'utf8')).toBe(
+      await readFile(join(REPO_ROOT, 'docs', 'schemas', 'pipeline.schema.json'), 'utf8'),
+    );
+    expect((await readFile(join(root, '.gitignore'), 'utf8')).split('\n')).toEqual(
+      expect.arrayContaining(['pipeline-pending/', 'pipeline-current/', 'pipeline-complete/', '.env', '.pop/cache/', '*.tgz']),
+    );
 
     const submit = await popIn(root, ['submit', 'examples/seeds/hello.json']);
     expect(submit).toMatchObject({ exitCode: 0, stdout: 'hello.json', stderr: '' });
@@ -60,7 +64,9 @@ describe('pop init', () => {
     expect(start.events.filter((line) => line.event === 'task-failed')).toEqual([]);
     const records = await readRunRecords(workspaceAt(root));
     expect(records.map((record) => [record.seed, record.tasks.map((task) => task.name)])).toEqual([['hello.json', ['summarize']]]);
-    const output = JSON.parse(await readFile(join(root, 'pipeline-complete', records[0]!.id, 'tasks', 'summarize', 'output.json'), 'utf8')) as { value: { summary: string; keywords: string[] } };
+    const output = JSON.parse(await readFile(join(root, 'pipeline-complete', records[0]!.id, 'tasks', 'summarize', 'output.json'), 'utf8')) as {
+      value: { summary: string; keywords: string[] };
+    };
     expect(output.value.keywords.length).toBeGreaterThanOrEqual(3);
     for (let dir = root; dir !== '/'; dir = join(dir, '..')) expect(existsSync(join(dir, 'node_modules')), `${dir}/node_modules`).toBe(false);
   });
@@ -73,7 +79,9 @@ describe('pop init', () => {
     // --root names the folder as for every other command.
     const init = await popIn(REPO_ROOT, ['init', '--root', root]);
     expect(init.exitCode).toBe(2);
-    expect(init.stderr).toBe(`pop: ${root} already has pipeline-tasks/index.js, pipeline.json; init writes nothing over existing files (choose an empty folder)`);
+    expect(init.stderr).toBe(
+      `pop: ${root} already has pipeline-tasks/index.js, pipeline.json; init writes nothing over existing files (choose an empty folder)`,
+    );
     expect(await filesUnder(root)).toEqual(['pipeline-tasks/', 'pipeline-tasks/index.js', 'pipeline.json']);
     expect(await readFile(join(root, 'pipeline.json'), 'utf8')).toBe('{ "mine": true }\n');
   });
@@ -86,7 +94,9 @@ describe('pop init', () => {
     const tsc = await execa(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'jsconfig.json')], { cwd: root, reject: false });
     // The one error is the typo: `pop` resolved, and the output schema typed the value.
     expect(tsc.exitCode).not.toBe(0);
-    expect(tsc.stdout.trim().split('\n')).toEqual([expect.stringMatching(/pipeline-tasks\/summarize\.js\(\d+,\d+\): error TS2551: Property 'lenght' does not exist on type .*'length'/)]);
+    expect(tsc.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/pipeline-tasks\/summarize\.js\(\d+,\d+\): error TS2551: Property 'lenght' does not exist on type .*'length'/),
+    ]);
   });
 
   it('type-checks the natural code of tasks: the seed typed by the seedSchema, inputs by needing(), a fan-out as docs/writing-tasks.md writes it', async () => {
@@ -140,7 +150,10 @@ export default needing({ 'check-facts': checkFacts, outline }).defineTask({
     expect(clean.exitCode).toBe(0);
 
     // And the types are not all \`any\`: a field the seedSchema does not have, a value used as what it is not.
-    await writeFile(join(tasks, 'wrong.js'), `import { needing } from 'pop';\nimport facts from './facts.js';\nexport default needing({ facts }).defineTask({\n  prompt: ({ seed, inputs }) => \`\${seed.documnet} \${inputs.facts.toFixed()}\`,\n});\n`);
+    await writeFile(
+      join(tasks, 'wrong.js'),
+      `import { needing } from 'pop';\nimport facts from './facts.js';\nexport default needing({ facts }).defineTask({\n  prompt: ({ seed, inputs }) => \`\${seed.documnet} \${inputs.facts.toFixed()}\`,\n});\n`,
+    );
     const wrong = await tsc();
     expect(wrong.exitCode).not.toBe(0);
     expect(wrong.stdout.trim().split('\n')).toEqual([

@@ -81,7 +81,9 @@ describe('a task process under its limits', () => {
     expect(status).toMatchObject({
       state: 'failed',
       running: [],
-      tasks: { spawner: { state: 'failed', attempts: 1, error: { reason: 'timeout', message: 'the task ran past its time limit of 3000 ms and was stopped' } } },
+      tasks: {
+        spawner: { state: 'failed', attempts: 1, error: { reason: 'timeout', message: 'the task ran past its time limit of 3000 ms and was stopped' } },
+      },
       error: { task: 'spawner', reason: 'timeout' },
     });
     // Not retried: a time limit is the task's own fault.
@@ -98,7 +100,12 @@ describe('a task process under its limits', () => {
     const error = status.tasks.hog?.error;
     expect(error).toMatchObject({ reason: 'out-of-memory', message: 'the task ran out of memory (heap limit 64 MB)' });
     expect(error?.stderrTail).toMatch(/JavaScript heap out of memory/);
-    expect(status).toMatchObject({ state: 'failed', running: [], tasks: { hog: { state: 'failed', attempts: 1 } }, error: { task: 'hog', reason: 'out-of-memory' } });
+    expect(status).toMatchObject({
+      state: 'failed',
+      running: [],
+      tasks: { hog: { state: 'failed', attempts: 1 } },
+      error: { task: 'hog', reason: 'out-of-memory' },
+    });
     expect(eventsNamed(result.events, 'run-failed')).toEqual([expect.objectContaining({ run, task: 'hog', reason: 'out-of-memory' })]);
     expect(await readRunRecords(ws)).toEqual([]);
   });
@@ -220,7 +227,12 @@ describe('--concurrency', () => {
     const marks = await timeline(ws);
     expect(marks).toHaveLength(8);
     expect(maxOverlap(marks)).toBe(2);
-    expect(marks.slice(0, 2).map((mark) => `${mark.what} ${mark.seed}`).sort()).toEqual(['start c', 'start d']);
+    expect(
+      marks
+        .slice(0, 2)
+        .map((mark) => `${mark.what} ${mark.seed}`)
+        .sort(),
+    ).toEqual(['start c', 'start d']);
     expect((await readRunRecords(ws)).map((record) => record.seed).sort()).toEqual(['a.json', 'b.json', 'c.json', 'd.json']);
     expect(await runDirs(ws.complete)).toHaveLength(4);
   });

@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema, type RunStatus } from '../src/formats/tasks-status.js';
 import type { TaskFailure } from '../src/formats/task-failure.js';
-import {
-  makeWorkspace,
-  pendingSeeds,
-  readRunRecords,
-  readValid,
-  registryModule,
-  runDirs,
-  runPop,
-  type Workspace,
-} from './support/workspace.js';
+import { makeWorkspace, pendingSeeds, readRunRecords, readValid, registryModule, runDirs, runPop, type Workspace } from './support/workspace.js';
 
 const PREPARE_TASK = `import { defineTask, z } from 'pop';
 export default defineTask({

@@ -46,7 +46,11 @@ describe.skipIf(!hasRedis)(`the ledger through a queue (needs redis-server: ${IN
     const word = (request: RecordedRequest) => /echo: (\S+)/.exec(JSON.stringify(request.body.messages))?.[1] ?? '';
     fake.always(fromRequest((request) => slow(400, word(request) ? jsonReply({ word: word(request) }) : reply('?'))));
     const ws = await makeWorkspace({
-      'pipeline.json': { name: 'queued-fan', tasks: [{ name: 'fan', model: 'oai:gpt-q', concurrency: 2 }], providers: { oai: { type: 'openai', baseURL: fake.openaiBaseURL, maxRetries: 0 } } },
+      'pipeline.json': {
+        name: 'queued-fan',
+        tasks: [{ name: 'fan', model: 'oai:gpt-q', concurrency: 2 }],
+        providers: { oai: { type: 'openai', baseURL: fake.openaiBaseURL, maxRetries: 0 } },
+      },
       'pipeline-tasks/index.js': registryModule(['fan']),
       'pipeline-tasks/fan.js': FAN_TASK,
       'pipeline-pending/words.json': { words: WORDS },

@@ -56,7 +56,10 @@ function echoItem(request: RecordedRequest, fixed: (model: string | undefined) =
 const PID_FAN_TASK = `import { writeFileSync } from 'node:fs';
 ${FAN_TASK.replace('each: ({ seed }) => seed.words,', "each: ({ seed }, ctx) => (writeFileSync(new URL('../task-' + ctx.attempt + '.pid', import.meta.url), String(process.pid)), seed.words),")}`;
 
-function fanWorkspace(fake: FakeLlm, options: { words?: string[]; task?: Record<string, unknown>; pipeline?: Record<string, unknown>; module?: string } = {}): Promise<Workspace> {
+function fanWorkspace(
+  fake: FakeLlm,
+  options: { words?: string[]; task?: Record<string, unknown>; pipeline?: Record<string, unknown>; module?: string } = {},
+): Promise<Workspace> {
   return makeWorkspace({
     'pipeline.json': {
       name: 'fan-out',
@@ -73,7 +76,8 @@ function fanWorkspace(fake: FakeLlm, options: { words?: string[]; task?: Record<
 const env = () => popEnv({ OPENAI_API_KEY: 'sk-test-ledger-key-0001', ANTHROPIC_API_KEY: 'sk-ant-test-ledger-key-0002' });
 const start = (ws: Workspace) => runPopWithEnv(ws, ['start', '--once'], env());
 const answered = (fake: FakeLlm) => fake.requests.filter((request) => request.api && !request.abandoned).length;
-const itemOutputs = (runDir: string) => WORDS.filter((_, index) => existsSync(join(runDir, 'tasks', 'fan', 'items', String(index + 1).padStart(4, '0'), 'output.json'))).length;
+const itemOutputs = (runDir: string) =>
+  WORDS.filter((_, index) => existsSync(join(runDir, 'tasks', 'fan', 'items', String(index + 1).padStart(4, '0'), 'output.json'))).length;
 
 async function ledgerOf(runDir: string, task: string): Promise<CallRecord[]> {
   const text = await readFile(join(runDir, 'tasks', task, 'calls.jsonl'), 'utf8');
@@ -95,7 +99,13 @@ describe('the ledger', () => {
     const fake = await startFakeLlm();
     let interrupted = false;
     // Items 5 on hang until the interruption: it lands with 4 items done and 2 calls in flight.
-    fake.always(fromRequest((request) => (!interrupted && /: (echo|foxtrot|golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages)) ? slow(60_000) : slow(20, fromRequest(echoItem)))));
+    fake.always(
+      fromRequest((request) =>
+        !interrupted && /: (echo|foxtrot|golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages))
+          ? slow(60_000)
+          : slow(20, fromRequest(echoItem)),
+      ),
+    );
     const ws = await fanWorkspace(fake, { task: { concurrency: 2 } });
 
     const daemon = await startDaemon(ws, []);
@@ -117,7 +127,9 @@ describe('the ledger', () => {
     expect(lines.filter((line) => line.outcome === 'answered').map((line) => line.attempt)).toEqual(expect.arrayContaining([1, 1, 1, 1, 2, 2, 2, 2, 2, 2]));
     expect(lines.filter((line) => line.outcome === 'aborted')).toHaveLength(2);
     expect(new Set(lines.filter((line) => line.outcome === 'answered').map((line) => line.item))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
-    expect(lines.every((line) => line.run === record?.id && line.task === 'fan' && line.modelAsked === 'oai:gpt-fan' && line.model === 'oai:gpt-fan')).toBe(true);
+    expect(lines.every((line) => line.run === record?.id && line.task === 'fan' && line.modelAsked === 'oai:gpt-fan' && line.model === 'oai:gpt-fan')).toBe(
+      true,
+    );
     const status = await readValid(RunStatusSchema, join(finished, 'tasks-status.json'));
     expect(status.tasks.fan?.usage).toMatchObject({ calls: 10, abortedCalls: 2 });
     expect(status.tasks.fan?.byModel?.['oai:gpt-fan']).toMatchObject({ calls: 10 });
@@ -128,7 +140,9 @@ describe('the ledger', () => {
   it('a task process SIGKILLed after some items, and one that runs out of time: their answered calls are counted', async () => {
     const fake = await startFakeLlm();
     let killed = false;
-    fake.always(fromRequest((request) => (!killed && /: (golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages)) ? slow(60_000) : fromRequest(echoItem))));
+    fake.always(
+      fromRequest((request) => (!killed && /: (golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages)) ? slow(60_000) : fromRequest(echoItem))),
+    );
     const ws = await fanWorkspace(fake, { task: { concurrency: 2 }, module: PID_FAN_TASK });
     const daemon = await startDaemon(ws, []);
     const runDir = await theRunDir(ws);
@@ -145,13 +159,21 @@ describe('the ledger', () => {
 
     // A time limit: the attempt ends as timeout, and the calls it made are still the task's.
     const slowFake = await startFakeLlm();
-    slowFake.always(fromRequest((request) => (/: (echo|foxtrot|golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages)) ? slow(60_000) : fromRequest(echoItem))));
+    slowFake.always(
+      fromRequest((request) =>
+        /: (echo|foxtrot|golf|hotel|india|juliet)"/.test(JSON.stringify(request.body.messages)) ? slow(60_000) : fromRequest(echoItem),
+      ),
+    );
     const timed = await fanWorkspace(slowFake, { task: { concurrency: 2, timeoutMs: 3000 } });
     const failed = await start(timed);
     expect(failed.exitCode).toBe(1);
     const failedRun = await onlyRun(timed, 'current');
     const status = await readValid(RunStatusSchema, join(failedRun, 'tasks-status.json'));
-    expect(status.tasks.fan).toMatchObject({ state: 'failed', error: { reason: 'timeout' }, usage: { calls: 4, inputTokens: 44, outputTokens: 28, abortedCalls: 2 } });
+    expect(status.tasks.fan).toMatchObject({
+      state: 'failed',
+      error: { reason: 'timeout' },
+      usage: { calls: 4, inputTokens: 44, outputTokens: 28, abortedCalls: 2 },
+    });
     const shown = await runPopWithEnv(timed, ['status', status.id], env());
     expect(shown.stdout).toMatch(/fan\s+failed\s+1\s+0\s+4\/10/);
   });
@@ -219,7 +241,9 @@ export default defineTask({
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(fake.requestsFor('gpt-new')).toHaveLength(4);
     const finished = await onlyRun(ws, 'complete');
-    const outputs = await Promise.all(['0001', '0002', '0003', '0004'].map((item) => readValid(ItemOutputSchema, join(finished, 'tasks', 'fan', 'items', item, 'output.json'))));
+    const outputs = await Promise.all(
+      ['0001', '0002', '0003', '0004'].map((item) => readValid(ItemOutputSchema, join(finished, 'tasks', 'fan', 'items', item, 'output.json'))),
+    );
     expect(outputs.map((output) => output.model)).toEqual(['oai:gpt-new', 'oai:gpt-new', 'oai:gpt-new', 'oai:gpt-new']);
     expect((await readRunRecords(ws))[0]?.totals).toMatchObject({ calls: 8 });
 
@@ -229,7 +253,10 @@ export default defineTask({
     const ws2 = await fanWorkspace(fake2, { words, task: { concurrency: 1, maxRefinements: 0 } });
     expect((await start(ws2)).exitCode).toBe(1);
     const id2 = (await onlyRun(ws2, 'current')).split('/').at(-1)!;
-    await writeFile(ws2.path('pipeline-tasks', 'fan.js'), FAN_TASK.replace('value.n === ctx.item.index', 'value.n === ctx.item.index || value.word === "never"'));
+    await writeFile(
+      ws2.path('pipeline-tasks', 'fan.js'),
+      FAN_TASK.replace('value.n === ctx.item.index', 'value.n === ctx.item.index || value.word === "never"'),
+    );
     const again = await runPopWithEnv(ws2, ['resume', id2], env());
     expect(again.exitCode, again.stderr).toBe(0);
     expect(fake2.requests).toHaveLength(5);
@@ -300,7 +327,12 @@ export default defineTask({
     const report = JSON.parse(cost.stdout);
     const served = (model: string) => fake.requestsFor(model).length;
     expect(report.rows).toEqual([
-      expect.objectContaining({ model: 'anth:claude-test', calls: served('claude-test'), inputTokens: 1000 * served('claude-test'), cachedInputTokens: 800 * served('claude-test') }),
+      expect.objectContaining({
+        model: 'anth:claude-test',
+        calls: served('claude-test'),
+        inputTokens: 1000 * served('claude-test'),
+        cachedInputTokens: 800 * served('claude-test'),
+      }),
       expect.objectContaining({ model: 'oai:gpt-test', calls: served('gpt-test'), outputTokens: 100 * served('gpt-test') }),
     ]);
     expect(report.total.calls).toBe(fake.requests.length);

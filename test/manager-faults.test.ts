@@ -30,7 +30,12 @@ function workspace(module: string, seeds: Record<string, object>): Promise<Works
 }
 
 async function startOnce(ws: Workspace, env: Record<string, string> = {}): Promise<PopResult & { stdout: string }> {
-  const result = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--concurrency', '1', '--root', ws.root], { cwd: ws.root, reject: false, env, timeout: 50_000 });
+  const result = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--concurrency', '1', '--root', ws.root], {
+    cwd: ws.root,
+    reject: false,
+    env,
+    timeout: 50_000,
+  });
   const events = result.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -99,7 +104,13 @@ export default {
 describe('an unexpected error while the manager runs a run', () => {
   it('fails that run on disk with the error: it never stays running', async () => {
     const ws = await makeWorkspace({
-      'pipeline.json': { name: 'faults', tasks: [{ name: 'first', task: 'saboteur' }, { name: 'second', task: 'only' }] },
+      'pipeline.json': {
+        name: 'faults',
+        tasks: [
+          { name: 'first', task: 'saboteur' },
+          { name: 'second', task: 'only' },
+        ],
+      },
       'pipeline-tasks/index.js': `import saboteur from './saboteur.js';\nimport only from './only.js';\nexport default { saboteur, only };\n`,
       'pipeline-tasks/saboteur.js': SABOTEUR,
       'pipeline-tasks/only.js': TEXT_TASK,
@@ -112,7 +123,10 @@ describe('an unexpected error while the manager runs a run', () => {
     const status = await readValid(RunStatusSchema, join(ws.current, String(run), 'tasks-status.json'));
     expect(status.state).toBe('failed');
     expect(status.running).toEqual([]);
-    expect(status.error).toMatchObject({ reason: 'internal-error', message: expect.stringMatching(/unexpected error while running this run: .*tasks\/second/) });
+    expect(status.error).toMatchObject({
+      reason: 'internal-error',
+      message: expect.stringMatching(/unexpected error while running this run: .*tasks\/second/),
+    });
     expect(status.tasks.first?.state).toBe('complete');
 
     // `status` says so too.

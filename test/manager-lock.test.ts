@@ -82,7 +82,10 @@ describe('a stale lock taken over by several processes at once', () => {
         // All at once: one write each, as close together as the test can make them.
         for (const c of contenders) c.child.stdin!.write('go\n');
         const outcomes = await Promise.all(contenders.map((c) => c.next()));
-        expect(outcomes.filter((outcome) => outcome === 'won'), `round ${round}: ${outcomes.join(' ')}`).toHaveLength(1);
+        expect(
+          outcomes.filter((outcome) => outcome === 'won'),
+          `round ${round}: ${outcomes.join(' ')}`,
+        ).toHaveLength(1);
         for (const c of contenders) c.child.stdin!.write('release\n');
         await Promise.all(contenders.map((c) => new Promise((resolve) => (c.child.exitCode === null ? c.child.once('exit', resolve) : resolve(null)))));
       }
@@ -133,7 +136,10 @@ describe('two managers started together on a workspace with a stale lock', () =>
       expect(refused.exitCode).toBe(2);
       expect(refused.stderr).toMatch(/another manager \(pid \d+, "start"\) is already working on/);
 
-      await waitFor(async () => (await readRunRecords(ws)).length === SEEDS && (await pendingSeeds(ws)).length === 0, { timeoutMs: 40_000, description: `${SEEDS} runs in runs.jsonl` });
+      await waitFor(async () => (await readRunRecords(ws)).length === SEEDS && (await pendingSeeds(ws)).length === 0, {
+        timeoutMs: 40_000,
+        description: `${SEEDS} runs in runs.jsonl`,
+      });
       up[0]!.child.kill('SIGTERM');
       await up[0]!.finished;
       const records = await readRunRecords(ws);
@@ -148,11 +154,15 @@ describe('a lock whose holder is a zombie (killed, not yet reaped)', () => {
     const ws = await managerWorkspace(0);
     // A real manager holds the lock; its parent execs into a program that never reaps children, so
     // once killed the manager stays a zombie, and the lock file still names its pid.
-    const holder = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" start --json --root "${ws.root}" & echo "pid=$!"; exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn('sh', ['-c', `"${process.execPath}" "${CLI}" start --json --root "${ws.root}" & echo "pid=$!"; exec sleep 60`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     started.push(holder);
     let output = '';
     holder.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    const manager = await waitFor(() => (output.includes('"event":"manager-ready"') ? Number(/pid=(\d+)/.exec(output)?.[1]) : undefined), { description: () => `the manager to be ready\n${output}` });
+    const manager = await waitFor(() => (output.includes('"event":"manager-ready"') ? Number(/pid=(\d+)/.exec(output)?.[1]) : undefined), {
+      description: () => `the manager to be ready\n${output}`,
+    });
 
     const refused = await execa(process.execPath, [CLI, 'start', '--once', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
     expect(refused.exitCode, 'the live holder keeps a second manager out').toBe(2);
@@ -186,10 +196,17 @@ function onOtherHost(ws: Workspace, args: string[]) {
 describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts sharing a workspace (needs root for unshare --net --uts)', () => {
   it('the second host refuses while the first manager runs, and takes over once its heartbeat has stopped', { timeout: 120_000 }, async () => {
     const ws = await managerWorkspace(1);
-    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], {
+      cwd: ws.root,
+      reject: false,
+      stdin: 'ignore',
+      env: { POP_LOCK_STALE_MS: String(STALE_MS) },
+    });
     let stdout = '';
     first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await waitFor(() => stdout.includes('"event":"manager-ready"') && stdout.includes('"event":"run-complete"'), { description: () => `the first manager to run its seed\n${stdout}` });
+    await waitFor(() => stdout.includes('"event":"manager-ready"') && stdout.includes('"event":"run-complete"'), {
+      description: () => `the first manager to run its seed\n${stdout}`,
+    });
 
     const refused = await onOtherHost(ws, ['start', '--once', '--json']);
     expect(refused.exitCode, refused.stderr).toBe(2);
@@ -210,13 +227,21 @@ describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts
   });
   it('a manager whose lock another host has taken over (its heartbeat had stopped) says so and stops', { timeout: 60_000 }, async () => {
     const ws = await managerWorkspace(0);
-    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore', env: { POP_LOCK_STALE_MS: String(STALE_MS) } });
+    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root], {
+      cwd: ws.root,
+      reject: false,
+      stdin: 'ignore',
+      env: { POP_LOCK_STALE_MS: String(STALE_MS) },
+    });
     let stdout = '';
     first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     await waitFor(() => stdout.includes('"event":"manager-ready"'), { description: () => `the manager to start\n${stdout}` });
     // What a manager on another host writes when it takes a stale lock over.
     const now = new Date().toISOString();
-    await writeFile(join(ws.current, '.manager.lock'), JSON.stringify({ pid: 4242, command: 'start', acquiredAt: now, host: 'pop-other-host', heartbeatAt: now }));
+    await writeFile(
+      join(ws.current, '.manager.lock'),
+      JSON.stringify({ pid: 4242, command: 'start', acquiredAt: now, host: 'pop-other-host', heartbeatAt: now }),
+    );
     const result = await first;
     expect(result.exitCode).toBe(0);
     expect(stdout).toContain('"event":"lock-lost"');
@@ -224,38 +249,51 @@ describe.skipIf(!canUnshare && process.env.CI !== 'true')('managers on two hosts
     expect(stdout).toContain('"event":"manager-stopped"');
   });
 
-  it.skipIf(!hasRedis)('with --queue (Redis on a Unix socket both hosts reach): the other host\'s manager is refused, and its resume hands the run to the manager holding the lease', { timeout: 120_000 }, async () => {
-    const redis = await startRedis({ unixSocket: true });
-    const ws = await makeWorkspace({
-      'pipeline.json': { name: 'locks', tasks: ['flaky'] },
-      'pipeline-tasks/index.js': registryModule(['flaky']),
-      'pipeline-tasks/flaky.js': FLAKY_TASK,
-      'pipeline-pending/s0.json': { q: 'question' },
-    });
-    const env = { POP_LOCK_STALE_MS: String(STALE_MS) };
-    const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root, '--queue', redis.url], { cwd: ws.root, reject: false, stdin: 'ignore', env });
-    const worker = execa(process.execPath, [CLI, 'worker', '--root', ws.root, '--queue', redis.url], { cwd: ws.root, reject: false, stdin: 'ignore', env });
-    let stdout = '';
-    first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    try {
-      const failed = await waitFor(() => parseEvents(stdout).find((line) => line.event === 'run-failed'), { description: () => `the run to fail once\n${stdout}` });
+  it.skipIf(!hasRedis)(
+    "with --queue (Redis on a Unix socket both hosts reach): the other host's manager is refused, and its resume hands the run to the manager holding the lease",
+    { timeout: 120_000 },
+    async () => {
+      const redis = await startRedis({ unixSocket: true });
+      const ws = await makeWorkspace({
+        'pipeline.json': { name: 'locks', tasks: ['flaky'] },
+        'pipeline-tasks/index.js': registryModule(['flaky']),
+        'pipeline-tasks/flaky.js': FLAKY_TASK,
+        'pipeline-pending/s0.json': { q: 'question' },
+      });
+      const env = { POP_LOCK_STALE_MS: String(STALE_MS) };
+      const first = execa(process.execPath, [CLI, 'start', '--json', '--root', ws.root, '--queue', redis.url], {
+        cwd: ws.root,
+        reject: false,
+        stdin: 'ignore',
+        env,
+      });
+      const worker = execa(process.execPath, [CLI, 'worker', '--root', ws.root, '--queue', redis.url], { cwd: ws.root, reject: false, stdin: 'ignore', env });
+      let stdout = '';
+      first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      try {
+        const failed = await waitFor(() => parseEvents(stdout).find((line) => line.event === 'run-failed'), {
+          description: () => `the run to fail once\n${stdout}`,
+        });
 
-      const refused = await onOtherHost(ws, ['start', '--once', '--json', '--queue', redis.url]);
-      expect(refused.exitCode, refused.stderr).toBe(2);
-      expect(refused.stderr).toMatch(/another manager .* (holds this workspace's lease in Redis|is already working on)/);
+        const refused = await onOtherHost(ws, ['start', '--once', '--json', '--queue', redis.url]);
+        expect(refused.exitCode, refused.stderr).toBe(2);
+        expect(refused.stderr).toMatch(/another manager .* (holds this workspace's lease in Redis|is already working on)/);
 
-      await writeFile(ws.path('gate'), '');
-      const resumed = await onOtherHost(ws, ['resume', String(failed.run), '--json', '--queue', redis.url]);
-      expect(resumed.exitCode, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toContain(`handed run ${String(failed.run)} to the running manager (pid ${first.pid})`);
-      await waitFor(() => parseEvents(stdout).some((line) => line.event === 'run-complete' && line.run === failed.run), { description: () => `the first manager to complete the resumed run\n${stdout}` });
-    } finally {
-      first.kill('SIGKILL');
-      worker.kill('SIGKILL');
-      await Promise.all([first, worker]);
-      await redis.close();
-    }
-  });
+        await writeFile(ws.path('gate'), '');
+        const resumed = await onOtherHost(ws, ['resume', String(failed.run), '--json', '--queue', redis.url]);
+        expect(resumed.exitCode, resumed.stderr).toBe(0);
+        expect(resumed.stdout).toContain(`handed run ${String(failed.run)} to the running manager (pid ${first.pid})`);
+        await waitFor(() => parseEvents(stdout).some((line) => line.event === 'run-complete' && line.run === failed.run), {
+          description: () => `the first manager to complete the resumed run\n${stdout}`,
+        });
+      } finally {
+        first.kill('SIGKILL');
+        worker.kill('SIGKILL');
+        await Promise.all([first, worker]);
+        await redis.close();
+      }
+    },
+  );
 });
 
 /** Throws until <workspace>/gate exists: the run fails, and a resume after the gate opens completes it. */

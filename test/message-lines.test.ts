@@ -5,7 +5,11 @@ import { encodeMessage, MessageLineReader, type LineProblem } from '../src/util/
 function reader(maxBytes?: number) {
   const values: unknown[] = [];
   const problems: LineProblem[] = [];
-  const lines = new MessageLineReader((value) => values.push(value), (problem) => problems.push(problem), maxBytes);
+  const lines = new MessageLineReader(
+    (value) => values.push(value),
+    (problem) => problems.push(problem),
+    maxBytes,
+  );
   return { lines, values, problems };
 }
 
@@ -30,7 +34,7 @@ describe('MessageLineReader', () => {
 
   it('a line growing past the limit is reported before its newline arrives, without keeping it', () => {
     const { lines, values, problems } = reader(100);
-    lines.push(Buffer.from('"' + 'x'.repeat(60)));
+    lines.push(Buffer.from(`"${'x'.repeat(60)}`));
     expect(problems).toEqual([]);
     lines.push(Buffer.from('x'.repeat(60)));
     expect(problems).toEqual([{ kind: 'too-large', message: 'a message on the channel was larger than 100 bytes' }]);

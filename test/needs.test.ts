@@ -37,10 +37,14 @@ const mark = (ctx, what) => appendFileSync(times, JSON.stringify({ task: ctx.tas
 export default defineTask({
   prompt: async (data, ctx) => {
     mark(ctx, 'start');
-    ${options.gate ? `while (!existsSync(new URL('../${options.gate}', import.meta.url))) {
+    ${
+      options.gate
+        ? `while (!existsSync(new URL('../${options.gate}', import.meta.url))) {
       if (ctx.signal.aborted) throw new Error('stopped before the gate opened');
       await new Promise((resolve) => setTimeout(resolve, 20));
-    }` : ''}
+    }`
+        : ''
+    }
     ${options.busyMs ? `await new Promise((resolve) => setTimeout(resolve, ${options.busyMs}));` : ''}
     ${options.broken ? `throw new Error('task ' + ctx.task + ' is broken');` : ''}
     return 'Say something about ' + ctx.task + '.';
@@ -63,7 +67,10 @@ interface TimeMark {
 
 async function readTimes(ws: Workspace): Promise<TimeMark[]> {
   const text = await readFile(ws.path('times.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as TimeMark);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TimeMark);
 }
 
 /** [start, end] of each task (of a run) from times.jsonl, by task name (last attempt). */
@@ -86,7 +93,6 @@ const BRANCHES = {
   name: 'branches',
   tasks: ['root', { name: 'left', needs: ['root'] }, { name: 'right', needs: ['root'] }, 'right2', { name: 'join', needs: ['left', 'right2'] }],
 };
-const BRANCH_TASKS = ['root', 'left', 'right', 'right2', 'join'];
 
 async function branchesWorkspace(modules: Partial<Record<string, string>> = {}, pipeline: object = BRANCHES): Promise<Workspace> {
   const names = (pipeline as { tasks: Array<string | { name: string }> }).tasks.map((entry) => (typeof entry === 'string' ? entry : entry.name));
@@ -124,7 +130,9 @@ describe('needs: tasks side by side', () => {
     expect(spans.get('right2')!.start).toBeGreaterThanOrEqual(right.end);
 
     const validate = await pop(ws, ['validate']);
-    expect(validate.stdout).toContain('with 5 task(s): root (mock:default), left (mock:default), right (mock:default; needs root), right2 (mock:default), join (mock:default; needs left, right2);');
+    expect(validate.stdout).toContain(
+      'with 5 task(s): root (mock:default), left (mock:default), right (mock:default; needs root), right2 (mock:default), join (mock:default; needs left, right2);',
+    );
 
     const join_ = await readValid(OutputSchema, join(ws.complete, id, 'tasks', 'join', 'output.json'));
     expect(join_.value).toEqual({ task: 'join', inputs: ['left', 'right', 'right2', 'root'] });
@@ -171,9 +179,12 @@ describe('needs: tasks side by side', () => {
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(started(resumed.events).sort()).toEqual(['join', 'left', 'lone']);
     const done = await readValid(RunStatusSchema, join(ws.complete, id, 'tasks-status.json'));
-    expect(done).toMatchObject({ state: 'complete', tasks: { left: { state: 'complete', attempts: 2 }, lone: { attempts: 2 }, right: { attempts: 1 }, join: { attempts: 1 } } });
+    expect(done).toMatchObject({
+      state: 'complete',
+      tasks: { left: { state: 'complete', attempts: 2 }, lone: { attempts: 2 }, right: { attempts: 1 }, join: { attempts: 1 } },
+    });
     const after = await Promise.all(['root', 'right', 'right2'].map((task) => snapshotTree(join(ws.complete, id, 'tasks', task))));
-    after.forEach((tree, index) => expectSameTree(tree, untouched[index]!));
+    for (const [index, tree] of after.entries()) expectSameTree(tree, untouched[index]!);
   });
 
   it('rerun --from a middle task redoes it and its downstream, copies the rest byte for byte, marked copied, with totals of its own calls', async () => {
@@ -189,7 +200,7 @@ describe('needs: tasks side by side', () => {
     expect(started(rerun.events)).toEqual(['right', 'right2', 'join']);
     const copy = (await runDirs(ws.complete)).find((name) => name !== source)!;
     const copied = await Promise.all(['root', 'left'].map((task) => snapshotTree(join(ws.complete, copy, 'tasks', task))));
-    copied.forEach((tree, index) => expectSameTree(tree, kept[index]!));
+    for (const [index, tree] of copied.entries()) expectSameTree(tree, kept[index]!);
 
     const status = await readValid(RunStatusSchema, join(ws.complete, copy, 'tasks-status.json'));
     expect(status.rerunOf).toEqual({ run: source, from: 'right' });
@@ -217,14 +228,20 @@ describe('needs: tasks side by side', () => {
   });
 
   it('--concurrency 1 across two runs: never two task processes at once', async () => {
-    const pipeline = { name: 'wide', tasks: [{ name: 'a', needs: [] }, { name: 'b', needs: [] }] };
+    const pipeline = {
+      name: 'wide',
+      tasks: [
+        { name: 'a', needs: [] },
+        { name: 'b', needs: [] },
+      ],
+    };
     // Busy long enough that two processes started together would surely overlap.
     const ws = await branchesWorkspace({ a: timedTask({ busyMs: 300 }), b: timedTask({ busyMs: 300 }) }, pipeline);
     await writeFile(join(ws.pending, 'one.json'), JSON.stringify({ q: 'one' }));
     await writeFile(join(ws.pending, 'two.json'), JSON.stringify({ q: 'two' }));
     const result = await pop(ws, ['start', '--once', '--concurrency', '1']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect((await readRunRecords(ws))).toHaveLength(2);
+    expect(await readRunRecords(ws)).toHaveLength(2);
 
     // From the manager's own events: a task starts only after the previous one ended.
     let open = 0;
@@ -288,7 +305,14 @@ describe('needs: tasks side by side', () => {
 });
 
 describe('needs: a graph that cannot run', () => {
-  const cyclic = { name: 'cyclic', tasks: [{ name: 'a', needs: ['c'] }, { name: 'b', needs: ['a'] }, { name: 'c', needs: ['b'] }] };
+  const cyclic = {
+    name: 'cyclic',
+    tasks: [
+      { name: 'a', needs: ['c'] },
+      { name: 'b', needs: ['a'] },
+      { name: 'c', needs: ['b'] },
+    ],
+  };
   const wrong = { name: 'wrong', tasks: ['a', { name: 'b', needs: ['a', 'nope'] }, { name: 'c', needs: ['c'] }] };
 
   it('start exits 2 naming the path in pipeline.json and the cycle; validate lists it', async () => {
@@ -374,7 +398,9 @@ describe('live line', () => {
     live.onEvent({ event: 'task-stage', run: 'r1', task: 'ask', stage: 'inference', call: 1 });
     live.onEvent({ event: 'task-waiting', run: 'r1', task: 'ask', model: 'openai:gpt', reason: 'requests-per-minute', waitMs: 30_000 });
     const waitingBlock = written.split('\x1b[J').at(-1) ?? '';
-    expect(waitingBlock.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).toMatch(/▸ r1 · ask · inference · model-waiting \(requests-per-minute, \d+(\.\d)? s left\) · attempt 1/);
+    expect(waitingBlock.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')).toMatch(
+      /▸ r1 · ask · inference · model-waiting \(requests-per-minute, \d+(\.\d)? s left\) · attempt 1/,
+    );
     // The next stage means the call went out: the wait is no longer shown.
     live.onEvent({ event: 'task-stage', run: 'r1', task: 'ask', stage: 'parsing', call: 1 });
     live.stop();

@@ -23,7 +23,6 @@ import {
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-
 // Reads the first task's value through its context and keeps it in its own output.
 const COMMENT_TASK = `import { defineTask, z } from 'pop';
 export default defineTask({
@@ -114,13 +113,16 @@ describe('a seed dropped into a running daemon', () => {
     }
 
     // The second task saw the first task's value through its context.
-    const answer = (outputs.ask?.value as { answer: string }).answer;
+    const answer = (outputs.ask!.value as { answer: string }).answer;
     expect(answer.length).toBeGreaterThan(0);
     expect(outputs.comment?.value).toEqual({ comment: expect.any(String), basedOn: answer, shouted: answer.toUpperCase() });
     const commentPrompt = (await readJson(join(runDir, 'tasks', 'comment', '03-prompt.json'))) as { messages: Array<{ role: string; content: string }> };
     expect(commentPrompt.messages).toEqual([{ role: 'user', content: `Comment on this answer: ${answer}` }]);
     // The default ingestion refers to the seed and the earlier output rather than copying them.
-    expect(await readJson(join(runDir, 'tasks', 'comment', '01-ingestion.json'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { ask: { $ref: '../../tasks/ask/output.json#/value' } } });
+    expect(await readJson(join(runDir, 'tasks', 'comment', '01-ingestion.json'))).toEqual({
+      seed: { $ref: '../../seed.json' },
+      inputs: { ask: { $ref: '../../tasks/ask/output.json#/value' } },
+    });
 
     // run.log: this run's events, as JSON lines.
     const runLog = parseEvents(await readFile(join(runDir, 'run.log'), 'utf8'));

@@ -48,7 +48,26 @@ describe.skipIf(!hasStrace && process.env.CI !== 'true')('the order of fsync and
       'pipeline-pending/drop.json': { q: 'question' },
     });
     const traceFile = join(await makeTempDir('pop-strace-'), 'trace');
-    const traced = await execa(STRACE, ['-f', '-y', '-qq', '-o', traceFile, '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat', process.execPath, CLI, 'start', '--once', '--json', '--root', ws.root], { cwd: ws.root, reject: false, stdin: 'ignore' });
+    const traced = await execa(
+      STRACE,
+      [
+        '-f',
+        '-y',
+        '-qq',
+        '-o',
+        traceFile,
+        '-e',
+        'trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat',
+        process.execPath,
+        CLI,
+        'start',
+        '--once',
+        '--json',
+        '--root',
+        ws.root,
+      ],
+      { cwd: ws.root, reject: false, stdin: 'ignore' },
+    );
     expect(traced.exitCode, traced.stderr).toBe(0);
     const [record] = await readRunRecords(ws);
     const id = record!.id;
@@ -64,14 +83,21 @@ describe.skipIf(!hasStrace && process.env.CI !== 'true')('the order of fsync and
     const intoPlace = indexOf(calls, 'rename', ([from, to]) => from === join(current, `.claim-${id}`) && to === join(current, id));
     const currentSynced = indexOf(calls, 'fsync', ([path]) => path === current, intoPlace);
     const unlinked = indexOf(calls, 'unlink', ([path]) => path === join(ws.root, 'pipeline-pending', 'drop.json'));
-    expect([seed, pipeline, claimFolder, intoPlace, currentSynced, unlinked].every((index) => index >= 0), JSON.stringify({ seed, pipeline, claimFolder, intoPlace, currentSynced, unlinked })).toBe(true);
+    expect(
+      [seed, pipeline, claimFolder, intoPlace, currentSynced, unlinked].every((index) => index >= 0),
+      JSON.stringify({ seed, pipeline, claimFolder, intoPlace, currentSynced, unlinked }),
+    ).toBe(true);
     expect(Math.max(seed, pipeline)).toBeLessThan(claimFolder);
     expect(claimFolder).toBeLessThan(intoPlace);
     expect(currentSynced).toBeLessThan(unlinked);
 
     // Atomic write (tasks-status.json, once the run is in place): the temp file, the rename, then its folder.
     const runDir = join(current, id);
-    const statusRename = indexOf(calls, 'rename', ([from, to]) => to === join(runDir, 'tasks-status.json') && from!.startsWith(join(runDir, '.tasks-status.json')));
+    const statusRename = indexOf(
+      calls,
+      'rename',
+      ([from, to]) => to === join(runDir, 'tasks-status.json') && from!.startsWith(join(runDir, '.tasks-status.json')),
+    );
     expect(statusRename).toBeGreaterThan(0);
     const temp = calls[statusRename]!.paths[0]!;
     const tempSynced = indexOf(calls, 'fsync', ([path]) => path === temp);

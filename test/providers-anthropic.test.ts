@@ -57,7 +57,11 @@ describe('anthropic provider (Messages)', () => {
     const usage = { inputTokens: 31, outputTokens: 12, calls: 1 };
     const output = await readValid(OutputSchema, join(taskDir, 'output.json'));
     expect(output).toMatchObject({ value: 'Rivers carry salt to the sea.', model: 'anth:claude-test', usage, refinements: 0, costUsd: 43 });
-    expect(await readJson(join(taskDir, '04-response.json'))).toMatchObject({ model: 'anth:claude-test', usage: { inputTokens: 31, outputTokens: 12 }, skipped: [] });
+    expect(await readJson(join(taskDir, '04-response.json'))).toMatchObject({
+      model: 'anth:claude-test',
+      usage: { inputTokens: 31, outputTokens: 12 },
+      skipped: [],
+    });
 
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
     expect(status.tasks.ask).toMatchObject({ state: 'complete', model: 'anth:claude-test', usage, costUsd: 43 });

@@ -278,7 +278,9 @@ describe('keys', () => {
     expect(error?.message).toContain('provider "oai" rejected the API key (HTTP 401): set a valid key in OPENAI_API_KEY');
     expect(error?.message).toContain('Incorrect API key provided: [redacted:OPENAI_API_KEY]');
     expect(error?.issues).toEqual([expect.stringMatching(/^oai:gpt-test: auth: provider "oai" rejected the API key/)]);
-    expect(result.events).toContainEqual(expect.objectContaining({ event: 'task-failed', task: 'ask', reason: 'provider-failed', message: expect.stringContaining('OPENAI_API_KEY') }));
+    expect(result.events).toContainEqual(
+      expect.objectContaining({ event: 'task-failed', task: 'ask', reason: 'provider-failed', message: expect.stringContaining('OPENAI_API_KEY') }),
+    );
 
     await expectKeyNowhere(key, runDir, result);
   });
@@ -320,7 +322,10 @@ describe('keys', () => {
     const ws = await makeWorkspace({
       'pipeline.json': {
         name: 'no-keys',
-        tasks: [{ name: 'ask', model: ['openai:gpt-4o-mini', 'anthropic:claude-test'] }, { name: 'local', task: 'ask', model: 'oai:gpt-test' }],
+        tasks: [
+          { name: 'ask', model: ['openai:gpt-4o-mini', 'anthropic:claude-test'] },
+          { name: 'local', task: 'ask', model: 'oai:gpt-test' },
+        ],
         providers: { oai: { type: 'openai', baseURL: fake.openaiBaseURL, apiKeyEnv: 'MY_LOCAL_KEY' } },
       },
       'pipeline-tasks/index.js': registryModule(['ask']),

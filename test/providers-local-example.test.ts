@@ -18,7 +18,11 @@ async function startLocalModelServer(): Promise<{ url: string; requests: Array<R
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const request = JSON.parse(body) as { model: string; messages: Array<{ role: string; content: string }>; response_format?: { json_schema?: { schema?: Record<string, unknown> } } };
+      const request = JSON.parse(body) as {
+        model: string;
+        messages: Array<{ role: string; content: string }>;
+        response_format?: { json_schema?: { schema?: Record<string, unknown> } };
+      };
       requests.push({ path: req.url, ...request });
       const user = request.messages.find((message) => message.role === 'user')?.content ?? '';
       const words = new PhrasePicker(user, randomFrom(JSON.stringify(request.messages)));

@@ -69,7 +69,9 @@ describe('openai provider (Chat Completions)', () => {
     expect(records[0]?.totals).toMatchObject({ calls: 1, inputTokens: 23, outputTokens: 9, costUsd: 41 });
 
     const log = await logLines(join(taskDir, 'task.log'));
-    expect(log).toContainEqual(expect.objectContaining({ event: 'model-replied', model: 'oai:gpt-test', servedModel: 'gpt-test', usage: { inputTokens: 23, outputTokens: 9 } }));
+    expect(log).toContainEqual(
+      expect.objectContaining({ event: 'model-replied', model: 'oai:gpt-test', servedModel: 'gpt-test', usage: { inputTokens: 23, outputTokens: 9 } }),
+    );
   });
 
   it("asks for the task's schema with response_format json_schema and parses the JSON reply", async () => {

@@ -127,7 +127,11 @@ describe('pop prune', () => {
     expect((await runPop(ws, ['start', '--once'])).exitCode).toBe(1);
     const [id] = await runDirs(ws.current);
     const onTerminal = (answer: string) =>
-      execa('/usr/bin/script', ['-qec', `${process.execPath} ${CLI} prune --failed --root ${ws.root}`, '/dev/null'], { input: `${answer}\n`, reject: false, timeout: 30_000 });
+      execa('/usr/bin/script', ['-qec', `${process.execPath} ${CLI} prune --failed --root ${ws.root}`, '/dev/null'], {
+        input: `${answer}\n`,
+        reject: false,
+        timeout: 30_000,
+      });
 
     const no = await onTerminal('n');
     expect(no.exitCode).toBe(0);

@@ -13,7 +13,17 @@ import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { expectSameTree, popInBackground, snapshotTree, writeFiles, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
-import { ASK_TASK, makeWorkspace, readRunRecords, readValid, registryModule, runnerChildren, waitFor, workspaceAt, type Workspace } from './support/workspace.js';
+import {
+  ASK_TASK,
+  makeWorkspace,
+  readRunRecords,
+  readValid,
+  registryModule,
+  runnerChildren,
+  waitFor,
+  workspaceAt,
+  type Workspace,
+} from './support/workspace.js';
 
 const KEY = 'sk-test-queue-trust';
 const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
@@ -34,7 +44,12 @@ afterEach(async () => {
   await redis?.close();
 });
 
-function filesWith(tasks: Array<Record<string, unknown>>, modules: Record<string, string>, seeds: number, extra: Record<string, unknown> = {}): Record<string, string | object> {
+function filesWith(
+  tasks: Array<Record<string, unknown>>,
+  modules: Record<string, string>,
+  seeds: number,
+  extra: Record<string, unknown> = {},
+): Record<string, string | object> {
   const files: Record<string, string | object> = {
     'pipeline.json': { name: 'trust', tasks, ...extra },
     'pipeline-tasks/index.js': registryModule(Object.keys(modules)),
@@ -45,12 +60,19 @@ function filesWith(tasks: Array<Record<string, unknown>>, modules: Record<string
 }
 
 function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
-  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env }, extendEnv: false, root: false, timeoutMs: 170_000 });
+  const cli = popInBackground(ws, args, {
+    env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env },
+    extendEnv: false,
+    root: false,
+    timeoutMs: 170_000,
+  });
   started.push(cli);
   return cli;
 }
-const worker = (ws: Workspace, concurrency = 1, env: Record<string, string> = {}) => background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)], env);
-const manager = (ws: Workspace, env: Record<string, string> = {}) => background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url], env);
+const worker = (ws: Workspace, concurrency = 1, env: Record<string, string> = {}) =>
+  background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)], env);
+const manager = (ws: Workspace, env: Record<string, string> = {}) =>
+  background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url], env);
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
 
 /** A client of our own on the same Redis, as anyone who can reach it has. */
@@ -58,10 +80,13 @@ async function openQueue(): Promise<Queue> {
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   closers.push(async () => client.disconnect());
   // The workspace's queue, whatever it is named: the only one on this Redis.
-  const names = await waitFor(async () => {
-    const keys = await client.keys('bull:*:meta');
-    return keys.length ? keys.map((key) => key.slice('bull:'.length, -':meta'.length)) : undefined;
-  }, { description: 'the manager creating its queue' });
+  const names = await waitFor(
+    async () => {
+      const keys = await client.keys('bull:*:meta');
+      return keys.length ? keys.map((key) => key.slice('bull:'.length, -':meta'.length)) : undefined;
+    },
+    { description: 'the manager creating its queue' },
+  );
   expect(names).toHaveLength(1);
   const queue = new Queue(names[0]!, { connection: client });
   closers.unshift(() => queue.close());
@@ -70,15 +95,18 @@ async function openQueue(): Promise<Queue> {
 
 /** How a job ended: state and reason. */
 async function endOf(queue: Queue, id: string): Promise<{ state: string; reason: string }> {
-  return waitFor(async () => {
-    const job = await Job.fromId(queue, id);
-    const state = job ? await job.getState() : 'gone';
-    return state === 'completed' || state === 'failed' ? { state, reason: job?.failedReason ?? '' } : undefined;
-  }, { description: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const job = await Job.fromId(queue, id);
+      const state = job ? await job.getState() : 'gone';
+      return state === 'completed' || state === 'failed' ? { state, reason: job?.failedReason ?? '' } : undefined;
+    },
+    { description: `job ${id} to end` },
+  );
 }
 
 describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${INSTALL_REDIS})`, () => {
-  it('a job forged from a real one, its providers pointed at another server with the worker\'s key variable: refused, the server never called; a forged job for a completed run: refused, its files untouched', async () => {
+  it("a job forged from a real one, its providers pointed at another server with the worker's key variable: refused, the server never called; a forged job for a completed run: refused, its files untouched", async () => {
     const real = await startFakeLlm();
     real.always(jsonReply(GOOD_VALUE));
     const evil = await startFakeLlm();
@@ -110,13 +138,16 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     await (await Job.fromId(queue, realJob.id!))!.remove();
     const again = JSON.parse(JSON.stringify(realJob.data).replaceAll('pipeline-current', 'pipeline-complete')) as object;
     await queue.add('task', again, { jobId: realJob.id! });
-    expect(await endOf(queue, realJob.id!)).toEqual({ state: 'failed', reason: expect.stringMatching(/^job-refused: run \S+ is not a run folder in pipeline-current/) });
+    expect(await endOf(queue, realJob.id!)).toEqual({
+      state: 'failed',
+      reason: expect.stringMatching(/^job-refused: run \S+ is not a run folder in pipeline-current/),
+    });
     expectSameTree(await snapshotTree(done), before);
     // The worker carries on.
     expect(theWorker.subprocess.exitCode).toBeNull();
   }, 120_000);
 
-  it('two workspaces with the same folder name on one Redis: each worker runs only its own workspace\'s jobs', async () => {
+  it("two workspaces with the same folder name on one Redis: each worker runs only its own workspace's jobs", async () => {
     const spaces: Workspace[] = [];
     for (const side of ['left', 'right']) {
       const root = join(await mkdtemp(join(tmpdir(), `pop-${side}-`)), 'work');
@@ -163,7 +194,9 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     closers.push(async () => client.disconnect());
     await client.flushall();
     // The manager has noticed (or, as it once did, queued the task again while it ran).
-    await waitFor(() => run.events().some((line) => line.event === 'task-job-lost') || taken(theWorker).some((id) => /[.:]2$/.test(id)), { description: () => `the manager to notice the lost job\n${run.stdout()}` });
+    await waitFor(() => run.events().some((line) => line.event === 'task-job-lost') || taken(theWorker).some((id) => /[.:]2$/.test(id)), {
+      description: () => `the manager to notice the lost job\n${run.stdout()}`,
+    });
     await writeFile(ws.path('gate'), '');
     const result = await run.done();
     expect(result.exitCode, result.stderr).toBe(0);
@@ -186,7 +219,7 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     await client.set(key!, JSON.stringify({ holder: 'pop-other-host:4242', command: 'start', token: 99, nonce: 'x' }), 'PX', 60_000);
     const refused = await background(ws, ['start', '--once', '--root', ws.root, '--queue', redis.url]).done();
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toContain('another manager (pop-other-host:4242) holds this workspace\'s lease in Redis');
+    expect(refused.stderr).toContain("another manager (pop-other-host:4242) holds this workspace's lease in Redis");
     const stopped = await first.done();
     expect(stopped.stderr).toContain('lease in Redis was taken by pop-other-host:4242: stopping');
     expect(stopped.events.map((line) => line.event)).toContain('manager-stopped');

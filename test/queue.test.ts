@@ -6,13 +6,24 @@ import { readdir, readFile, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
 import { describeWith } from './support/prerequisites.js';
-import { ASK_TASK, isProcessRunning, makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runnerChildren, waitFor, type Workspace } from './support/workspace.js';
+import {
+  ASK_TASK,
+  isProcessRunning,
+  makeWorkspace,
+  readRunRecords,
+  readValid,
+  registryModule,
+  runDirs,
+  runnerChildren,
+  waitFor,
+  type Workspace,
+} from './support/workspace.js';
 
 /** Short lock and stalled-check times, so a killed worker's jobs are noticed within seconds (long enough for a busy machine to renew them). */
 const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
@@ -51,7 +62,12 @@ afterEach(async () => {
   await redis?.close();
 });
 
-function workspaceWith(tasks: Array<Record<string, unknown>>, modules: Record<string, string>, seeds: number, extra: Record<string, unknown> = {}): Promise<Workspace> {
+function workspaceWith(
+  tasks: Array<Record<string, unknown>>,
+  modules: Record<string, string>,
+  seeds: number,
+  extra: Record<string, unknown> = {},
+): Promise<Workspace> {
   const files: Record<string, string | object> = {
     'pipeline.json': { name: 'queued', tasks, ...extra },
     'pipeline-tasks/index.js': registryModule(Object.keys(modules)),
@@ -70,13 +86,20 @@ async function otherPathTo(ws: Workspace): Promise<string> {
 }
 
 function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
-  const cli = popInBackground(ws, args, { env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env }, extendEnv: false, root: false, timeoutMs: 170_000 });
+  const cli = popInBackground(ws, args, {
+    env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env },
+    extendEnv: false,
+    root: false,
+    timeoutMs: 170_000,
+  });
   started.push(cli);
   return cli;
 }
 
-const worker = (ws: Workspace, root: string, concurrency = 3) => background(ws, ['worker', '--queue', redis.url, '--root', root, '--concurrency', String(concurrency)]);
-const manager = (ws: Workspace, args: string[] = ['--once']) => background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--concurrency', '6', ...args]);
+const worker = (ws: Workspace, root: string, concurrency = 3) =>
+  background(ws, ['worker', '--queue', redis.url, '--root', root, '--concurrency', String(concurrency)]);
+const manager = (ws: Workspace, args: string[] = ['--once']) =>
+  background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--concurrency', '6', ...args]);
 
 /** Jobs a worker took, from its log: "took <run>.<task>.<attempt>". */
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
@@ -93,7 +116,11 @@ async function workerLines(ws: Workspace, run: string, task: string): Promise<st
 
 describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }, 'task attempts through a queue', () => {
   it('30 seeds × 3 tasks, a manager and two workers with their own --root: every run complete exactly once, tasks on both workers', async () => {
-    const ws = await workspaceWith(['a', 'b', 'c'].map((name) => ({ name, task: 'ask' })), { ask: ASK_TASK }, 30);
+    const ws = await workspaceWith(
+      ['a', 'b', 'c'].map((name) => ({ name, task: 'ask' })),
+      { ask: ASK_TASK },
+      30,
+    );
     const workers = [worker(ws, ws.root), worker(ws, await otherPathTo(ws))];
     const result = await manager(ws).done();
     expect(result.exitCode, result.stderr).toBe(0);
@@ -148,27 +175,43 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     expect(new Set(survivorName).size).toBe(1);
     const survivorJobs = taken(survivor);
     expect(new Set(survivorJobs).size).toBe(survivorJobs.length);
-    expect(survivorJobs.filter((id) => id.endsWith('.2')).map((id) => id.replace(/\.2$/, '.1')).sort()).toEqual([...doomedTook].sort());
+    expect(
+      survivorJobs
+        .filter((id) => id.endsWith('.2'))
+        .map((id) => id.replace(/\.2$/, '.1'))
+        .sort(),
+    ).toEqual([...doomedTook].sort());
   }, 120_000);
 
-  it.each(['SIGKILL', 'SIGTERM'] as const)('the manager stopped by %s mid-run and started again: it waits on the jobs already queued or takes their output, every task runs once', async (signal) => {
-    const ws = await workspaceWith([{ name: 'slow', task: 'slow' }, { name: 'ask', task: 'ask' }], { slow: SLOW_TASK, ask: ASK_TASK }, 8);
-    const workers = [worker(ws, ws.root, 2), worker(ws, ws.root, 2)];
-    const first = manager(ws);
-    await first.waitForEvent('task-complete');
-    first.subprocess.kill(signal);
-    await first.done();
-    const second = await manager(ws).done();
-    expect(second.exitCode, second.stderr).toBe(0);
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    'the manager stopped by %s mid-run and started again: it waits on the jobs already queued or takes their output, every task runs once',
+    async (signal) => {
+      const ws = await workspaceWith(
+        [
+          { name: 'slow', task: 'slow' },
+          { name: 'ask', task: 'ask' },
+        ],
+        { slow: SLOW_TASK, ask: ASK_TASK },
+        8,
+      );
+      const workers = [worker(ws, ws.root, 2), worker(ws, ws.root, 2)];
+      const first = manager(ws);
+      await first.waitForEvent('task-complete');
+      first.subprocess.kill(signal);
+      await first.done();
+      const second = await manager(ws).done();
+      expect(second.exitCode, second.stderr).toBe(0);
 
-    const records = await readRunRecords(ws);
-    expect(records).toHaveLength(8);
-    expect(new Set(records.map((record) => record.id)).size).toBe(8);
-    const jobs = workers.flatMap(taken);
-    // One job per task of each run: none queued twice, none run twice.
-    expect(jobs).toHaveLength(16);
-    expect(new Set(jobs.map((id) => id.replace(/\.\d+$/, ''))).size).toBe(16);
-  }, 120_000);
+      const records = await readRunRecords(ws);
+      expect(records).toHaveLength(8);
+      expect(new Set(records.map((record) => record.id)).size).toBe(8);
+      const jobs = workers.flatMap(taken);
+      // One job per task of each run: none queued twice, none run twice.
+      expect(jobs).toHaveLength(16);
+      expect(new Set(jobs.map((id) => id.replace(/\.\d+$/, ''))).size).toBe(16);
+    },
+    120_000,
+  );
 
   it('a provider limit shared by three workers: a server allowing 2 requests a second answers no 429 at 1 a second from all together', async () => {
     const fake = await startFakeLlm();
@@ -186,7 +229,14 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
   }, 120_000);
 
   it('Redis stopped and started again mid-run: the runs complete once it is back', async () => {
-    const ws = await workspaceWith([{ name: 'slow', task: 'slow' }, { name: 'ask', task: 'ask' }], { slow: SLOW_TASK, ask: ASK_TASK }, 6);
+    const ws = await workspaceWith(
+      [
+        { name: 'slow', task: 'slow' },
+        { name: 'ask', task: 'ask' },
+      ],
+      { slow: SLOW_TASK, ask: ASK_TASK },
+      6,
+    );
     worker(ws, ws.root, 3);
     worker(ws, ws.root, 3);
     const run = manager(ws);
@@ -204,7 +254,10 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
     const url = `redis://127.0.0.1:${redis.port}`;
     await redis.stop();
-    for (const args of [['start', '--once', '--root', ws.root, '--queue', url], ['worker', '--root', ws.root, '--queue', url]]) {
+    for (const args of [
+      ['start', '--once', '--root', ws.root, '--queue', url],
+      ['worker', '--root', ws.root, '--queue', url],
+    ]) {
       const result = await background(ws, args).done();
       expect(result.exitCode).toBe(2);
       expect(result.stderr).toContain(`cannot reach Redis at ${url}`);
@@ -262,7 +315,10 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     const ws = await workspaceWith([{ name: 'hang', task: 'hang', timeoutMs: 600_000 }], { hang: HANGING_TASK }, 1);
     const frozen = worker(ws, ws.root, 1);
     manager(ws);
-    const grandchild = await waitFor(async () => Number(await readFile(ws.path('hang.pid'), 'utf8')) || undefined, { timeoutMs: 60_000, description: 'hang.pid' });
+    const grandchild = await waitFor(async () => Number(await readFile(ws.path('hang.pid'), 'utf8')) || undefined, {
+      timeoutMs: 60_000,
+      description: 'hang.pid',
+    });
     // The task process is the subprocess's parent.
     const stat = await readFile(`/proc/${grandchild}/stat`, 'utf8');
     const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);

@@ -17,7 +17,6 @@ import {
   type Workspace,
 } from './support/workspace.js';
 
-
 // Passes the schema every time, then fails its own quality check every time.
 const PICKY_TASK = `import { defineTask, z } from 'pop';
 export default defineTask({

@@ -25,7 +25,8 @@ export default defineTask({ prompt: ({ inputs }) => \`A title for: \${inputs.sho
 /** A document of about `bytes` bytes, in sentences the mock can quote. */
 function documentOf(bytes: number): string {
   const sentences: string[] = [];
-  for (let i = 0; sentences.join(' ').length < bytes; i++) sentences.push(`Paragraph ${i} of the report says the measured value rose by ${i % 97} percent over the year.`);
+  for (let i = 0; sentences.join(' ').length < bytes; i++)
+    sentences.push(`Paragraph ${i} of the report says the measured value rose by ${i % 97} percent over the year.`);
   return sentences.join(' ');
 }
 
@@ -67,7 +68,7 @@ describe('the size of a run', () => {
     expect(runBytes / seedBytes).toBeLessThan(3.5);
 
     const seed = JSON.parse(await readFile(join(runDir, 'seed.json'), 'utf8')) as unknown;
-    const valueOf = async (task: string) => (JSON.parse(await readFile(join(runDir, 'tasks', task, 'output.json'), 'utf8')) as { value: unknown }).value;
+    const readValue = async (task: string) => (JSON.parse(await readFile(join(runDir, 'tasks', task, 'output.json'), 'utf8')) as { value: unknown }).value;
     const title = join(runDir, 'tasks', 'title');
     const ingestion = JSON.parse(await readFile(join(title, '01-ingestion.json'), 'utf8')) as { seed: unknown; inputs: Record<string, unknown> };
     expect(ingestion).toEqual({
@@ -76,9 +77,9 @@ describe('the size of a run', () => {
     });
     expect(JSON.parse(await readFile(join(title, '02-preprocessed.json'), 'utf8'))).toEqual(ingestion);
     expect(await resolveRef(join(title, '01-ingestion.json'), ingestion.seed)).toEqual(seed);
-    expect(await resolveRef(join(title, '01-ingestion.json'), ingestion.inputs.shorten)).toEqual(await valueOf('shorten'));
+    expect(await resolveRef(join(title, '01-ingestion.json'), ingestion.inputs.shorten)).toEqual(await readValue('shorten'));
 
     // The custom stage's result is there in full.
-    expect(JSON.parse(await readFile(join(runDir, 'tasks', 'shorten', '02-preprocessed.json'), 'utf8'))).toEqual({ text: await valueOf('read') });
+    expect(JSON.parse(await readFile(join(runDir, 'tasks', 'shorten', '02-preprocessed.json'), 'utf8'))).toEqual({ text: await readValue('read') });
   });
 });

@@ -11,7 +11,20 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { MIN_FRAGMENT_LENGTH, Redactor } from '../src/secrets/redactor.js';
-import { fromRequest, jsonReply, logLines, notJson, onlyRun, popEnv, runPopWithEnv, sentKey, startFakeLlm, statusReply, type Behaviour, type FakeLlm } from './support/fake-llm-server.js';
+import {
+  fromRequest,
+  jsonReply,
+  logLines,
+  notJson,
+  onlyRun,
+  popEnv,
+  runPopWithEnv,
+  sentKey,
+  startFakeLlm,
+  statusReply,
+  type Behaviour,
+  type FakeLlm,
+} from './support/fake-llm-server.js';
 import { makeWorkspace, readValid, registryModule, type Workspace } from './support/workspace.js';
 
 const JSON_OUTPUT = `z.object({ answer: z.string().min(1), confidence: z.number().min(0).max(1) })`;
@@ -136,7 +149,9 @@ describe('a server that echoes the key it was sent', () => {
       { path: 'manager stderr', text: result.stderr },
       ...(await cliOutputs(ws, env, relative(ws.complete, runDir))),
     ];
-    expect(texts.map((file) => file.path)).toEqual(expect.arrayContaining(['pipeline-complete/runs.jsonl', expect.stringMatching(/second\/01-ingestion\.json$/)]));
+    expect(texts.map((file) => file.path)).toEqual(
+      expect.arrayContaining(['pipeline-complete/runs.jsonl', expect.stringMatching(/second\/01-ingestion\.json$/)]),
+    );
     expect(leaks(texts, [envKey, dotenvKey, taskKey], MIN_FRAGMENT_LENGTH)).toEqual([]);
 
     // Where the keys were, the artifacts name the variable they were taken out for.
@@ -156,13 +171,20 @@ describe('a server that echoes the key it was sent', () => {
     expect(consoleLog).toContain(`Authorization: Bearer ${taskMarker}`);
     const firstLog = await logLines(join(first, 'task.log'));
     expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', variables: ['OPENAI_API_KEY'] }));
-    expect(firstLog).toContainEqual(expect.objectContaining({ event: 'careless', header: `Bearer ${taskMarker}`, piece: taskMarker, msg: `key ${taskMarker}` }));
+    expect(firstLog).toContainEqual(
+      expect.objectContaining({ event: 'careless', header: `Bearer ${taskMarker}`, piece: taskMarker, msg: `key ${taskMarker}` }),
+    );
     expect(firstLog).toContainEqual(expect.objectContaining({ event: 'secrets-redacted', artifact: 'notes.md', variables: ['TASK_CREDENTIAL'] }));
 
     // The second task's ingestion refers to the first one's (redacted) output rather than copying it.
-    expect(JSON.parse(await readFile(join(second, '01-ingestion.json'), 'utf8'))).toEqual({ seed: { $ref: '../../seed.json' }, inputs: { first: { $ref: '../../tasks/first/output.json#/value' } } });
+    expect(JSON.parse(await readFile(join(second, '01-ingestion.json'), 'utf8'))).toEqual({
+      seed: { $ref: '../../seed.json' },
+      inputs: { first: { $ref: '../../tasks/first/output.json#/value' } },
+    });
     const downstream = JSON.parse(await readFile(join(second, '04-response.json'), 'utf8')) as { text: string };
-    expect(downstream.text).toMatch(/you sent authorization=(Bearer )?(\[redacted:LOCAL_LLM_TOKEN\])? x-api-key=(\[redacted:LOCAL_LLM_TOKEN\])?; cut: \[redacted:LOCAL_LLM_TOKEN\]…/);
+    expect(downstream.text).toMatch(
+      /you sent authorization=(Bearer )?(\[redacted:LOCAL_LLM_TOKEN\])? x-api-key=(\[redacted:LOCAL_LLM_TOKEN\])?; cut: \[redacted:LOCAL_LLM_TOKEN\]…/,
+    );
   });
 });
 
@@ -170,7 +192,6 @@ describe('a key in an error message near where POP cuts it', () => {
   it('leaves no piece of the key when the key straddles the 300-character cut of an error or the 80-character cut of a preview', async () => {
     const envKey = `sk-proj-${randomBytes(20).toString('hex')}`;
     const dotenvKey = `tok_${randomBytes(20).toString('hex')}`;
-    const taskKey = `sk-task-${randomBytes(20).toString('hex')}`;
     const fake = await startFakeLlm();
     // "e<N>": a 400 whose message has the key at offset N; "p<N>": a 200 that is no completion,
     // whose JSON text has the key at offset N (its preview is cut at 80).
@@ -219,7 +240,9 @@ describe('a key in an error message near where POP cuts it', () => {
       { path: 'manager stderr', text: result.stderr },
       ...(await cliOutputs(ws, env, relative(ws.current, runDir))),
     ];
-    expect(texts.map((file) => file.path)).toEqual(expect.arrayContaining([expect.stringMatching(/tasks-status\.json$/), expect.stringMatching(/run\.log$/), expect.stringMatching(/task\.log$/)]));
+    expect(texts.map((file) => file.path)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/tasks-status\.json$/), expect.stringMatching(/run\.log$/), expect.stringMatching(/task\.log$/)]),
+    );
     // Not even a short piece: the texts were redacted before they were cut.
     expect(leaks(texts, [envKey, dotenvKey], 8)).toEqual([]);
   });
@@ -252,11 +275,19 @@ export default defineTask({
     expect(result.exitCode, result.stderr).toBe(1);
     const runDir = await onlyRun(ws, 'current');
     const status = await readValid(RunStatusSchema, join(runDir, 'tasks-status.json'));
-    expect(status.tasks.ask?.error).toMatchObject({ reason: 'task-threw', stage: 'prompt', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' });
+    expect(status.tasks.ask?.error).toMatchObject({
+      reason: 'task-threw',
+      stage: 'prompt',
+      message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]',
+    });
     expect(status.tasks.ask?.error?.stack).toContain('at key [redacted:TASK_CREDENTIAL]');
-    expect(result.events).toContainEqual(expect.objectContaining({ event: 'task-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }));
+    expect(result.events).toContainEqual(
+      expect.objectContaining({ event: 'task-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }),
+    );
     const runLog = await logLines(join(runDir, 'run.log'));
-    expect(runLog).toContainEqual(expect.objectContaining({ event: 'run-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }));
+    expect(runLog).toContainEqual(
+      expect.objectContaining({ event: 'run-failed', message: 'prompt threw: the server refused Bearer [redacted:TASK_CREDENTIAL]' }),
+    );
 
     const texts = [
       ...(await workspaceFiles(ws)),

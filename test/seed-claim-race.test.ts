@@ -1,11 +1,11 @@
 /**
- * Documents a product bug (see the report): a seed whose last bytes land between the manager's
- * lstat() and readFile() of it is claimed with the new bytes but the old mtime, so claimSeed's
- * removeIfUnchanged() thinks it was rewritten, leaves it in pipeline-pending/, and the watcher's
- * change event claims the same content a second time: two runs for one seed.
+ * Guards a race: a seed whose last bytes land between the manager's lstat() and readFile() of it
+ * could be claimed with the new bytes but the old mtime, so that claimSeed's removeIfUnchanged()
+ * thought it rewritten, left it in pipeline-pending/, and the watcher's change event claimed the
+ * same content a second time: two runs for one seed.
  *
  * The window is a fraction of a millisecond, so the test writes many seeds in two chunks with a
- * random gap between them; with the bug, some of them are claimed twice.
+ * random gap between them; were the race back, some of them would be claimed twice.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * Stopping the daemon: SIGTERM/SIGINT lets running tasks finish (within a grace period); a second
  * signal stops them at once, and their runs continue at the next start.
- */import { writeFile } from 'node:fs/promises';
+ */ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatEvent } from '../src/cli/human-log.js';
@@ -53,7 +53,9 @@ describe('stopping the daemon while a task runs', () => {
     const stopping = await daemon.waitForEvent('manager-stopping');
     expect(stopping).toMatchObject({ signal: 'SIGINT', running: 1, graceMs: 10_000 });
     // What a terminal shows for it: how long the wait is, and that a second Ctrl-C ends it.
-    expect(formatEvent(stopping, false)).toMatch(/stopping \(SIGINT\); no new task starts; waiting up to 10\.0 s for 1 running task\(s\); Ctrl-C again stops them now$/);
+    expect(formatEvent(stopping, false)).toMatch(
+      /stopping \(SIGINT\); no new task starts; waiting up to 10\.0 s for 1 running task\(s\); Ctrl-C again stops them now$/,
+    );
     // The gate stays shut: only the second signal can end the task.
     daemon.signal('SIGINT');
     const result = await daemon.exit();
@@ -61,7 +63,9 @@ describe('stopping the daemon while a task runs', () => {
     expect({ exitCode: result.exitCode, signal: result.signal }, result.stderr).toEqual({ exitCode: 0, signal: undefined });
     const forcing = result.events.find((line) => line.event === 'manager-forcing');
     expect(forcing).toMatchObject({ signal: 'SIGINT', running: 1, level: 'warn' });
-    expect(formatEvent(forcing!, false)).toMatch(/stopping now \(a second SIGINT\): 1 running task\(s\) are stopped and their runs continue on the next start$/);
+    expect(formatEvent(forcing!, false)).toMatch(
+      /stopping now \(a second SIGINT\): 1 running task\(s\) are stopped and their runs continue on the next start$/,
+    );
     expect(result.events).toContainEqual(expect.objectContaining({ event: 'run-interrupted', run: runId, task: 'slow' }));
     expect(result.events.filter((line) => line.event === 'run-complete')).toEqual([]);
     const status = await readValid(RunStatusSchema, join(ws.current, runId, 'tasks-status.json'));

@@ -36,7 +36,16 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1400, height: 1000 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -78,7 +87,11 @@ describeWith({ present: hasChromium, what: CHROMIUM, install: 'apt-get install -
       const widths = await page.evaluate(() => {
         type Box = { scrollWidth: number; clientWidth: number; getBoundingClientRect: () => { right: number } };
         const { document } = globalThis as unknown as { document: { documentElement: Box; getElementById: (id: string) => Box } };
-        return { page: document.documentElement.scrollWidth, window: document.documentElement.clientWidth, table: Math.ceil(document.getElementById('runs').getBoundingClientRect().right) };
+        return {
+          page: document.documentElement.scrollWidth,
+          window: document.documentElement.clientWidth,
+          table: Math.ceil(document.getElementById('runs').getBoundingClientRect().right),
+        };
       });
       await page.screenshot({ path: join(shots, 'runs-1280.png'), fullPage: true });
       expect(widths.page, 'the page scrolls sideways').toBeLessThanOrEqual(widths.window);

@@ -16,7 +16,8 @@ const SECRET = 'sk-test-0123456789abcdefSECRET';
 /** Not a provider key, but its variable's name says it is a credential. */
 const OTHER_SECRET = 'ghp_otherCredential0123456789';
 
-const BRIEF_MD = '# Owls at night\n\nThey **hunt** by ear. [More](https://example.org/owls) · [click](javascript:alert(1))\n\n<script>alert(2)</script><img src=x onerror=alert(3)>\n\n- one\n- two\n';
+const BRIEF_MD =
+  '# Owls at night\n\nThey **hunt** by ear. [More](https://example.org/owls) · [click](javascript:alert(1))\n\n<script>alert(2)</script><img src=x onerror=alert(3)>\n\n- one\n- two\n';
 
 let ws: Workspace & { remove: () => Promise<void> };
 let runs: UiRuns;
@@ -41,7 +42,8 @@ afterAll(async () => {
 });
 
 const get = (path: string, headers: Record<string, string> = {}) => rawRequest(ui.origin, path, { headers: { cookie: ui.cookie, ...headers } });
-const post = (path: string, body: object, headers: Record<string, string>) => rawRequest(ui.origin, path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+const post = (path: string, body: object, headers: Record<string, string>) =>
+  rawRequest(ui.origin, path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 const runsTableIds = (body: string) => [...body.matchAll(/<tr data-run="([^"]+)"/g)].map((match) => match[1]);
 
 describe('pop ui: address and token', () => {
@@ -92,7 +94,10 @@ describe('pop ui: pages', () => {
     expect(runsTableIds(limited.body)).toHaveLength(1);
     expect(limited.body).toContain('Total of all 2 matching');
 
-    const api = JSON.parse((await get('/api/runs')).body) as { rows: { id: string; calls: number; state: string; copiedTasks: number }[]; totals: { runs: number; calls: number } };
+    const api = JSON.parse((await get('/api/runs')).body) as {
+      rows: { id: string; calls: number; state: string; copiedTasks: number }[];
+      totals: { runs: number; calls: number };
+    };
     expect(api.totals.runs).toBe(4);
     expect(api.totals.calls).toBe(api.rows.reduce((sum, row) => sum + row.calls, 0));
     expect(api.rows.find((row) => row.id === runs.failed)?.state).toBe('failed');
@@ -170,7 +175,10 @@ describe('pop ui: pages', () => {
 
   it('a Markdown artifact is rendered, with raw HTML and script links left inert, and its source one click away', async () => {
     const page = await get(`/runs/${runs.complete}/tasks/summary`);
-    const rendered = /<div class="markdown">([\s\S]*?)<\/div>\n<details class="markdown-source"><summary>Markdown source<\/summary><pre class="text">([\s\S]*?)<\/pre><\/details>/.exec(page.body);
+    const rendered =
+      /<div class="markdown">([\s\S]*?)<\/div>\n<details class="markdown-source"><summary>Markdown source<\/summary><pre class="text">([\s\S]*?)<\/pre><\/details>/.exec(
+        page.body,
+      );
     expect(rendered, 'the rendered brief.md and its source').not.toBeNull();
     const [, html, source] = rendered!;
     expect(html).toContain('<h1>Owls at night</h1>');
@@ -186,7 +194,12 @@ describe('pop ui: pages', () => {
   it('task and item pages of a fan-out: the items table, an item with its refinement and a cached reply', async () => {
     const task = await get(`/runs/${runs.fanout}/tasks/facts`);
     expect(task.status).toBe(200);
-    expect([...task.body.matchAll(/<tr data-item="(\d+)"><td><a href="[^"]+">\d+<\/a><\/td><td><span class="badge state-(\w+)">/g)].map((match) => [match[1], match[2]])).toEqual([
+    expect(
+      [...task.body.matchAll(/<tr data-item="(\d+)"><td><a href="[^"]+">\d+<\/a><\/td><td><span class="badge state-(\w+)">/g)].map((match) => [
+        match[1],
+        match[2],
+      ]),
+    ).toEqual([
       ['0001', 'complete'],
       ['0002', 'complete'],
       ['0003', 'running'],
@@ -210,7 +223,9 @@ describe('pop ui: pages', () => {
     expect(page.body).toMatch(/<tr data-task="summary" class="changed">/);
     expect(page.body).toContain('id="task-summary"');
     expect(page.body).toContain('naturalist');
-    const api = JSON.parse((await get(`/api/compare?a=${runs.complete}&b=${runs.rerun}`)).body) as { tasks: { name: string; copied: boolean; output: string; prompt: string }[] };
+    const api = JSON.parse((await get(`/api/compare?a=${runs.complete}&b=${runs.rerun}`)).body) as {
+      tasks: { name: string; copied: boolean; output: string; prompt: string }[];
+    };
     expect(api.tasks.map((task) => [task.name, task.copied, task.output, task.prompt])).toEqual([
       ['facts', true, 'same', 'same'],
       ['summary', false, 'changed', 'changed'],
@@ -246,7 +261,10 @@ describe('pop ui: pages', () => {
     // A watcher reports files written after it is ready: write until the change is reported.
     await waitFor(
       async () => {
-        await appendFile(join(runFolder(ws, 'current', runs.fanout), 'tasks', 'facts', 'task.log'), `${JSON.stringify({ time: new Date().toISOString(), event: 'item-complete', item: '0003' })}\n`);
+        await appendFile(
+          join(runFolder(ws, 'current', runs.fanout), 'tasks', 'facts', 'task.log'),
+          `${JSON.stringify({ time: new Date().toISOString(), event: 'item-complete', item: '0003' })}\n`,
+        );
         return runStream.text().includes(said);
       },
       { intervalMs: 300 },
@@ -311,7 +329,9 @@ describe('pop ui: refused', () => {
     try {
       await waitFor(() => wide.stderr().includes('warning: serving on 0.0.0.0'), { description: () => `the warning; stderr: ${wide.stderr()}` });
       const port = new URL(wide.origin).port;
-      const address = Object.values(networkInterfaces()).flat().find((entry) => entry && entry.family === 'IPv4')!.address;
+      const address = Object.values(networkInterfaces())
+        .flat()
+        .find((entry) => entry && entry.family === 'IPv4')!.address;
       const own = await rawRequest(wide.origin, '/', { headers: { host: `${address}:${port}`, cookie: wide.cookie } });
       expect(own.status).toBe(200);
       const foreign = await rawRequest(wide.origin, '/', { headers: { host: `rebound.example:${port}`, cookie: wide.cookie } });
@@ -322,7 +342,11 @@ describe('pop ui: refused', () => {
   });
 
   it('actions without the token in the header, with a wrong one, or from another origin change nothing', async () => {
-    const before = { current: await runDirs(ws.current), complete: await runDirs(ws.complete), requests: await readdir(join(ws.current, '.requests')).catch(() => []) };
+    const before = {
+      current: await runDirs(ws.current),
+      complete: await runDirs(ws.complete),
+      requests: await readdir(join(ws.current, '.requests')).catch(() => []),
+    };
     const attempts: [string, object, Record<string, string>][] = [
       [`/api/runs/${runs.failed}/resume`, {}, {}],
       [`/api/runs/${runs.failed}/resume`, {}, { cookie: ui.cookie }],
@@ -335,15 +359,31 @@ describe('pop ui: refused', () => {
       const response = await post(path, body, headers);
       expect(response.status, `${path} ${JSON.stringify(headers)}`).toBe(403);
     }
-    const foreignHost = await rawRequest(ui.origin, `/api/runs/${runs.failed}/resume`, { method: 'POST', body: '{}', headers: { host: 'evil.example', 'x-pop-token': ui.token } });
+    const foreignHost = await rawRequest(ui.origin, `/api/runs/${runs.failed}/resume`, {
+      method: 'POST',
+      body: '{}',
+      headers: { host: 'evil.example', 'x-pop-token': ui.token },
+    });
     expect(foreignHost.status).toBe(403);
     expect((await get(`/api/runs/${runs.failed}/resume`)).status).toBe(404); // GET never acts
-    const after = { current: await runDirs(ws.current), complete: await runDirs(ws.complete), requests: await readdir(join(ws.current, '.requests')).catch(() => []) };
+    const after = {
+      current: await runDirs(ws.current),
+      complete: await runDirs(ws.complete),
+      requests: await readdir(join(ws.current, '.requests')).catch(() => []),
+    };
     expect(after).toEqual(before);
   });
 
   it('no environment secret on any page, API answer or file', async () => {
-    const paths = ['/', `/runs/${runs.complete}`, `/runs/${runs.complete}/tasks/summary`, `/runs/${runs.complete}/files/tasks/summary/console.log`, '/api/runs', `/api/compare?a=${runs.complete}&b=${runs.rerun}`, '/assets/app.js'];
+    const paths = [
+      '/',
+      `/runs/${runs.complete}`,
+      `/runs/${runs.complete}/tasks/summary`,
+      `/runs/${runs.complete}/files/tasks/summary/console.log`,
+      '/api/runs',
+      `/api/compare?a=${runs.complete}&b=${runs.rerun}`,
+      '/assets/app.js',
+    ];
     for (const path of paths) {
       const response = await get(path);
       expect(response.status, path).toBe(200);
@@ -351,7 +391,9 @@ describe('pop ui: refused', () => {
       expect(response.body, path).not.toContain(OTHER_SECRET);
       expect(response.body, path).not.toContain(SECRET.slice(4, 20)); // nor a piece of it
     }
-    expect((await get(`/runs/${runs.complete}/files/tasks/summary/console.log`)).body).toContain('key was [redacted:OPENAI_API_KEY]\ntoken was [redacted:DEPLOY_TOKEN]');
+    expect((await get(`/runs/${runs.complete}/files/tasks/summary/console.log`)).body).toContain(
+      'key was [redacted:OPENAI_API_KEY]\ntoken was [redacted:DEPLOY_TOKEN]',
+    );
   });
 });
 
@@ -396,7 +438,10 @@ describe('pop compare', () => {
   it('--json on a run and its rerun: the copied task marked, the changed task found; exit 0', async () => {
     const result = await pop(ws, ['compare', runs.complete, runs.rerun, '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
-    const comparison = JSON.parse(result.stdout) as { relation: string; tasks: { name: string; copied: boolean; output: string; valueChanges: { path: string }[]; b: { copied: boolean } }[] };
+    const comparison = JSON.parse(result.stdout) as {
+      relation: string;
+      tasks: { name: string; copied: boolean; output: string; valueChanges: { path: string }[]; b: { copied: boolean } }[];
+    };
     expect(comparison.relation).toBe('rerun');
     const [facts, summary] = comparison.tasks;
     expect(facts).toMatchObject({ name: 'facts', copied: true, output: 'same', valueChanges: [], b: { copied: true } });

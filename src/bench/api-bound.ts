@@ -41,7 +41,9 @@ export async function makeApiWorkspace(options: ApiWorkspaceOptions): Promise<st
   const pipeline = {
     name: 'bench-api',
     tasks: ['one', 'two', 'three'],
-    providers: { api: { type: 'openai', baseURL: options.baseURL, apiKeyEnv: BENCH_KEY_ENV, maxRetries: 2, ...(options.limits ? { limits: options.limits } : {}) } },
+    providers: {
+      api: { type: 'openai', baseURL: options.baseURL, apiKeyEnv: BENCH_KEY_ENV, maxRetries: 2, ...(options.limits ? { limits: options.limits } : {}) },
+    },
     defaults: { model: 'api:bench-model', ...(options.cache ? { cache: true } : {}) },
   };
   await writeFile(join(root, 'pipeline.json'), JSON.stringify(pipeline));

@@ -42,7 +42,10 @@ export async function cpuPerTaskProcess(sizes: ApiSizes, record: Record, workspa
     const root = await makeApiWorkspace({ baseURL: server.baseURL });
     workspaces.push(root);
     const run = await runDaemon(root, sizes.cpuSeeds, 2);
-    record('CPU per task process (tasks import pop and zod; openai provider via the gateway)', run.childCpuMs / run.tasks, bare, 'ms', { kind: 'ratio', max: 1.3 });
+    record('CPU per task process (tasks import pop and zod; openai provider via the gateway)', run.childCpuMs / run.tasks, bare, 'ms', {
+      kind: 'ratio',
+      max: 1.3,
+    });
   } finally {
     await server.close();
   }
@@ -62,7 +65,13 @@ export async function apiBound(sizes: ApiSizes, bareCpuMs: number, record: Recor
       const root = await makeApiWorkspace({ baseURL: server.baseURL });
       workspaces.push(root);
       const run = await runDaemon(root, sizes.apiSeeds, 2);
-      record(`API-bound wall, N = ${sizes.apiSeeds}, latency 0, C = 2, against the process floor (plain SDK script: ${scriptS.toFixed(1)} s)`, run.wallMs / 1000, processFloorMs / 1000, 's', { kind: 'ratio', max: 1.25 });
+      record(
+        `API-bound wall, N = ${sizes.apiSeeds}, latency 0, C = 2, against the process floor (plain SDK script: ${scriptS.toFixed(1)} s)`,
+        run.wallMs / 1000,
+        processFloorMs / 1000,
+        's',
+        { kind: 'ratio', max: 1.25 },
+      );
     } finally {
       await server.close();
     }
@@ -77,9 +86,16 @@ export async function apiBound(sizes: ApiSizes, bareCpuMs: number, record: Recor
       workspaces.push(root);
       const run = await runDaemon(root, sizes.apiSeeds, concurrency);
       const floorS = Math.max((calls * latencyMs) / concurrency, processFloorMs) / 1000;
-      record(`API-bound wall, N = ${sizes.apiSeeds}, latency ${latencyMs} ms, C = ${concurrency}, against max(call floor, process floor) (plain SDK script: ${scriptS.toFixed(1)} s)`, run.wallMs / 1000, floorS, 's', { kind: 'ratio', max: 1.25 });
+      record(
+        `API-bound wall, N = ${sizes.apiSeeds}, latency ${latencyMs} ms, C = ${concurrency}, against max(call floor, process floor) (plain SDK script: ${scriptS.toFixed(1)} s)`,
+        run.wallMs / 1000,
+        floorS,
+        's',
+        { kind: 'ratio', max: 1.25 },
+      );
       if (concurrency === 16) record(`manager's own CPU per task, C = 16`, run.managerCpuMs / run.tasks, undefined, 'ms', { kind: 'absolute', max: 15 });
-      if (concurrency === 64) record(`peak RSS of POP's process tree, N = ${sizes.apiSeeds}, C = 64`, run.peakTreeRssMb, undefined, 'MB', { kind: 'absolute', max: 1536 });
+      if (concurrency === 64)
+        record(`peak RSS of POP's process tree, N = ${sizes.apiSeeds}, C = 64`, run.peakTreeRssMb, undefined, 'MB', { kind: 'absolute', max: 1536 });
     } finally {
       await server.close();
     }
@@ -114,7 +130,13 @@ export async function rateLimited(sizes: ApiSizes, record: Record, workspaces: s
     await runDaemon(root, Math.ceil(sizes.rateCalls / 3), 32);
     const { stats } = server;
     const achieved = ((stats.requests - 1) * 60_000) / Math.max(1, stats.lastAt - stats.firstAt);
-    record(`rate-limited: requests per minute achieved, first to last request (limit ${perMinute}, server ${serverPerSecond * 60})`, achieved, perMinute, 'rpm', { kind: 'at-least', max: 0.9 });
+    record(
+      `rate-limited: requests per minute achieved, first to last request (limit ${perMinute}, server ${serverPerSecond * 60})`,
+      achieved,
+      perMinute,
+      'rpm',
+      { kind: 'at-least', max: 0.9 },
+    );
     record('rate-limited: 429 answers', stats.rateLimited, undefined, 'answers', { kind: 'absolute', max: 0 });
   } finally {
     await server.close();
@@ -128,7 +150,12 @@ export async function cachedCallCost(record: Record): Promise<void> {
   try {
     const gateway = new Gateway(process.env);
     const settings = { providers: undefined, maxRetries: undefined, cacheDir: dir };
-    const request = { models: ['mock:bench'], messages: [{ role: 'user' as const, content: 'Say something about 7. It is a number.' }], schemaName: 'bench', call: 1 };
+    const request = {
+      models: ['mock:bench'],
+      messages: [{ role: 'user' as const, content: 'Say something about 7. It is a number.' }],
+      schemaName: 'bench',
+      call: 1,
+    };
     const log = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
     const signal = new AbortController().signal;
     const first = await gateway.call(request, settings, signal, log);

@@ -36,7 +36,10 @@ interface RunLine {
 
 const quick = process.argv.includes('--quick');
 /** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches,queue,escalation`: measure just those figures. */
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const wanted = (figure: string) => !only || only.includes(figure);
 const SIZES = quick
   ? { spawns: 15, perTaskRuns: 10, pickups: 15, throughputSeeds: 60, queuedSeeds: 200, completedRuns: 2000, branchRuns: 3 }
@@ -55,10 +58,26 @@ const workspaces: string[] = [];
 function record(figure: string, value: number, baseline: number | undefined, unit: string, target: Target): void {
   const ratio = baseline === undefined ? undefined : value / baseline;
   const pass =
-    target.kind === 'info' ? true : target.kind === 'ratio' ? ratio !== undefined && ratio <= target.max : target.kind === 'at-least' ? ratio !== undefined && ratio >= target.max : value <= target.max;
+    target.kind === 'info'
+      ? true
+      : target.kind === 'ratio'
+        ? ratio !== undefined && ratio <= target.max
+        : target.kind === 'at-least'
+          ? ratio !== undefined && ratio >= target.max
+          : value <= target.max;
   const targetText = { ratio: `≤${target.max}×`, 'at-least': `≥${target.max}×`, absolute: `≤ ${target.max} ${unit}`, info: '-' }[target.kind];
-  rows.push({ figure, value: round(value), baseline: baseline === undefined ? null : round(baseline), unit, ratio: ratio === undefined ? null : round(ratio, 2), target: targetText, pass });
-  process.stderr.write(`  ${figure}: ${round(value)} ${unit}${baseline === undefined || ratio === undefined ? '' : ` (baseline ${round(baseline)} ${unit}, ${round(ratio, 2)}×)`} ${pass ? 'pass' : 'FAIL'}\n`);
+  rows.push({
+    figure,
+    value: round(value),
+    baseline: baseline === undefined ? null : round(baseline),
+    unit,
+    ratio: ratio === undefined ? null : round(ratio, 2),
+    target: targetText,
+    pass,
+  });
+  process.stderr.write(
+    `  ${figure}: ${round(value)} ${unit}${baseline === undefined || ratio === undefined ? '' : ` (baseline ${round(baseline)} ${unit}, ${round(ratio, 2)}×)`} ${pass ? 'pass' : 'FAIL'}\n`,
+  );
 }
 
 async function workspace() {
@@ -87,7 +106,10 @@ async function bareSpawns(count: number, concurrency: number): Promise<{ wallMs:
 
 async function runsJsonl(root: string): Promise<RunLine[]> {
   const text = await readFile(join(root, 'pipeline-complete', 'runs.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunLine);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunLine);
 }
 
 /** CPU per task of the whole tree (manager and task processes), mock pipeline, one task at a time; then `pop status` in that workspace. */
@@ -105,7 +127,10 @@ async function perTaskCost() {
   process.stderr.write('pop status CPU…\n');
   const statusBefore = await childrenCpuMs();
   for (let i = 0; i < SIZES.spawns; i++) await execa(process.execPath, [MANAGER, 'status', '--root', root]);
-  record(`CPU of \`pop status\` (${SIZES.perTaskRuns} completed runs)`, ((await childrenCpuMs()) - statusBefore) / SIZES.spawns, bare, 'ms', { kind: 'ratio', max: 3 });
+  record(`CPU of \`pop status\` (${SIZES.perTaskRuns} completed runs)`, ((await childrenCpuMs()) - statusBefore) / SIZES.spawns, bare, 'ms', {
+    kind: 'ratio',
+    max: 3,
+  });
 }
 
 async function pickupLatency() {
@@ -190,14 +215,24 @@ async function parallelBranches() {
       };
     };
     const one = await manager([{ name: 'a', needs: [] }]);
-    const three = await manager([{ name: 'a', needs: [] }, { name: 'b', needs: [] }, { name: 'c', needs: [] }]);
+    const three = await manager([
+      { name: 'a', needs: [] },
+      { name: 'b', needs: [] },
+      { name: 'c', needs: [] },
+    ]);
     // Alternated, one run at a time, so both see the same load on the machine.
     for (let i = 0; i < SIZES.branchRuns; i++) {
       await one.runOne(i);
       await three.runOne(i);
     }
     await Promise.all([one.stop(), three.stop()]);
-    record(`run wall time, three parallel branches each waiting ${BRANCH_WAIT_MS} ms on a local server (median of ${SIZES.branchRuns})`, median(three.walls), median(one.walls), 'ms', { kind: 'ratio', max: 1.3 });
+    record(
+      `run wall time, three parallel branches each waiting ${BRANCH_WAIT_MS} ms on a local server (median of ${SIZES.branchRuns})`,
+      median(three.walls),
+      median(one.walls),
+      'ms',
+      { kind: 'ratio', max: 1.3 },
+    );
   } finally {
     await server.close();
   }
@@ -226,7 +261,10 @@ async function managerFootprint() {
   const status = await readFile(`/proc/${daemon.child.pid}/status`, 'utf8').catch(() => '');
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   await daemon.stop();
-  record(`manager peak RSS, ${SIZES.queuedSeeds} seeds queued + ${SIZES.completedRuns} completed runs`, peakKb / 1024, undefined, 'MB', { kind: 'absolute', max: 120 });
+  record(`manager peak RSS, ${SIZES.queuedSeeds} seeds queued + ${SIZES.completedRuns} completed runs`, peakKb / 1024, undefined, 'MB', {
+    kind: 'absolute',
+    max: 120,
+  });
 }
 
 async function main() {
@@ -249,18 +287,38 @@ async function main() {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }
   const header = ['figure', 'POP', 'baseline', 'ratio', 'target', 'result'];
-  const cells = rows.map((row) => [row.figure, `${row.value} ${row.unit}`, row.baseline === null ? '-' : `${row.baseline} ${row.unit}`, row.ratio === null ? '-' : `${row.ratio}×`, row.target, row.pass ? 'pass' : 'FAIL']);
+  const cells = rows.map((row) => [
+    row.figure,
+    `${row.value} ${row.unit}`,
+    row.baseline === null ? '-' : `${row.baseline} ${row.unit}`,
+    row.ratio === null ? '-' : `${row.ratio}×`,
+    row.target,
+    row.pass ? 'pass' : 'FAIL',
+  ]);
   const widths = header.map((cell, i) => Math.max(cell.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${cells.map(line).join('\n')}\n`);
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: process.platform, loadAverageAtStart: startLoad, loadAverageAtEnd: loadavg().map((n) => round(n, 2)) };
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: process.platform,
+    loadAverageAtStart: startLoad,
+    loadAverageAtEnd: loadavg().map((n) => round(n, 2)),
+  };
   const commit = (await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, reject: false })).stdout || 'unknown';
   const date = new Date(started).toISOString();
   await mkdir(join(REPO, 'bench'), { recursive: true });
-  await writeFile(join(REPO, 'bench', 'results.json'), `${JSON.stringify({ quick, date, commit, machine, durationS: round((Date.now() - started) / 1000), rows }, null, 2)}\n`);
+  await writeFile(
+    join(REPO, 'bench', 'results.json'),
+    `${JSON.stringify({ quick, date, commit, machine, durationS: round((Date.now() - started) / 1000), rows }, null, 2)}\n`,
+  );
   // The same table in Markdown, headed by when, on what and from which commit it was measured.
   const about = `Measured by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${date.slice(0, 16).replace('T', ' ')} UTC, commit ${commit}, Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}; load average ${startLoad.join(' ')} at the start, ${machine.loadAverageAtEnd.join(' ')} at the end; ${round((Date.now() - started) / 1000)} s in all.`;
-  await writeFile(join(REPO, 'bench', 'results.md'), `${about}\n\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${cells.map(line).join('\n')}\n`);
+  await writeFile(
+    join(REPO, 'bench', 'results.md'),
+    `${about}\n\n${line(header)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n${cells.map(line).join('\n')}\n`,
+  );
   process.stdout.write(`\nwritten: bench/results.json and bench/results.md (${round((Date.now() - started) / 1000)} s)\n`);
 }
 

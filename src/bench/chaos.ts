@@ -5,6 +5,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { seededRandom } from '../util/seeded-random.js';
 import { startDaemon } from './daemon.js';
 import { dropSeed, makeWorkspace, type BenchTaskEntry } from './workspace.js';
 
@@ -59,27 +60,23 @@ export interface ChaosReport {
   ok: boolean;
 }
 
-function random(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function childrenOf(pid: number): Promise<number[]> {
   const { stdout } = await execa('ps', ['-o', 'pid=', '--ppid', String(pid)], { reject: false });
-  return stdout.split('\n').map((line) => Number(line.trim())).filter((n) => n > 0);
+  return stdout
+    .split('\n')
+    .map((line) => Number(line.trim()))
+    .filter((n) => n > 0);
 }
 
 // Crash-left copies of claimed seeds are set aside in pipeline-pending/duplicates/: not seeds still to run.
-const visible = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.') && name !== 'rejected' && name !== 'duplicates' && name !== 'runs.jsonl');
+const visible = async (dir: string) =>
+  (await readdir(dir).catch(() => [] as string[])).filter(
+    (name) => !name.startsWith('.') && name !== 'rejected' && name !== 'duplicates' && name !== 'runs.jsonl',
+  );
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.report ?? (() => {});
-  const next = random(options.randomSeed ?? Date.now());
+  const next = seededRandom(options.randomSeed ?? Date.now());
   const root = await makeWorkspace({ tasks: CHAOS_TASKS, modules: CHAOS_MODULES });
   try {
     let daemon = startDaemon(root);

@@ -12,7 +12,11 @@ import { REPO } from './workspace.js';
 
 export function startDaemon(root: string, args: string[] = []) {
   const started = performance.now();
-  const child = execa(process.execPath, [join(REPO, 'orchestrator', 'manager.js'), 'start', '--json', '--root', root, ...args], { reject: false, buffer: false, stderr: 'inherit' });
+  const child = execa(process.execPath, [join(REPO, 'orchestrator', 'manager.js'), 'start', '--json', '--root', root, ...args], {
+    reject: false,
+    buffer: false,
+    stderr: 'inherit',
+  });
   const waiters: Waiter[] = [];
   const counts = new Map<string, number>();
   const lines = createInterface({ input: child.stdout! });

@@ -69,7 +69,13 @@ async function startServer() {
   };
 }
 
-type RecordFigure = (figure: string, value: number, baseline: number | undefined, unit: string, target: { kind: 'ratio' | 'absolute' | 'info'; max: number }) => void;
+type RecordFigure = (
+  figure: string,
+  value: number,
+  baseline: number | undefined,
+  unit: string,
+  target: { kind: 'ratio' | 'absolute' | 'info'; max: number },
+) => void;
 
 interface Outcome {
   costUsd: number;
@@ -116,8 +122,15 @@ export async function escalationFigures(options: { quick: boolean; workspace: ()
     }
     const hard = Array.from({ length: ITEMS }, (_, n) => n).filter(isHard).length;
     for (const outcome of [...strong, ...cascade]) if (outcome.complete !== 1) throw new Error('bench: an escalation run did not complete');
-    if (cascade.some((outcome) => outcome.escalations !== hard)) throw new Error(`bench: the cascade escalated ${cascade[0]?.escalations} items, expected ${hard}`);
-    options.record(`escalation: cost of the cascade (cheap, then strong on a failed validation; ${hard} of ${ITEMS} items hard), vs strong only`, cascade[0]!.costUsd * 100, strong[0]!.costUsd * 100, 'US cents', { kind: 'ratio', max: 0.4 });
+    if (cascade.some((outcome) => outcome.escalations !== hard))
+      throw new Error(`bench: the cascade escalated ${cascade[0]?.escalations} items, expected ${hard}`);
+    options.record(
+      `escalation: cost of the cascade (cheap, then strong on a failed validation; ${hard} of ${ITEMS} items hard), vs strong only`,
+      cascade[0]!.costUsd * 100,
+      strong[0]!.costUsd * 100,
+      'US cents',
+      { kind: 'ratio', max: 0.4 },
+    );
     options.record(
       `escalation: wall time of the cascade vs strong only (${LATENCY_MS} ms server, ${CONCURRENCY} items at once, median of ${rounds})`,
       median(cascade.map((outcome) => outcome.wallMs)),

@@ -30,7 +30,11 @@ export async function fanOut(options: { quick: boolean; workspace: () => Promise
   const root = await options.workspace();
   await writeFile(
     join(root, 'pipeline.json'),
-    JSON.stringify({ name: 'bench-fan-out', tasks: [{ name: 'fan', model: 'local:bench', concurrency: CONCURRENCY }], providers: { local: { type: 'openai', baseURL: server.baseURL, maxRetries: 0 } } }),
+    JSON.stringify({
+      name: 'bench-fan-out',
+      tasks: [{ name: 'fan', model: 'local:bench', concurrency: CONCURRENCY }],
+      providers: { local: { type: 'openai', baseURL: server.baseURL, maxRetries: 0 } },
+    }),
   );
   await writeFile(join(root, 'pipeline-tasks', 'fan.js'), FAN_TASK);
   await writeFile(join(root, 'pipeline-tasks', 'index.js'), "import fan from './fan.js';\nexport default { fan };\n");
@@ -59,5 +63,11 @@ export async function fanOut(options: { quick: boolean; workspace: () => Promise
   }
   const expected = rounds * ITEMS * 2;
   if (server.requests() !== expected) throw new Error(`bench: the server saw ${server.requests()} requests, expected ${expected}`);
-  options.record(`fan-out wall time, ${ITEMS} items, ${LATENCY_MS} ms server, concurrency ${CONCURRENCY} (seed dropped → run complete)`, median(pop), median(plain), 'ms', { kind: 'ratio', max: 1.25 });
+  options.record(
+    `fan-out wall time, ${ITEMS} items, ${LATENCY_MS} ms server, concurrency ${CONCURRENCY} (seed dropped → run complete)`,
+    median(pop),
+    median(plain),
+    'ms',
+    { kind: 'ratio', max: 1.25 },
+  );
 }

@@ -32,7 +32,15 @@ async function withRedis<T>(work: (url: string) => Promise<T>): Promise<T> {
 
 /** Workers started and ready (their warm task processes too), so their start-up is not timed. */
 async function startWorkers(root: string, url: string, count: number, concurrency: number): Promise<ResultPromise[]> {
-  const workers = Array.from({ length: count }, () => execa(process.execPath, [MANAGER, 'worker', '--queue', url, '--root', root, '--concurrency', String(concurrency)], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false }));
+  const workers = Array.from({ length: count }, () =>
+    execa(process.execPath, [MANAGER, 'worker', '--queue', url, '--root', root, '--concurrency', String(concurrency)], {
+      reject: false,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+    }),
+  );
   await Promise.all(
     workers.map(
       (worker) =>
@@ -80,7 +88,10 @@ export async function queueFigures(options: { quick: boolean; record: Record; wo
     workspaces.push(local, queued);
     const localMs = (await runDaemon(local, seeds, 1)).wallMs;
     const queuedMs = await queuedRun(queued, url, seeds, 1, 1, 1);
-    record('per-task time through the queue (1 worker) vs a local task process', queuedMs / (seeds * 3), localMs / (seeds * 3), 'ms', { kind: 'ratio', max: 1.5 });
+    record('per-task time through the queue (1 worker) vs a local task process', queuedMs / (seeds * 3), localMs / (seeds * 3), 'ms', {
+      kind: 'ratio',
+      max: 1.5,
+    });
   });
   await withRedis(async (url) => {
     // API-bound: every task waits 500 ms on a server; 2 workers of 2 vs 1 worker of 2 (on 2 cores, more at once would measure the CPU of starting task processes, not the workers).

@@ -57,7 +57,19 @@ export async function fakeCompletedRuns(root: string, count: number): Promise<vo
     const dir = join(root, 'pipeline-complete', id);
     await mkdir(join(dir, 'tasks'), { recursive: true });
     await writeFile(join(dir, 'tasks-status.json'), JSON.stringify({ id, state: 'complete' }));
-    lines.push(JSON.stringify({ id, pipeline: 'bench', seed: `old-${i}.json`, startedAt: '2026-01-01T00:00:00.000Z', completedAt: '2026-01-01T00:00:01.000Z', durationMs: 1000, tasks: [], totals: { calls: 0, inputTokens: 0, outputTokens: 0 }, sha256: { seed: 'x', pipeline: 'y' } }));
+    lines.push(
+      JSON.stringify({
+        id,
+        pipeline: 'bench',
+        seed: `old-${i}.json`,
+        startedAt: '2026-01-01T00:00:00.000Z',
+        completedAt: '2026-01-01T00:00:01.000Z',
+        durationMs: 1000,
+        tasks: [],
+        totals: { calls: 0, inputTokens: 0, outputTokens: 0 },
+        sha256: { seed: 'x', pipeline: 'y' },
+      }),
+    );
   }
   await writeFile(join(root, 'pipeline-complete', 'runs.jsonl'), `${lines.join('\n')}\n`);
 }

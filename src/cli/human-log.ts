@@ -59,7 +59,9 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       case 'run-busy':
         return c.yellow(`run ${line.run} is busy: pid ${line.pid} (${line.command}) is working on it`);
       case 'run-deferred':
-        return c.yellow(`run ${line.run} cannot start yet (${line.message}); ${line.retryInMs === null ? 'it continues on the next start' : `trying again in ${seconds(line.retryInMs)}`}`);
+        return c.yellow(
+          `run ${line.run} cannot start yet (${line.message}); ${line.retryInMs === null ? 'it continues on the next start' : `trying again in ${seconds(line.retryInMs)}`}`,
+        );
       case 'runs-file-repaired':
         return c.yellow(`${line.path} ended in a torn line; cut off ${line.bytes} byte(s), kept in ${line.keptIn}`);
       case 'run-requested':

@@ -48,7 +48,14 @@ export class LiveProgress {
   onEvent(event: ManagerEvent): void {
     switch (event.event) {
       case 'task-started':
-        this.tasks.set(key(event.run, event.task), { run: event.run, task: event.task, stage: 'starting', call: 1, attempt: event.attempt, taskStartedAt: Date.now() });
+        this.tasks.set(key(event.run, event.task), {
+          run: event.run,
+          task: event.task,
+          stage: 'starting',
+          call: 1,
+          attempt: event.attempt,
+          taskStartedAt: Date.now(),
+        });
         break;
       case 'task-stage': {
         const task = this.tasks.get(key(event.run, event.task));

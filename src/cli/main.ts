@@ -62,7 +62,12 @@ function workspace(root: string): WorkspacePaths {
 
 /** Human lines with a live block on a terminal; pino JSON lines otherwise (or with --json). */
 async function progressOutput(json: boolean): Promise<{ log: Logger; onEvent?: (event: ManagerEvent) => void; stop: () => void }> {
-  const [{ default: pino }, { createLogger }, { humanDestination }, { LiveProgress }] = await Promise.all([import('pino'), import('../log.js'), import('./human-log.js'), import('./live-progress.js')]);
+  const [{ default: pino }, { createLogger }, { humanDestination }, { LiveProgress }] = await Promise.all([
+    import('pino'),
+    import('../log.js'),
+    import('./human-log.js'),
+    import('./live-progress.js'),
+  ]);
   if (!json && process.stdout.isTTY) {
     const live = new LiveProgress(process.stdout);
     return { log: createLogger(humanDestination((line) => live.print(line), true)), onEvent: (event) => live.onEvent(event), stop: () => live.stop() };
@@ -79,6 +84,16 @@ export function buildProgram(): Command {
     .exitOverride()
     .hook('preAction', (_program, command) => refuseOutsideWorkspace(command));
 
+  addDaemonCommands(program);
+  addSeedAndHistoryCommands(program);
+  addRunActionCommands(program);
+  addInspectionCommands(program);
+  addHousekeepingCommands(program);
+  return program;
+}
+
+/** `start` and `worker`: the processes that run tasks. Registered in the order `--help` lists them. */
+function addDaemonCommands(program: Command): void {
   program
     .command('start', { isDefault: true })
     .description('watch pipeline-pending/ and run every seed through pipeline.json')
@@ -92,7 +107,13 @@ export function buildProgram(): Command {
       const paths = workspace(options.root);
       if (!options.cache) (await import('../gateway/shared.js')).processGateway().cacheOff = true;
       // BullMQ and ioredis are loaded only by the commands that use the queue: the others start faster.
-      const queue = options.queue === undefined ? undefined : await (await import('../queue/use-queue.js')).useQueue(options.queue, paths.root, { command: options.once ? 'start --once' : 'start', once: options.once === true });
+      const queue =
+        options.queue === undefined
+          ? undefined
+          : await (await import('../queue/use-queue.js')).useQueue(options.queue, paths.root, {
+              command: options.once ? 'start --once' : 'start',
+              once: options.once === true,
+            });
       if (queue && !queue.ok) {
         process.stderr.write(`pop: ${queue.error}\n`);
         process.exitCode = EXIT.usage;
@@ -100,7 +121,14 @@ export function buildProgram(): Command {
       }
       const output = await progressOutput(options.json === true);
       const { runManager } = await import('../manager/manager.js');
-      const result = await runManager({ root: paths.root, once: options.once === true, queued: queue !== undefined, concurrency: options.concurrency, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      const result = await runManager({
+        root: paths.root,
+        once: options.once === true,
+        queued: queue !== undefined,
+        concurrency: options.concurrency,
+        log: output.log,
+        ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+      });
       await queue?.value();
       output.stop();
       if (!result.ok) {
@@ -130,10 +158,13 @@ export function buildProgram(): Command {
       const { workerCommand } = await import('./commands/worker.js');
       process.exitCode = await workerCommand({ url: options.queue, root: paths.root, concurrency: options.concurrency });
     });
+}
 
+/** `submit`, and what happened: `status`, `runs`, `cost`. Registered in the order `--help` lists them. */
+function addSeedAndHistoryCommands(program: Command): void {
   program
     .command('submit')
-    .description('check seeds against the registry\'s seedSchema and drop them into pipeline-pending/, atomically')
+    .description("check seeds against the registry's seedSchema and drop them into pipeline-pending/, atomically")
     .argument('<files...>', 'seed JSON files, or - to read one from standard input')
     .option('--name <name>', 'the name to give the seed in pipeline-pending/ (and its run id), e.g. for one from standard input')
     .addOption(rootOption())
@@ -172,7 +203,10 @@ export function buildProgram(): Command {
         json: options.json === true,
       });
     });
+}
 
+/** `resume` and `rerun`: a run again, from where it stopped or from the start. Registered in the order `--help` lists them. */
+function addRunActionCommands(program: Command): void {
   program
     .command('cost')
     .description("spend from the runs' ledgers (calls.jsonl): calls, cached calls, tokens and cost, grouped")
@@ -197,7 +231,13 @@ export function buildProgram(): Command {
     .action(async (id: string, options: { root: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
       const output = await progressOutput(options.json === true);
       const { resumeCommand } = await import('./commands/resume.js');
-      process.exitCode = await resumeCommand(workspace(options.root), id, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      process.exitCode = await resumeCommand(workspace(options.root), id, {
+        pipeline: options.pipeline === true,
+        wait: options.wait === true,
+        queue: options.queue,
+        log: output.log,
+        ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+      });
       output.stop();
     });
 
@@ -214,10 +254,19 @@ export function buildProgram(): Command {
     .action(async (id: string, options: { root: string; from: string; pipeline?: boolean; wait?: boolean; json?: boolean; queue?: string }) => {
       const output = await progressOutput(options.json === true);
       const { rerunCommand } = await import('./commands/resume.js');
-      process.exitCode = await rerunCommand(workspace(options.root), id, options.from, { pipeline: options.pipeline === true, wait: options.wait === true, queue: options.queue, log: output.log, ...(output.onEvent ? { onEvent: output.onEvent } : {}) });
+      process.exitCode = await rerunCommand(workspace(options.root), id, options.from, {
+        pipeline: options.pipeline === true,
+        wait: options.wait === true,
+        queue: options.queue,
+        log: output.log,
+        ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+      });
       output.stop();
     });
+}
 
+/** `validate`, `cache`, `ui`, `compare`: looking at a workspace and its runs. Registered in the order `--help` lists them. */
+function addInspectionCommands(program: Command): void {
   program
     .command('validate')
     .description('check pipeline.json, the task registry, every task module, models and keys')
@@ -228,7 +277,7 @@ export function buildProgram(): Command {
       process.exitCode = await validateCommand(workspace(options.root), options.json === true);
     });
 
-  const cache = program.command('cache').description("the call cache of tasks with cache: true (.pop/cache/)");
+  const cache = program.command('cache').description('the call cache of tasks with cache: true (.pop/cache/)');
   cache
     .command('stats')
     .description('how many replies are stored, their size and age')
@@ -270,13 +319,20 @@ export function buildProgram(): Command {
       const { compareCommand } = await import('./commands/compare.js');
       process.exitCode = await compareCommand(workspacePaths(resolve(options.root)), a, b, options.json === true);
     });
+}
 
+/** `prune`, `init`, `schemas`: making, tidying and describing a workspace. Registered in the order `--help` lists them. */
+function addHousekeepingCommands(program: Command): void {
   program
     .command('prune')
     .description('remove old failed runs (and complete ones with --complete); asks first unless --yes')
     .option('--failed', 'failed runs in pipeline-current/')
     .option('--complete', 'complete runs in pipeline-complete/ (their runs.jsonl lines stay)')
-    .addOption(new Option('--older-than <age>', 'only runs whose state last changed longer ago than this: 45s, 30m, 12h, 7d, 2w').argParser(ageOption).default(0, 'any age'))
+    .addOption(
+      new Option('--older-than <age>', 'only runs whose state last changed longer ago than this: 45s, 30m, 12h, 7d, 2w')
+        .argParser(ageOption)
+        .default(0, 'any age'),
+    )
     .option('--yes', 'remove without asking')
     .addOption(rootOption())
     .action(async (options: { root: string; failed?: boolean; complete?: boolean; olderThan: number; yes?: boolean }) => {
@@ -310,8 +366,6 @@ export function buildProgram(): Command {
       const { writeSchemas } = await import('./write-schemas.js');
       for (const path of await writeSchemas(resolve(options.root, dir))) process.stdout.write(`${path}\n`);
     });
-
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {

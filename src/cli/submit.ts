@@ -32,7 +32,10 @@ export async function readSeedSource(source: string, name?: string): Promise<Res
     return err(`${source}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   const deep = tooDeepAt(Buffer.from(text));
-  if (deep) return err(`${source}: nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (line ${deep.line}, column ${deep.column}); a seed may nest at most ${MAX_JSON_DEPTH}`);
+  if (deep)
+    return err(
+      `${source}: nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (line ${deep.line}, column ${deep.column}); a seed may nest at most ${MAX_JSON_DEPTH}`,
+    );
   let data: unknown;
   try {
     // A leading byte-order mark is kept in the file (the manager skips it too).
@@ -43,7 +46,8 @@ export async function readSeedSource(source: string, name?: string): Promise<Res
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return err(`${source}: a seed must be a JSON object`);
   const fileName = (name ?? (source === '-' ? `stdin-${Date.now()}` : basename(source))).replace(/(\.json)?$/i, '.json');
   const bytes = Buffer.byteLength(fileName);
-  if (bytes > NAME_MAX_BYTES) return err(`${source}: the seed's name "${fileName}" is ${bytes} bytes; a file name may be at most ${NAME_MAX_BYTES}: rename the file`);
+  if (bytes > NAME_MAX_BYTES)
+    return err(`${source}: the seed's name "${fileName}" is ${bytes} bytes; a file name may be at most ${NAME_MAX_BYTES}: rename the file`);
   if (fileName.startsWith('.')) return err(`${source}: the seed's name "${fileName}" starts with "."; hidden names are never taken as seeds: rename the file`);
   return ok({ name: fileName, text, data: data as Record<string, unknown> });
 }

@@ -1,17 +1,20 @@
+import { formatCost as formatCostOr, formatDuration as formatDurationOr } from '../util/format-numbers.js';
+
 /** Plain text columns, padded to the widest cell; no dependency needed for this. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} m`;
-}
+export const formatDuration = (ms: number | undefined) => formatDurationOr(ms, '-');
 
 export function formatAge(iso: string, now = Date.now()): string {
   const ms = now - Date.parse(iso);
@@ -21,7 +24,7 @@ export function formatAge(iso: string, now = Date.now()): string {
   return `${Math.round(ms / 86_400_000)}d`;
 }
 
-export const formatCost = (usd: number | undefined) => (usd === undefined ? '-' : `$${usd.toFixed(usd < 0.01 ? 4 : 2)}`);
+export const formatCost = (usd: number | undefined) => formatCostOr(usd, '-');
 
 /** Calls as a person counts them: every answer, with how many came from the call cache. */
 export function formatCalls(usage: { calls: number; cachedCalls?: number | undefined }): string {

@@ -50,7 +50,8 @@ const RunnerFailureSchema = TaskFailureSchema.extend({
  * asks the manager's gateway for a model call.
  */
 export const RunnerMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('stage'), stage: StageNameSchema, attempt: z.number().int() }),
+  // `call`: the model call the stage belongs to (inference makes the next one; the stages after it work on the last).
+  z.object({ type: z.literal('stage'), stage: StageNameSchema, call: z.number().int() }),
   z.object({
     type: z.literal('done'),
     model: z.string().nullable(),

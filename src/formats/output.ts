@@ -15,7 +15,9 @@ export const OutputSchema = z.object({
   refinements: z.number().int().min(0).describe('re-prompts; for a fan-out task, of all its items'),
   escalations: z.number().int().min(0).optional().describe('moves up the escalation ladder; for a fan-out task, of all its items'),
   costUsd: z.number().min(0).optional(),
-  items: ItemCountsSchema.extend({ failedItems: z.array(FailedItemSchema) }).optional().describe('a fan-out task: its items, and those that failed'),
+  items: ItemCountsSchema.extend({ failedItems: z.array(FailedItemSchema) })
+    .optional()
+    .describe('a fan-out task: its items, and those that failed'),
   truncated: z.array(TruncationSchema).optional().describe('texts truncateToTokens cut while the task ran'),
   finishedAt: z.string(),
 });

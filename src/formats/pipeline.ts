@@ -19,8 +19,16 @@ export const ModelRefSchema = z.union([ModelSpecSchema, z.array(ModelSpecSchema)
  */
 export const MockBehaviourSchema = z.strictObject({
   failFirst: z.number().int().min(0).default(0).describe('how many calls answer badly before a good answer'),
-  failShare: z.number().min(0).max(1).optional().describe('the share of prompts (picked by their content, the same every time) that failModel always answers badly'),
-  failModel: z.string().optional().describe('the model that fails failShare of the prompts (`provider:model`, or the model name); every other model answers them well'),
+  failShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('the share of prompts (picked by their content, the same every time) that failModel always answers badly'),
+  failModel: z
+    .string()
+    .optional()
+    .describe('the model that fails failShare of the prompts (`provider:model`, or the model name); every other model answers them well'),
   failure: z
     .enum(['broken-json', 'invalid-value'])
     .default('broken-json')
@@ -42,8 +50,17 @@ const taskSettings = {
   cache: z.boolean().optional().describe('answer identical calls from the call cache (.pop/cache/) instead of the provider'),
   escalate: z.array(ModelSpecSchema).optional().describe('stronger models (aliases or provider:model), in order, tried when a reply still fails validation'),
   escalateAfter: z.number().int().min(0).optional().describe('refinements on a rung before the next call moves up the ladder (default 1)'),
-  maxCalls: z.number().int().positive().optional().describe('model calls one attempt of the task may make at most (default 10000); more are refused with max-calls'),
-  maxCostUsd: z.number().positive().optional().describe("USD the task may spend over all its attempts, by its ledger; a call past it is refused with budget-exceeded"),
+  maxCalls: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('model calls one attempt of the task may make at most (default 10000); more are refused with max-calls'),
+  maxCostUsd: z
+    .number()
+    .positive()
+    .optional()
+    .describe('USD the task may spend over all its attempts, by its ledger; a call past it is refused with budget-exceeded'),
 };
 
 export const TaskEntryObjectSchema = z.strictObject({
@@ -68,7 +85,11 @@ export const ProviderLimitsSchema = z.strictObject({
 export const ProviderSchema = z.strictObject({
   type: z.enum(['openai', 'anthropic', 'mock']).optional().describe('required, except to set limits of a built-in provider (openai, anthropic, mock)'),
   baseURL: z.string().url().optional(),
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('environment variable holding the key'),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional()
+    .describe('environment variable holding the key'),
   maxRetries: z.number().int().min(0).optional(),
   timeoutMs: z.number().int().positive().optional().describe('per-request time limit'),
   limits: ProviderLimitsSchema.optional().describe("the provider's budget, shared by every task of the manager"),
@@ -78,7 +99,11 @@ export const PriceSchema = z.strictObject({
   inputPerMillion: z.number().min(0).describe('USD per million input tokens'),
   outputPerMillion: z.number().min(0).describe('USD per million output tokens'),
   cachedInputPerMillion: z.number().min(0).optional().describe("USD per million input tokens read from the provider's prompt cache (default: inputPerMillion)"),
-  cacheWritePerMillion: z.number().min(0).optional().describe("USD per million input tokens written to the provider's prompt cache (Anthropic; default: inputPerMillion)"),
+  cacheWritePerMillion: z
+    .number()
+    .min(0)
+    .optional()
+    .describe("USD per million input tokens written to the provider's prompt cache (Anthropic; default: inputPerMillion)"),
 });
 
 export const PipelineSchema = z
@@ -91,7 +116,7 @@ export const PipelineSchema = z
     providers: z.record(z.string(), ProviderSchema).optional(),
     defaults: z.strictObject(taskSettings).optional(),
     prices: z.record(z.string(), PriceSchema).optional(),
-    maxCostUsd: z.number().positive().optional().describe("USD one run may spend, by its ledger; its calls past it are refused with budget-exceeded"),
+    maxCostUsd: z.number().positive().optional().describe('USD one run may spend, by its ledger; its calls past it are refused with budget-exceeded'),
   })
   .superRefine((pipeline, ctx) => {
     for (const [name, provider] of Object.entries(pipeline.providers ?? {})) {

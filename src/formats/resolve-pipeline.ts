@@ -78,8 +78,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       module: ('task' in step && step.task) || step.name,
       models: expandModel(pipeline, 'model' in step ? step.model : undefined),
       timeoutMs: ('timeoutMs' in step && step.timeoutMs) || defaults.timeoutMs || DEFAULT_TIMEOUT_MS,
-      maxRefinements:
-        ('maxRefinements' in step ? step.maxRefinements : undefined) ?? defaults.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
+      maxRefinements: ('maxRefinements' in step ? step.maxRefinements : undefined) ?? defaults.maxRefinements ?? DEFAULT_MAX_REFINEMENTS,
       memoryMb: ('memoryMb' in step && step.memoryMb) || defaults.memoryMb || DEFAULT_MEMORY_MB,
       config: ('config' in step && step.config) || {},
       mock: ('mock' in step ? step.mock : undefined) ?? defaults.mock,
@@ -101,9 +100,4 @@ function expandLadder(pipeline: Pipeline, rungs: string[] | undefined): string[]
   return (rungs ?? []).map((rung) => expandAliases(pipeline.models, rung));
 }
 
-/** `provider:model` → its parts; the provider is everything before the first colon. */
-export function splitModelSpec(spec: string): { provider: string; model: string } | undefined {
-  const colon = spec.indexOf(':');
-  if (colon <= 0 || colon === spec.length - 1) return undefined;
-  return { provider: spec.slice(0, colon), model: spec.slice(colon + 1) };
-}
+export { splitModelSpec } from './model-spec.js';

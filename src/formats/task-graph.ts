@@ -33,7 +33,11 @@ export function graphProblems(entries: readonly GraphEntry[]): GraphProblem[] {
     entry.needs?.forEach((need, j) => {
       const path = ['tasks', i, 'needs', j];
       if (need === entry.name) problems.push({ path, message: `task "${entry.name}" needs itself` });
-      else if (!index.has(need)) problems.push({ path, message: `task "${entry.name}" needs "${need}", which is not a task of this pipeline (tasks: ${entries.map((e) => e.name).join(', ')})` });
+      else if (!index.has(need))
+        problems.push({
+          path,
+          message: `task "${entry.name}" needs "${need}", which is not a task of this pipeline (tasks: ${entries.map((e) => e.name).join(', ')})`,
+        });
     });
   });
   if (problems.length > 0) return problems;

@@ -14,8 +14,13 @@ export const TaskStatusSchema = z.object({
   endedAt: z.string().optional(),
   durationMs: z.number().min(0).optional(),
   model: z.string().optional().describe('the model that produced the output'),
-  escalations: z.number().int().min(0).optional().describe('moves up the escalation ladder in the attempt that completed it (of all its items, for a fan-out task)'),
-  usage: UsageSchema.describe('the calls of every attempt, summed from the task\'s calls.jsonl'),
+  escalations: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('moves up the escalation ladder in the attempt that completed it (of all its items, for a fan-out task)'),
+  usage: UsageSchema.describe("the calls of every attempt, summed from the task's calls.jsonl"),
   costUsd: z.number().min(0).optional(),
   byModel: ByModelSchema.optional().describe('usage and cost by the model that answered'),
   error: TaskFailureSchema.optional(),

@@ -1,7 +1,11 @@
 import { access, link, unlink } from 'node:fs/promises';
 import { tempPathFor, writeFileAtomic } from './atomic-write.js';
 
-export const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+export const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * Create a file that appears whole, and only under a name nobody holds yet: written under a temp

@@ -15,7 +15,10 @@ export type ReadRegularFileError =
  * descriptor is checked, and the bytes come from that descriptor, never from the name again.
  * The stats returned are taken after the read, so they describe exactly these bytes.
  */
-export async function readRegularFile(path: string, expected: Pick<Stats, 'ino' | 'dev'>): Promise<Result<{ bytes: Buffer; stats: Stats }, ReadRegularFileError>> {
+export async function readRegularFile(
+  path: string,
+  expected: Pick<Stats, 'ino' | 'dev'>,
+): Promise<Result<{ bytes: Buffer; stats: Stats }, ReadRegularFileError>> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

@@ -22,7 +22,10 @@ export class AnthropicProvider implements Provider {
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
-    const system = request.messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n\n');
+    const system = request.messages
+      .filter((message) => message.role === 'system')
+      .map((message) => message.content)
+      .join('\n\n');
     const turns = request.messages
       .filter((message) => message.role !== 'system')
       .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
@@ -43,7 +46,11 @@ export class AnthropicProvider implements Provider {
     }
     const message = asMessage(response);
     if (!message) {
-      throw toProviderError({ kind: 'bad-response', detail: `expected a message, got ${preview(response)}` }, { ...this.setup, model: request.model }, this.key);
+      throw toProviderError(
+        { kind: 'bad-response', detail: `expected a message, got ${preview(response)}` },
+        { ...this.setup, model: request.model },
+        this.key,
+      );
     }
     return {
       text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),

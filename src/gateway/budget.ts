@@ -130,7 +130,8 @@ export class ProviderBudget {
       this.forgetBefore(now - MINUTE_MS);
       const used = this.spent.reduce((sum, entry) => sum + entry.tokens, 0);
       // A call larger than the whole budget still goes, alone.
-      if (this.spent.length > 0 && used + estimate > tokensPerMinute) return { reason: 'tokens-per-minute', waitMs: (this.spent[0] as { at: number }).at + MINUTE_MS - now };
+      if (this.spent.length > 0 && used + estimate > tokensPerMinute)
+        return { reason: 'tokens-per-minute', waitMs: (this.spent[0] as { at: number }).at + MINUTE_MS - now };
     }
     return undefined;
   }
@@ -213,10 +214,13 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(abortError(signal));
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', aborted);
-      resolve();
-    }, Math.max(1, ms));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', aborted);
+        resolve();
+      },
+      Math.max(1, ms),
+    );
     signal.addEventListener('abort', aborted, { once: true });
   });
 }

@@ -30,12 +30,18 @@ export function routedLogger(bindings: Fields = {}): TaskLogger {
       if (typeof first === 'string') target[level](first);
       else target[level](first, message);
     };
-  return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => routedLogger({ ...bindings, ...more }) };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => routedLogger({ ...bindings, ...more }),
+  };
 }
 
 /**
  * A logger whose lines travel to the task process that made the call, which writes them to its
- * task.log (the only writer of that file).
+ * task.log (a queue worker also appends a line there, naming itself, before the attempt starts).
  */
 export function remoteLogger(send: (level: Level, fields: Fields, msg: string | undefined) => void, bindings: Fields = {}): TaskLogger {
   const method =
@@ -44,7 +50,13 @@ export function remoteLogger(send: (level: Level, fields: Fields, msg: string | 
       if (typeof first === 'string') send(level, { ...bindings }, first);
       else send(level, { ...bindings, ...first }, message);
     };
-  return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => remoteLogger(send, { ...bindings, ...more }) };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => remoteLogger(send, { ...bindings, ...more }),
+  };
 }
 
 /** A logger that also calls `onWait` for each `model-waiting` line written through it. */

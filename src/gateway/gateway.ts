@@ -5,6 +5,7 @@ import type { MockBehaviour, Pipeline, Price, ProviderConfig, ProviderLimits } f
 import { appendCall, type LedgerTarget } from '../ledger/ledger-file.js';
 import { costOf } from '../ledger/price.js';
 import { SpendMeter } from '../ledger/spend.js';
+import { modelSpecParts } from '../formats/model-spec.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
 import type { Message } from '../runner/task-api.js';
 import type { TaskLogger } from '../runner/task-log.js';
@@ -63,7 +64,16 @@ export interface CallSettings {
   /** Calls of one attempt in flight at once and in all. */
   bounds?: { inFlight: number; total: number } | undefined;
   /** Told of each line written to the ledger (the live line counts calls as they happen). */
-  onRecorded?: ((line: { model: string; outcome: 'answered' | 'failed' | 'aborted'; cached: boolean; usage: CallUsage; costUsd?: number | undefined; rung: number }) => void) | undefined;
+  onRecorded?:
+    | ((line: {
+        model: string;
+        outcome: 'answered' | 'failed' | 'aborted';
+        cached: boolean;
+        usage: CallUsage;
+        costUsd?: number | undefined;
+        rung: number;
+      }) => void)
+    | undefined;
 }
 
 /**
@@ -205,12 +215,18 @@ export class Gateway {
    * Each spec in order, the next one tried when a provider fails after its own retries (auth,
    * refused request, server error, timeout, bad reply). A stopped task tries no further model.
    */
-  private async withFallbacks(request: GatewayRequest, settings: CallSettings, signal: AbortSignal, log: TaskLogger, record: Recorder): Promise<GatewayOutcome> {
+  private async withFallbacks(
+    request: GatewayRequest,
+    settings: CallSettings,
+    signal: AbortSignal,
+    log: TaskLogger,
+    record: Recorder,
+  ): Promise<GatewayOutcome> {
     const failures: ProviderFailure[] = [];
     const skipped = () => failures.map((f) => ({ model: `${f.provider}:${f.model}`, reason: f.reason, message: f.message }));
     for (const spec of request.models) {
       if (signal.aborted) {
-        const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
+        const parts = modelSpecParts(spec);
         failures.push({ reason: 'aborted', ...parts, message: 'the task was stopped before this model was tried' });
         break;
       }
@@ -232,9 +248,28 @@ export class Gateway {
       const key = cache && parts && config ? cacheKey({ config, baseURL: resolvedBaseURL(config, this.env), model: parts.model, ...request }) : undefined;
       const hit = key ? await cache?.get(key) : undefined;
       if (hit) {
-        log.info({ event: 'model-cached', model: hit.model, servedModel: redactText(hit.servedModel), call: request.call, usage: hit.usage }, 'answered from the call cache');
-        await record(hit.model, { outcome: 'answered', cached: true, usage: hit.usage, servedModel: hit.servedModel, ...(hit.finishReason ? { finishReason: hit.finishReason } : {}) });
-        return { result: ok({ text: hit.text, model: hit.model, usage: hit.usage, latencyMs: 0, skipped: skipped(), cached: true, ...(hit.finishReason ? { finishReason: hit.finishReason } : {}) }) };
+        log.info(
+          { event: 'model-cached', model: hit.model, servedModel: redactText(hit.servedModel), call: request.call, usage: hit.usage },
+          'answered from the call cache',
+        );
+        await record(hit.model, {
+          outcome: 'answered',
+          cached: true,
+          usage: hit.usage,
+          servedModel: hit.servedModel,
+          ...(hit.finishReason ? { finishReason: hit.finishReason } : {}),
+        });
+        return {
+          result: ok({
+            text: hit.text,
+            model: hit.model,
+            usage: hit.usage,
+            latencyMs: 0,
+            skipped: skipped(),
+            cached: true,
+            ...(hit.finishReason ? { finishReason: hit.finishReason } : {}),
+          }),
+        };
       }
       const admission = state?.health.admit() ?? { kind: 'go' };
       if (parts && admission.kind === 'skip') {
@@ -248,7 +283,8 @@ export class Gateway {
       try {
         // Without workspace limits (a process that never read pipeline.json), the snapshot's apply.
         state?.budget.setLimits(this.workspaceLimits ? this.workspaceLimits.get(parts?.provider ?? '') : config?.limits);
-        const onWait: OnWait = (reason, waitMs) => callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
+        const onWait: OnWait = (reason, waitMs) =>
+          callLog.info({ event: 'model-waiting', reason, ...(waitMs === undefined ? {} : { waitMs }) }, `waiting for the provider (${reason})`);
         const estimate = estimateTokens(JSON.stringify(request.messages)) + OUTPUT_TOKENS_RECKONED[config?.type ?? 'mock'];
         ticket = await admitted(state?.budget.admit(estimate, signal, onWait, settings.caller), spec, signal);
         const { provider, name, model } = await this.pool.get(spec, settings.providers, settings.maxRetries);
@@ -257,17 +293,30 @@ export class Gateway {
         log.info({ event: 'model-call', model: spec, call: request.call, ...(request.rung ? { rung: request.rung } : {}) }, 'calling model');
         started = performance.now();
         const completion = await withCallLog(callLog, () =>
-          provider.complete({ model, spec, messages: request.messages, schema: request.schema, schemaName: request.schemaName, call: request.call, signal, mock: request.mock }),
+          provider.complete({
+            model,
+            spec,
+            messages: request.messages,
+            schema: request.schema,
+            schemaName: request.schemaName,
+            call: request.call,
+            signal,
+            mock: request.mock,
+          }),
         );
         ticket?.settle(completion.usage.inputTokens + completion.usage.outputTokens);
         const latencyMs = Math.round(performance.now() - started);
         const answered = `${name}:${model}`;
         const servedModel = redactText(completion.model);
         const finishReason = completion.finishReason === undefined ? undefined : redactText(completion.finishReason);
-        log.info({ event: 'model-replied', model: answered, servedModel, call: request.call, latencyMs, usage: completion.usage, finishReason }, 'model replied');
+        log.info(
+          { event: 'model-replied', model: answered, servedModel, call: request.call, latencyMs, usage: completion.usage, finishReason },
+          'model replied',
+        );
         // A server that echoes the request's headers must not hand the task (or its artifacts) a key.
         const reply = redact(completion.text);
-        if (reply.names.length) log.warn({ event: 'secrets-redacted', model: answered, call: request.call, variables: reply.names }, 'API keys taken out of a model reply');
+        if (reply.names.length)
+          log.warn({ event: 'secrets-redacted', model: answered, call: request.call, variables: reply.names }, 'API keys taken out of a model reply');
         const costUsd = costOf(completion.usage, answered, settings.prices);
         await record(answered, {
           outcome: 'answered',
@@ -277,13 +326,38 @@ export class Gateway {
           ...(costUsd === undefined ? {} : { costUsd }),
           ...(finishReason === undefined ? {} : { finishReason }),
         });
-        const answer: Answer = { text: reply.text, model: answered, usage: completion.usage, latencyMs, skipped: skipped(), ...(costUsd === undefined ? {} : { costUsd }), ...(finishReason === undefined ? {} : { finishReason }) };
+        const answer: Answer = {
+          text: reply.text,
+          model: answered,
+          usage: completion.usage,
+          latencyMs,
+          skipped: skipped(),
+          ...(costUsd === undefined ? {} : { costUsd }),
+          ...(finishReason === undefined ? {} : { finishReason }),
+        };
         const keep = key && cache && !NOT_CACHED_FINISHES.has(completion.finishReason ?? '') ? { cache, key } : undefined;
-        const stored: CachedReply = { model: answered, servedModel, text: reply.text, usage: completion.usage, finishReason, latencyMs, createdAt: new Date().toISOString() };
+        const stored: CachedReply = {
+          model: answered,
+          servedModel,
+          text: reply.text,
+          usage: completion.usage,
+          finishReason,
+          latencyMs,
+          createdAt: new Date().toISOString(),
+        };
         return {
           result: ok(answer),
           // A reply that cannot be stored is still the answer.
-          ...(keep ? { store: () => keep.cache.put(keep.key, stored).catch((error: unknown) => log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply')) } : {}),
+          ...(keep
+            ? {
+                store: () =>
+                  keep.cache
+                    .put(keep.key, stored)
+                    .catch((error: unknown) =>
+                      log.warn({ event: 'cache-write-failed', message: error instanceof Error ? error.message : String(error) }, 'could not store the reply'),
+                    ),
+              }
+            : {}),
         };
       } catch (error) {
         ticket?.settle(0);
@@ -293,7 +367,10 @@ export class Gateway {
         if (!(error instanceof ProviderError)) throw error;
         const failure = { ...error.failure, message: redactText(error.failure.message) };
         failures.push(failure);
-        log.warn({ event: 'model-failed', model: spec, call: request.call, reason: failure.reason, status: failure.status, message: failure.message }, 'model failed');
+        log.warn(
+          { event: 'model-failed', model: spec, call: request.call, reason: failure.reason, status: failure.status, message: failure.message },
+          'model failed',
+        );
         // A call given up before its request left made nothing the provider could bill: no line.
         if (started !== undefined || failure.reason !== 'aborted') {
           const latencyMs = started === undefined ? 0 : Math.round(performance.now() - started);
@@ -315,7 +392,17 @@ export interface GatewayOutcome {
   store?: () => Promise<unknown>;
 }
 
-type LineFields = { outcome: 'answered' | 'failed' | 'aborted'; usage?: CallUsage; costUsd?: number; latencyMs?: number; servedModel?: string; finishReason?: string; cached?: true; reason?: string; message?: string };
+type LineFields = {
+  outcome: 'answered' | 'failed' | 'aborted';
+  usage?: CallUsage;
+  costUsd?: number;
+  latencyMs?: number;
+  servedModel?: string;
+  finishReason?: string;
+  cached?: true;
+  reason?: string;
+  message?: string;
+};
 type Recorder = (model: string, fields: LineFields) => Promise<void>;
 
 /**
@@ -337,7 +424,13 @@ function recorder(request: GatewayRequest, settings: CallSettings, log: TaskLogg
       usage,
       latencyMs: latencyMs ?? 0,
       ...rest,
-    }).then(() => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd, rung: request.rung ?? 0 }), (error: unknown) =>(error: unknown) => log.error({ event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) }, 'could not record the call in calls.jsonl'),
+    }).then(
+      () => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd, rung: request.rung ?? 0 }),
+      (error: unknown) => (error: unknown) =>
+        log.error(
+          { event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) },
+          'could not record the call in calls.jsonl',
+        ),
     );
   };
 }
@@ -353,7 +446,11 @@ async function admitted<T>(waiting: Promise<T> | undefined, spec: string, signal
     return await waiting;
   } catch (error) {
     if (!signal.aborted) throw error;
-    const parts = splitModelSpec(spec) ?? { provider: spec, model: spec };
-    throw new ProviderError({ reason: 'aborted', ...parts, message: `the call to ${spec} was aborted because the task was stopped while it waited for the provider's budget` });
+    const parts = modelSpecParts(spec);
+    throw new ProviderError({
+      reason: 'aborted',
+      ...parts,
+      message: `the call to ${spec} was aborted because the task was stopped while it waited for the provider's budget`,
+    });
   }
 }

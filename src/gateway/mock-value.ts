@@ -35,7 +35,14 @@ function spend(allowance: MockAllowance, values: number, chars: number): void {
  * the prompt: whole sentences, or for a field named like a title the opening words of one. Covers what task schemas use in practice: objects, arrays, strings with bounds and
  * formats, numbers, booleans, enums, consts, unions, nullable and $ref.
  */
-export function valueForSchema(schema: JsonSchema, words: PhrasePicker, root: JsonSchema = schema, depth = 0, key = '', allowance: MockAllowance = newAllowance()): unknown {
+export function valueForSchema(
+  schema: JsonSchema,
+  words: PhrasePicker,
+  root: JsonSchema = schema,
+  depth = 0,
+  key = '',
+  allowance: MockAllowance = newAllowance(),
+): unknown {
   if (depth > MAX_DEPTH) return null;
   spend(allowance, 1, 0);
   const next = (inner: unknown, innerKey = key) => valueForSchema((inner ?? {}) as JsonSchema, words, root, depth + 1, innerKey, allowance);
@@ -75,7 +82,9 @@ export function valueForSchema(schema: JsonSchema, words: PhrasePicker, root: Js
     case 'number': {
       const min = numberBound(schema.minimum, schema.exclusiveMinimum, 1, 0);
       const max = numberBound(schema.maximum, schema.exclusiveMaximum, -1, min + 100);
-      return type === 'integer' ? words.integer(Math.ceil(min), Math.floor(max)) : Math.round((min + (max - min) * (words.integer(0, 1000) / 1000)) * 100) / 100;
+      return type === 'integer'
+        ? words.integer(Math.ceil(min), Math.floor(max))
+        : Math.round((min + (max - min) * (words.integer(0, 1000) / 1000)) * 100) / 100;
     }
     case 'boolean':
       return words.integer(0, 1) === 1;

@@ -1,4 +1,5 @@
 import type { Completion, CompletionRequest, Provider } from './types.js';
+import { hash32 } from '../util/seeded-random.js';
 import { PhrasePicker, randomFrom } from './prompt-words.js';
 import { MockTooLargeError, valueForSchema } from './mock-value.js';
 import { ProviderError } from './types.js';
@@ -20,7 +21,9 @@ export class MockProvider implements Provider {
     // Quote the first user message (the task's own prompt), not the feedback of a refinement.
     const source = request.messages.find((message) => message.role === 'user') ?? lastUser;
     const words = new PhrasePicker(source?.content ?? '', randomFrom(conversation));
-    const failing = request.mock !== undefined && (request.call <= request.mock.failFirst || failsOnThisModel(request.mock, request.spec ?? `mock:${request.model}`, request.model, source?.content ?? ''));
+    const failing =
+      request.mock !== undefined &&
+      (request.call <= request.mock.failFirst || failsOnThisModel(request.mock, request.spec ?? `mock:${request.model}`, request.model, source?.content ?? ''));
 
     let text: string;
     if (request.schema) {
@@ -48,9 +51,7 @@ export class MockProvider implements Provider {
 function failsOnThisModel(mock: NonNullable<CompletionRequest['mock']>, spec: string, model: string, prompt: string): boolean {
   if (!mock.failShare || !mock.failModel) return false;
   if (mock.failModel !== spec && mock.failModel !== model) return false;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < prompt.length; i++) hash = Math.imul(hash ^ prompt.charCodeAt(i), 0x01000193) >>> 0;
-  return hash / 0x100000000 < mock.failShare;
+  return hash32(prompt) / 0x100000000 < mock.failShare;
 }
 
 /** A schema asking for more than the mock builds is a refused request, as a real provider's would be. */
@@ -59,7 +60,12 @@ function valueOrRefusal(schema: Record<string, unknown>, words: PhrasePicker, mo
     return valueForSchema(schema, words);
   } catch (error) {
     if (!(error instanceof MockTooLargeError)) throw error;
-    throw new ProviderError({ reason: 'bad-request', provider: 'mock', model, message: `the mock refused the request: ${error.message}, more than it builds for a reply` });
+    throw new ProviderError({
+      reason: 'bad-request',
+      provider: 'mock',
+      model,
+      message: `the mock refused the request: ${error.message}, more than it builds for a reply`,
+    });
   }
 }
 

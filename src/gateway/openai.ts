@@ -47,7 +47,11 @@ export class OpenAIProvider implements Provider {
     }
     const completion = asChatCompletion(response);
     if (!completion) {
-      throw toProviderError({ kind: 'bad-response', detail: `expected a chat completion, got ${preview(response)}` }, { ...this.setup, model: request.model }, this.key);
+      throw toProviderError(
+        { kind: 'bad-response', detail: `expected a chat completion, got ${preview(response)}` },
+        { ...this.setup, model: request.model },
+        this.key,
+      );
     }
     const choice = completion.choices[0];
     return {

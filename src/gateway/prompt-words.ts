@@ -1,19 +1,8 @@
-/** FNV-1a: a plain string hash, enough to seed the PRNG (and no crypto module to load for it). */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
+import { hash32, seededRandom } from '../util/seeded-random.js';
 
-/** A small deterministic PRNG (mulberry32), seeded from a hash, so the same prompt gives the same reply. */
+/** Random numbers seeded from a text, so the same prompt gives the same reply. */
 export function randomFrom(text: string): () => number {
-  let state = hash32(text);
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(hash32(text));
 }
 
 /** The words of a text, as a person would quote them (punctuation inside words kept). */
@@ -32,7 +21,10 @@ export function wordsOf(text: string): string[] {
 export function sentencesOf(text: string): string[] {
   const sentences: string[] = [];
   for (const rawLine of text.split(/\n+/)) {
-    let line = rawLine.replace(/\s+/g, ' ').trim().replace(/^(?:[-*•]|\d+[.)])\s+/, '');
+    let line = rawLine
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/^(?:[-*•]|\d+[.)])\s+/, '');
     const label = /^([^.!?:]{1,80}):\s+(?=[\p{Lu}\p{N}"'])/u.exec(line);
     if (label && label[1]!.split(' ').length <= 12) line = line.slice(label[0].length);
     for (const match of line.match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []) {
@@ -84,7 +76,10 @@ export class PhrasePicker {
     for (let tries = 0; tries < 8 && this.sentences.length > 0; tries++) {
       const words = this.sentences[Math.floor(this.random() * this.sentences.length)]!.replace(/[.!?]+$/, '').split(' ');
       const comma = words.findIndex((word, i) => i >= 2 && word.endsWith(','));
-      const lead = words.slice(0, comma >= 0 && comma < maxWords ? comma + 1 : maxWords).join(' ').replace(/[,;:]+$/, '');
+      const lead = words
+        .slice(0, comma >= 0 && comma < maxWords ? comma + 1 : maxWords)
+        .join(' ')
+        .replace(/[,;:]+$/, '');
       if (!this.usedLeads.has(lead.toLowerCase())) {
         this.usedLeads.add(lead.toLowerCase());
         return lead;
@@ -116,7 +111,10 @@ export class PhrasePicker {
     let text = '';
     for (let tries = 0; tries < 8; tries++) {
       const start = Math.floor(this.random() * (this.words.length - span + 1));
-      text = this.words.slice(start, start + span).join(' ').replace(/[.,;:!?]+$/, '');
+      text = this.words
+        .slice(start, start + span)
+        .join(' ')
+        .replace(/[.,;:!?]+$/, '');
       if (!this.used.has(text.toLowerCase())) break;
     }
     this.used.add(text.toLowerCase());

@@ -29,7 +29,9 @@ export class ProviderPool {
     const key = JSON.stringify([provider, declared?.[provider] ?? null, maxRetries ?? null]);
     let building = this.built.get(key);
     if (!building) {
-      building = createProvider(spec, declared, { env: this.env, log: routedLogger(), maxRetries, fetch: this.fetchFor(provider) }).then((made) => made.provider);
+      building = createProvider(spec, declared, { env: this.env, log: routedLogger(), maxRetries, fetch: this.fetchFor(provider) }).then(
+        (made) => made.provider,
+      );
       this.built.set(key, building);
       building.catch(() => this.built.delete(key));
     }

@@ -1,4 +1,4 @@
-import { apiKeyEnvFor } from './index.js';
+import { apiKeyEnvFor } from './provider-config.js';
 import { missingKeyError } from './provider-errors.js';
 import { SDK_LOG_LEVEL, sdkLogger, type SdkLogger } from './sdk-logger.js';
 import type { ProviderSetup } from './types.js';

@@ -29,7 +29,11 @@ const MAX_UNJUDGED = 10_000;
  * passed validation. `close` (the process ended) aborts the calls still in flight and waiting,
  * so their servers see the connections close.
  */
-export function serveCalls(gateway: Gateway, settings: CallSettings, send: (message: ManagerMessage) => void): { handle: (message: CallMessage) => void; close: () => void } {
+export function serveCalls(
+  gateway: Gateway,
+  settings: CallSettings,
+  send: (message: ManagerMessage) => void,
+): { handle: (message: CallMessage) => void; close: () => void } {
   const bounds: CallBounds = settings.bounds ?? DEFAULT_BOUNDS;
   const inFlight = new Map<number, AbortController>();
   const queued: CallRequest[] = [];
@@ -65,7 +69,17 @@ export function serveCalls(gateway: Gateway, settings: CallSettings, send: (mess
     const message = `the task attempt has made ${bounds.total} model calls, as many as its maxCalls allows`;
     const ledger = settings.ledger;
     const recorded = ledger
-      ? appendCall(ledger, { ...(request.item === undefined ? {} : { item: request.item }), call: request.call, modelAsked: spec, model: spec, usage: { inputTokens: 0, outputTokens: 0 }, latencyMs: 0, outcome: 'failed', reason: 'max-calls', message }).catch(() => {})
+      ? appendCall(ledger, {
+          ...(request.item === undefined ? {} : { item: request.item }),
+          call: request.call,
+          modelAsked: spec,
+          model: spec,
+          usage: { inputTokens: 0, outputTokens: 0 },
+          latencyMs: 0,
+          outcome: 'failed',
+          reason: 'max-calls',
+          message,
+        }).catch(() => {})
       : Promise.resolve();
     void recorded.then(() => sendRedacted({ type: 'call-error', id: request.id, failures: [{ reason: 'max-calls', provider, model, message }] }));
   };

@@ -33,7 +33,10 @@ export class SpendMeter {
   private async ofFile(path: string, run: string): Promise<number> {
     const key = `${run}\u0000${path}`;
     const known = this.files.get(key) ?? { offset: 0, costUsd: 0 };
-    const size = await stat(path).then((info) => info.size, () => 0);
+    const size = await stat(path).then(
+      (info) => info.size,
+      () => 0,
+    );
     if (size > known.offset) {
       const handle = await open(path, 'r');
       try {

@@ -39,7 +39,8 @@ export function sumCalls(records: Iterable<CallRecord>, run?: string): CallTotal
     usage = addUsage(usage, added);
     const cost = record.cached ? undefined : record.costUsd;
     costUsd = addCost(costUsd, cost);
-    if (record.outcome === 'answered' && !record.cached && cost === undefined && record.usage.inputTokens + record.usage.outputTokens > 0) unpriced.add(record.model);
+    if (record.outcome === 'answered' && !record.cached && cost === undefined && record.usage.inputTokens + record.usage.outputTokens > 0)
+      unpriced.add(record.model);
     const before = byModel[record.model];
     const modelCost = addCost(before?.costUsd, cost);
     byModel[record.model] = { ...addUsage(before ?? emptyUsage(), added), ...(modelCost === undefined ? {} : { costUsd: modelCost }) };

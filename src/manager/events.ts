@@ -30,7 +30,18 @@ export type ManagerEvent =
   | { event: 'task-job-lost'; run: string; task: string; attempt: number; message: string }
   | { event: 'task-items'; run: string; task: string; total: number; complete: number; failed: number }
   | { event: 'task-waiting'; run: string; task: string; model?: string; reason: string; message?: string; waitMs?: number | undefined }
-  | { event: 'task-complete'; run: string; task: string; attempt: number; durationMs: number; refinements: number; usage: Usage; model: string | null; costUsd?: number; worker?: string }
+  | {
+      event: 'task-complete';
+      run: string;
+      task: string;
+      attempt: number;
+      durationMs: number;
+      refinements: number;
+      usage: Usage;
+      model: string | null;
+      costUsd?: number;
+      worker?: string;
+    }
   /** Keys found in files a task process wrote, taken out before anything read them. */
   | { event: 'secrets-redacted'; run: string; task: string; artifact: string; variables: string[] }
   /** A task's calls.jsonl had torn lines (skipped) or could not be read. */
@@ -59,7 +70,25 @@ export type ManagerEvent =
   | { event: 'workspace-on-network-fs'; root: string; fileSystem: string; message: string }
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
-const WARN = new Set(['pipeline-warning', 'secrets-redacted', 'ledger-problem', 'manager-forcing', 'task-retrying', 'seed-rejected', 'seed-waiting', 'task-failed', 'run-interrupted', 'seed-duplicate', 'run-busy', 'run-deferred', 'runs-file-repaired', 'request-invalid', 'task-job-lost', 'lock-taken-over', 'workspace-on-network-fs']);
+const WARN = new Set([
+  'pipeline-warning',
+  'secrets-redacted',
+  'ledger-problem',
+  'manager-forcing',
+  'task-retrying',
+  'seed-rejected',
+  'seed-waiting',
+  'task-failed',
+  'run-interrupted',
+  'seed-duplicate',
+  'run-busy',
+  'run-deferred',
+  'runs-file-repaired',
+  'request-invalid',
+  'task-job-lost',
+  'lock-taken-over',
+  'workspace-on-network-fs',
+]);
 const ERROR = new Set(['run-failed', 'state-unreadable', 'internal-error', 'pipeline-invalid', 'lock-lost']);
 
 export type EmitEvent = (event: ManagerEvent) => void;

@@ -37,7 +37,9 @@ export function escalationWarnings(pipeline: Pipeline, registry: Registry, file:
   resolveTasks(pipeline).forEach((task, index) => {
     const definition = registry.tasks.get(task.module);
     if (task.escalate.length && definition && !definition.output && !definition.validate) {
-      warnings.push(`${file}: tasks[${index}] "${task.name}" has "escalate", but its task has neither an output schema nor a validate check: no reply can fail validation, so it never escalates`);
+      warnings.push(
+        `${file}: tasks[${index}] "${task.name}" has "escalate", but its task has neither an output schema nor a validate check: no reply can fail validation, so it never escalates`,
+      );
     }
   });
   return warnings;
@@ -100,5 +102,11 @@ export async function loadWorkspace(paths: WorkspacePaths, options: { freshRegis
   }
   const problems = [...pipelineProblems(parsed.data, registry.value, file), ...keyProblems(parsed.data, process.env, file).errors];
   if (problems.length) return err(problems);
-  return ok({ pipeline: parsed.data, pipelineText: text, tasks: resolveTasks(parsed.data), registry: registry.value, warnings: escalationWarnings(parsed.data, registry.value, file) });
+  return ok({
+    pipeline: parsed.data,
+    pipelineText: text,
+    tasks: resolveTasks(parsed.data),
+    registry: registry.value,
+    warnings: escalationWarnings(parsed.data, registry.value, file),
+  });
 }

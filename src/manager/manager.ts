@@ -19,7 +19,6 @@ import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
 import { attemptsRunHere } from './execution/attempt-runner.js';
-import { saveStatus } from './runs/run-status.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -54,9 +53,7 @@ export interface ManagerOptions {
   onEvent?: (event: ManagerEvent) => void;
 }
 
-export type ManagerResult =
-  | { ok: true; completed: number; failed: number; rejected: number; interrupted: number }
-  | { ok: false; problems: string[] };
+export type ManagerResult = { ok: true; completed: number; failed: number; rejected: number; interrupted: number } | { ok: false; problems: string[] };
 
 /**
  * The outer layer: claims seeds, runs their tasks (each in a child process), promotes finished
@@ -85,7 +82,12 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   if (!managerLock.ok) {
     if (managerLock.error.reason === 'io-error') return { ok: false, problems: [`cannot take the manager lock: ${managerLock.error.message}`] };
     const { holder } = managerLock.error;
-    return { ok: false, problems: [`another manager (pid ${holder.pid}, "${holder.command}"${holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : ''}) is already working on ${paths.root}`] };
+    return {
+      ok: false,
+      problems: [
+        `another manager (pid ${holder.pid}, "${holder.command}"${holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : ''}) is already working on ${paths.root}`,
+      ],
+    };
   }
 
   // A bug of the manager's own fails the task it met, not the daemon.
@@ -104,11 +106,23 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
     for (const warning of active.warnings) emit({ event: 'pipeline-warning', message: warning });
     const previous = managerLock.value.tookOver;
-    if (previous) emit({ event: 'lock-taken-over', path: paths.managerLock, host: previous.host ?? 'unknown', pid: previous.pid, heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt });
+    if (previous)
+      emit({
+        event: 'lock-taken-over',
+        path: paths.managerLock,
+        host: previous.host ?? 'unknown',
+        pid: previous.pid,
+        heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
+      });
     await workspaceId(paths.root);
     const fileSystem = options.queued ? undefined : await networkFileSystemOf(paths.root);
     if (fileSystem) {
-      emit({ event: 'workspace-on-network-fs', root: paths.root, fileSystem, message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds` });
+      emit({
+        event: 'workspace-on-network-fs',
+        root: paths.root,
+        fileSystem,
+        message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds`,
+      });
     }
 
     // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
@@ -117,7 +131,12 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
     // than a quick task takes to run), at most one more than the slots; none when the tasks run on
     // a queue's workers.
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, attemptsRunHere() ? concurrency + 1 : 0, () => slots.waiting);
+    const standbys = new StandbyPool(
+      paths.root,
+      active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB,
+      attemptsRunHere() ? concurrency + 1 : 0,
+      () => slots.waiting,
+    );
     slots.onWaiting = () => standbys.demandChanged();
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
@@ -136,7 +155,16 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       showQueued();
       const entry = queuedRuns.get(id);
       if (!entry) return;
-      const outcome = await executeRunLocked({ paths, ...entry, emit, cancelSignal: stopController.signal, stopSignal: stopStarting.signal, command: 'start', standbys, slots });
+      const outcome = await executeRunLocked({
+        paths,
+        ...entry,
+        emit,
+        cancelSignal: stopController.signal,
+        stopSignal: stopStarting.signal,
+        command: 'start',
+        standbys,
+        slots,
+      });
       if (typeof outcome === 'object' && 'deferred' in outcome) {
         // Stays queued: tried again when the cause (a full disk) may have passed.
         const retryInMs = retries.schedule(id) ?? null;
@@ -198,7 +226,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       enqueue({
         runDir,
         id: request.run,
-        prepare: (status) => prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
+        prepare: (status) =>
+          prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
       });
     };
     const reloadPipeline = async () => {
@@ -226,8 +255,16 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
 
     const watchers = [
       watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
-      watchFolder(paths.root, (name) => name === 'pipeline.json', () => void reloadPipeline()),
-      watchFolder(paths.requests, (name) => name.endsWith('.json') && !name.startsWith('.'), (name) => void handleRequest(join(paths.requests, name))),
+      watchFolder(
+        paths.root,
+        (name) => name === 'pipeline.json',
+        () => void reloadPipeline(),
+      ),
+      watchFolder(
+        paths.requests,
+        (name) => name.endsWith('.json') && !name.startsWith('.'),
+        (name) => void handleRequest(join(paths.requests, name)),
+      ),
     ];
     await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
     for (const name of await pendingSeedNames(paths)) intake.offer(name);
@@ -235,11 +272,18 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // (a seed dropped again under the same name): a look at the folder now and then catches it.
     // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
     const rescan = setInterval(() => {
-      if (!intake.busy) void readdir(paths.pending).then((names) => intake.rescan(names.filter(isSeedName)), () => {});
+      if (!intake.busy)
+        void readdir(paths.pending).then(
+          (names) => intake.rescan(names.filter(isSeedName)),
+          () => {},
+        );
       // A request written on another host sharing the folder raises no event here.
-      void readdir(paths.requests).then((names) => {
-        for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
-      }, () => {});
+      void readdir(paths.requests).then(
+        (names) => {
+          for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
+        },
+        () => {},
+      );
     }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });

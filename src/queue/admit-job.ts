@@ -46,12 +46,15 @@ export async function admitJob(root: string, id: string | undefined, data: unkno
   if (!status.ok) return err(status.error.message);
   const state = status.value.tasks[task];
   if (status.value.id !== run || status.value.state === 'complete' || state?.state !== 'running' || state.attempts !== attempt) {
-    return err(`run ${run} is not running attempt ${attempt} of task "${task}" (its status says ${state ? `${state.state}, attempt ${state.attempts}` : 'no such task'})`);
+    return err(
+      `run ${run} is not running attempt ${attempt} of task "${task}" (its status says ${state ? `${state.state}, attempt ${state.attempts}` : 'no such task'})`,
+    );
   }
   const files = taskPaths(runDir, task);
   const letter = await readJsonFile(files.letter, LetterSchema);
   if (!letter.ok) return err(letter.error.message);
-  if (letter.value.runId !== run || letter.value.task !== task || letter.value.attempt !== attempt) return err(`${files.letter} is not the letter of attempt ${attempt}`);
+  if (letter.value.runId !== run || letter.value.task !== task || letter.value.attempt !== attempt)
+    return err(`${files.letter} is not the letter of attempt ${attempt}`);
   const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema, { comments: true });
   if (!snapshot.ok) return err(snapshot.error.message);
   const resolved = resolveTasks(snapshot.value).find((entry) => entry.name === task);

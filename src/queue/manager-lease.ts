@@ -41,7 +41,12 @@ export class ManagerLease {
     private readonly onLost: (by: LeaseHolder | undefined) => void,
   ) {}
 
-  static async take(redis: Redis, queueName: string, holder: { holder: string; command: string }, onLost: (by: LeaseHolder | undefined) => void): Promise<Result<ManagerLease, LeaseHolder | undefined>> {
+  static async take(
+    redis: Redis,
+    queueName: string,
+    holder: { holder: string; command: string },
+    onLost: (by: LeaseHolder | undefined) => void,
+  ): Promise<Result<ManagerLease, LeaseHolder | undefined>> {
     const token = await redis.incr(tokenKey(queueName));
     const value = JSON.stringify({ ...holder, token, nonce: randomUUID() } satisfies LeaseHolder);
     const key = leaseKey(queueName);

@@ -37,7 +37,12 @@ export class QueueAttempts {
    * @param addTries how many times a job Redis refuses is tried before the attempt is left for
    *   the next start (`start --once`, which must end); none: tried until the manager stops.
    */
-  constructor(name: string, connection: Redis, eventsConnection: Redis, private readonly addTries?: number) {
+  constructor(
+    name: string,
+    connection: Redis,
+    eventsConnection: Redis,
+    private readonly addTries?: number,
+  ) {
     this.queue = new Queue(name, { connection });
     this.events = new QueueEvents(name, { connection: eventsConnection });
     this.events.on('progress', ({ jobId, data }) => this.waiters.get(jobId)?.onProgress(data));
@@ -55,7 +60,14 @@ export class QueueAttempts {
     const previous = options.attempt > 1 ? await Job.fromId(this.queue, jobIdOf(options.run, options.task, options.attempt - 1)) : undefined;
     const previousState = previous ? await previous.getState() : undefined;
     // One not yet taken is withdrawn (a worker would refuse it now: the run's status names this attempt).
-    const withdrawn = previous && previousState !== 'active' && previousState !== 'completed' && (await previous.remove().then(() => true, () => false));
+    const withdrawn =
+      previous &&
+      previousState !== 'active' &&
+      previousState !== 'completed' &&
+      (await previous.remove().then(
+        () => true,
+        () => false,
+      ));
     const live = !withdrawn && previous && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(previousState ?? '');
     if (previousState === 'completed') {
       // It finished while this manager was stopped: its output.json, when valid, is the attempt's result.
@@ -65,7 +77,12 @@ export class QueueAttempts {
     const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
     // Listening before the job exists: a quick worker's first word would otherwise be missed.
     const ended = await this.waitFor(id, options, async () => (live ? undefined : this.addJob(id, options)));
-    if (ended === 'interrupted') return err({ error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' }, usage: emptyUsage(), refinements: 0 });
+    if (ended === 'interrupted')
+      return err({
+        error: { reason: 'interrupted', message: 'the manager stopped waiting for the task because it is shutting down; the job stays in the queue' },
+        usage: emptyUsage(),
+        refinements: 0,
+      });
     // Not the task's fault: it is left pending, and the run queued for the next start.
     if (ended.state === 'refused') return err({ error: { reason: 'interrupted', message: ended.message }, usage: emptyUsage(), refinements: 0 });
     return this.judge(ended, options, live ? options.attempt - 1 : options.attempt);
@@ -79,7 +96,12 @@ export class QueueAttempts {
     for (let tries = 1; ; tries++) {
       try {
         // Adding an id that exists already adds nothing: one job per attempt, even after a restart.
-        await this.queue.add('task', taskJobOf(options, options.attempt), { jobId: id, attempts: 1, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } });
+        await this.queue.add('task', taskJobOf(options, options.attempt), {
+          jobId: id,
+          attempts: 1,
+          removeOnComplete: { age: 7 * 86_400 },
+          removeOnFail: { age: 7 * 86_400 },
+        });
         return undefined;
       } catch (error) {
         const refused = `Redis refused the task's job: ${messageOf(error)}`;
@@ -125,15 +147,18 @@ export class QueueAttempts {
         else if (state === 'failed') finish({ state: 'failed', reason: job.failedReason || 'the job failed' });
       };
       let looker: NodeJS.Timeout | undefined;
-      add().then((refused) => {
-        if (refused) return finish(refused);
-        looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
-        void look().catch(() => {});
-      }, (error: unknown) => {
-        this.waiters.delete(id);
-        options.cancelSignal.removeEventListener('abort', onCancel);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
+      add().then(
+        (refused) => {
+          if (refused) return finish(refused);
+          looker = setInterval(() => void look().catch(() => {}), LOOK_EVERY_MS);
+          void look().catch(() => {});
+        },
+        (error: unknown) => {
+          this.waiters.delete(id);
+          options.cancelSignal.removeEventListener('abort', onCancel);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
       if (options.cancelSignal.aborted) onCancel();
       else options.cancelSignal.addEventListener('abort', onCancel, { once: true });
     });
@@ -153,9 +178,16 @@ export class QueueAttempts {
     const nothing = { usage: emptyUsage(), refinements: 0 };
     if (ended.state === 'completed') {
       if (told?.success && !told.data.ok) return err(told.data.failure as TaskProcessFailure);
-      return err({ ...nothing, error: { reason: 'exited-without-output', message: 'the worker reported the task done, but there is no valid output.json for it' } });
+      return err({
+        ...nothing,
+        error: { reason: 'exited-without-output', message: 'the worker reported the task done, but there is no valid output.json for it' },
+      });
     }
-    if (ended.state === 'failed' && ended.reason.startsWith(`${JOB_REFUSED}:`)) return err({ ...nothing, error: { reason: 'job-refused', message: `a worker refused the task's job: ${ended.reason.slice(JOB_REFUSED.length + 1).trim()}` } });
+    if (ended.state === 'failed' && ended.reason.startsWith(`${JOB_REFUSED}:`))
+      return err({
+        ...nothing,
+        error: { reason: 'job-refused', message: `a worker refused the task's job: ${ended.reason.slice(JOB_REFUSED.length + 1).trim()}` },
+      });
     const why = ended.state === 'failed' ? ended.reason : 'the job left the queue';
     // Not the task's fault (a worker died): tried again as a new attempt, like a killed process.
     return err({ ...nothing, error: { reason: 'killed', message: `the worker running the task stopped before it finished (${why})` } });

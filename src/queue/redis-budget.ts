@@ -44,7 +44,10 @@ export class RedisBudget extends ProviderBudget {
     for (;;) {
       signal.throwIfAborted();
       // Redis out of reach holds the script until it is back; a call given up meanwhile leaves at once.
-      const [kind, waitMs] = (await unlessAborted(this.redis.eval(NEXT_REQUEST, 2, `${this.key}:next`, `${this.key}:paused`, String(spacing)), signal)) as [number, number];
+      const [kind, waitMs] = (await unlessAborted(this.redis.eval(NEXT_REQUEST, 2, `${this.key}:next`, `${this.key}:paused`, String(spacing)), signal)) as [
+        number,
+        number,
+      ];
       if (kind === 0) return;
       const reason = kind === 1 ? 'paused' : 'requests-per-minute';
       if (!told.has(reason)) onWait(reason, waitMs);

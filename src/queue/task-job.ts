@@ -3,7 +3,10 @@ import { TaskNameSchema } from '../formats/pipeline.js';
 import type { TaskProcessOptions } from '../manager/execution/task-process.js';
 
 /** A run id as the manager makes them: a plain folder name, never a path. */
-const RunIdSchema = z.string().max(200).regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'a run id (a-z, 0-9 and -)' });
+const RunIdSchema = z
+  .string()
+  .max(200)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'a run id (a-z, 0-9 and -)' });
 
 /**
  * A task attempt as a queue job: which attempt of which task of which run, and nothing else. A
@@ -21,7 +24,16 @@ export type TaskJob = z.output<typeof TaskJobSchema>;
 /** What a worker hands back: the attempt's outcome. The manager still reads output.json itself. */
 export const TaskJobResultSchema = z.union([
   z.object({ ok: z.literal(true), worker: z.string().optional() }),
-  z.object({ ok: z.literal(false), worker: z.string().optional(), failure: z.object({ error: z.object({ reason: z.string(), message: z.string() }).passthrough(), usage: z.unknown(), refinements: z.number(), costUsd: z.number().optional() }) }),
+  z.object({
+    ok: z.literal(false),
+    worker: z.string().optional(),
+    failure: z.object({
+      error: z.object({ reason: z.string(), message: z.string() }).passthrough(),
+      usage: z.unknown(),
+      refinements: z.number(),
+      costUsd: z.number().optional(),
+    }),
+  }),
 ]);
 export type TaskJobResult = z.output<typeof TaskJobResultSchema>;
 

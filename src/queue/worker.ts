@@ -84,7 +84,15 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   jobs.disconnect();
 }
 
-async function runJob(job: Job, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>, log: (message: string) => void): Promise<TaskJobResult> {
+async function runJob(
+  job: Job,
+  root: string,
+  me: string,
+  stopping: AbortSignal,
+  standbys: StandbyPool,
+  held: Map<string, AbortController>,
+  log: (message: string) => void,
+): Promise<TaskJobResult> {
   const admitted = await admitJob(root, job.id, job.data);
   if (!admitted.ok) {
     // Failed for good, and this worker carries on; the reason is the job's, for whoever looks.
@@ -95,7 +103,10 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
   // Held while the task process runs: the manager queues the task again only once it is free.
   const attemptLock = await acquireLock(attemptLockPath(root, data.run, data.task), `worker ${me}`);
   if (!attemptLock.ok) {
-    const why = attemptLock.error.reason === 'held' ? `an attempt of task "${data.task}" is still running (pid ${attemptLock.error.holder.pid}${attemptLock.error.holder.host ? ` on ${attemptLock.error.holder.host}` : ''})` : attemptLock.error.message;
+    const why =
+      attemptLock.error.reason === 'held'
+        ? `an attempt of task "${data.task}" is still running (pid ${attemptLock.error.holder.pid}${attemptLock.error.holder.host ? ` on ${attemptLock.error.holder.host}` : ''})`
+        : attemptLock.error.message;
     log(`refused ${job.id}: ${why}`);
     throw new UnrecoverableError(`${JOB_REFUSED}: ${why}`);
   }
@@ -106,11 +117,22 @@ async function runJob(job: Job, root: string, me: string, stopping: AbortSignal,
   }
 }
 
-async function runAdmitted(job: Job, data: AdmittedJob, root: string, me: string, stopping: AbortSignal, standbys: StandbyPool, held: Map<string, AbortController>): Promise<TaskJobResult> {
+async function runAdmitted(
+  job: Job,
+  data: AdmittedJob,
+  root: string,
+  me: string,
+  stopping: AbortSignal,
+  standbys: StandbyPool,
+  held: Map<string, AbortController>,
+): Promise<TaskJobResult> {
   await job.updateProgress({ type: 'worker', worker: me });
   // The workspace's pipeline.json as it is now sets the provider limits (it may have changed since the last job).
   await applyWorkspaceLimits(processGateway(), workspacePaths(root).pipelineFile);
-  await appendFile(data.taskLog, `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`);
+  await appendFile(
+    data.taskLog,
+    `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`,
+  );
   const lost = new AbortController();
   held.set(job.id ?? '', lost);
   const result = await runTaskProcess({

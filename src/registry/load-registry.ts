@@ -23,16 +23,18 @@ export interface RegistryError {
   problems: string[];
 }
 
-
 const isZodSchema = (value: unknown): value is z.ZodType =>
   typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
 
 /** What is wrong with one registry entry, or nothing. Accepts a defineTask object or a module namespace. */
 export function taskProblems(name: string, entry: unknown): { task?: TaskDefinition; problems: string[] } {
-  const candidate =
-    entry && typeof entry === 'object' && 'default' in entry && !('prompt' in entry) ? (entry as { default: unknown }).default : entry;
+  const candidate = entry && typeof entry === 'object' && 'default' in entry && !('prompt' in entry) ? (entry as { default: unknown }).default : entry;
   if (!candidate || typeof candidate !== 'object') {
-    return { problems: [`task "${name}" is ${candidate === undefined ? 'undefined (does its module export a default defineTask({...})?)' : `a ${typeof candidate}, not a task`}`] };
+    return {
+      problems: [
+        `task "${name}" is ${candidate === undefined ? 'undefined (does its module export a default defineTask({...})?)' : `a ${typeof candidate}, not a task`}`,
+      ],
+    };
   }
   const problems: string[] = [];
   const record = candidate as Record<string, unknown>;
@@ -48,7 +50,9 @@ export function taskProblems(name: string, entry: unknown): { task?: TaskDefinit
 
 /**
  * Import pipeline-tasks/index.js (`export default { taskName: task, ... }`, optional
- * `export const seedSchema`). `fresh` bypasses the module cache, so an edited task is picked up.
+ * `export const seedSchema`). `fresh` re-imports index.js itself (a new URL); the modules it imports
+ * stay in Node's module cache. A task's code is not run from here: each attempt's own runner process
+ * reads the task files as they are then.
  */
 export async function loadRegistry(file: string, options: { fresh?: boolean } = {}): Promise<Result<Registry, RegistryError>> {
   try {

@@ -34,7 +34,11 @@ export function providePop(registryFile: string): Promise<void> {
       // not resolvable from the workspace: provide it
     }
     // From dist/registry/ or from the bundled runner in dist/runner/: both one level under dist/.
-    const { entry, hook, loaded } = source ?? { entry: new URL('../index.js', import.meta.url).href, hook: new URL('../registry/pop-resolve-hook.js', import.meta.url).href, loaded: false };
+    const { entry, hook, loaded } = source ?? {
+      entry: new URL('../index.js', import.meta.url).href,
+      hook: new URL('../registry/pop-resolve-hook.js', import.meta.url).href,
+      loaded: false,
+    };
     if (!loaded) await import(entry);
     register(hook, { data: { target: entry } });
   })();

@@ -1,4 +1,4 @@
-import { editDistance } from '../manager/runs/find-run.js';
+import { editDistance } from '../util/edit-distance.js';
 
 export const STAGE_FUNCTIONS = ['ingest', 'preprocess', 'each', 'prompt', 'infer', 'parse', 'validate', 'critique', 'finalize'] as const;
 

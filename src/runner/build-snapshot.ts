@@ -11,7 +11,11 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const blob = here('./runner.blob');
 // An older blob must not outlive a failed build.
 rmSync(`${blob}.json`, { force: true });
-const built = spawnSync(process.execPath, [`--max-old-space-size=${DEFAULT_MEMORY_MB}`, '--snapshot-blob', blob, '--build-snapshot', here('./runner-snapshot.cjs')], { stdio: 'inherit' });
+const built = spawnSync(
+  process.execPath,
+  [`--max-old-space-size=${DEFAULT_MEMORY_MB}`, '--snapshot-blob', blob, '--build-snapshot', here('./runner-snapshot.cjs')],
+  { stdio: 'inherit' },
+);
 if (built.status !== 0) {
   process.stderr.write('the runner snapshot could not be built: task processes will start from the plain bundle\n');
   process.exit(built.status ?? 1);

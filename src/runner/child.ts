@@ -99,7 +99,10 @@ async function main(): Promise<never> {
   if (!registry.ok) return fail({ reason: 'invalid-task', message: registry.error.message });
   const definition = registry.value.tasks.get(letter.value.module);
   if (!definition) {
-    return fail({ reason: 'invalid-task', message: `task "${letter.value.module}" is not in ${registry.value.file} (registered: ${[...registry.value.tasks.keys()].join(', ')})` });
+    return fail({
+      reason: 'invalid-task',
+      message: `task "${letter.value.module}" is not in ${registry.value.file} (registered: ${[...registry.value.tasks.keys()].join(', ')})`,
+    });
   }
 
   const paths = runPaths(runDir);
@@ -133,7 +136,7 @@ async function main(): Promise<never> {
     aliases: pipeline.value.models,
     log,
     signal: abort.signal,
-    onStage: (stage, call) => void channel.send({ type: 'stage', stage, attempt: call }),
+    onStage: (stage, call) => void channel.send({ type: 'stage', stage, call }),
     onItems: (counts) => void channel.send({ type: 'items', ...counts }),
     onTruncated: (truncation) => void channel.send({ type: 'truncated', ...truncation }),
   });
@@ -141,13 +144,25 @@ async function main(): Promise<never> {
   if (result.ok) {
     log.info({ event: 'task-complete', refinements: result.output.refinements, usage: result.output.usage }, 'complete');
     close();
-    await channel.send({ type: 'done', model: result.output.model, usage: result.output.usage, refinements: result.output.refinements, ...(result.output.costUsd === undefined ? {} : { costUsd: result.output.costUsd }) });
+    await channel.send({
+      type: 'done',
+      model: result.output.model,
+      usage: result.output.usage,
+      refinements: result.output.refinements,
+      ...(result.output.costUsd === undefined ? {} : { costUsd: result.output.costUsd }),
+    });
     return exitWith(0);
   }
   log.error({ event: 'task-failed', reason: result.error.reason, stage: result.error.stage, message: result.error.message }, 'failed');
   close();
   // runTask reports only failures of the task's own making (task-threw, refinements-exhausted, provider-failed).
-  await channel.send({ type: 'failed', error: result.error as RunnerFailure, usage: result.usage, refinements: result.refinements, ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }) });
+  await channel.send({
+    type: 'failed',
+    error: result.error as RunnerFailure,
+    usage: result.usage,
+    refinements: result.refinements,
+    ...(result.costUsd === undefined ? {} : { costUsd: result.costUsd }),
+  });
   return exitWith(1);
 }
 
@@ -164,7 +179,8 @@ const crash = (error: unknown) => {
 export function startRunner(): void {
   // stdout and stderr are pipes to the manager: made blocking, as a file would be, so what a task
   // prints just before process.exit is not left behind in a buffer.
-  for (const stream of [process.stdout, process.stderr]) (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
+  for (const stream of [process.stdout, process.stderr])
+    (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
 
   // A manager that exits or is killed closes the channel: end the task's subprocesses and its whole
   // process group, so a restarted manager's new attempt never races an orphan of the old one.

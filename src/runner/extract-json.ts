@@ -10,7 +10,10 @@ export function extractJson(text: string): Result<unknown, string> {
   const candidates = [trimmed];
   const fenced = /```(?:json|JSON)?\s*\n([\s\S]*?)```/.exec(trimmed);
   if (fenced?.[1]) candidates.push(fenced[1].trim());
-  for (const [open, close] of [['{', '}'], ['[', ']']] as const) {
+  for (const [open, close] of [
+    ['{', '}'],
+    ['[', ']'],
+  ] as const) {
     const start = trimmed.indexOf(open);
     const end = trimmed.lastIndexOf(close);
     if (start >= 0 && end > start) candidates.push(trimmed.slice(start, end + 1));

@@ -1,4 +1,5 @@
 import type { CallError, CallReply, CallRequest, ManagerMessage, RunnerMessage } from '../formats/ipc.js';
+import { modelSpecParts } from '../formats/model-spec.js';
 import type { TaskLogger } from './task-log.js';
 
 /** The runner's channel to the manager, as far as model calls need it. */
@@ -53,7 +54,11 @@ export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: A
 }
 
 /** As requestCall, also saying the call's id on the channel (what a verdict names). */
-export function requestCallWithId(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<{ id: number; answer: CallReply | CallError }> {
+export function requestCallWithId(
+  request: Omit<CallRequest, 'type' | 'id'>,
+  signal: AbortSignal,
+  log: TaskLogger,
+): Promise<{ id: number; answer: CallReply | CallError }> {
   const id = ++nextId;
   return new Promise((resolve) => {
     void sendAndWait(id, request, signal, log).then((answer) => resolve({ id, answer }));
@@ -68,7 +73,9 @@ function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, sign
       sendToManager({ type: 'call-abort', id });
       setTimeout(() => {
         if (!waiting.delete(id)) return;
-        const failures = request.models.slice(0, 1).map((spec) => ({ ...specParts(spec), reason: 'aborted', message: 'the call was aborted because the task was stopped' }));
+        const failures = request.models
+          .slice(0, 1)
+          .map((spec) => ({ ...modelSpecParts(spec), reason: 'aborted', message: 'the call was aborted because the task was stopped' }));
         log.warn({ event: 'model-failed', model: request.models[0], call: request.call, reason: 'aborted' }, 'model failed');
         resolve({ type: 'call-error', id, failures });
       }, ABORT_ANSWER_WAIT_MS).unref();
@@ -91,9 +98,4 @@ function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, sign
  */
 export function sendVerdict(ids: number[], ok: boolean): void {
   if (ids.length) sendToManager({ type: 'call-verdict', ids, ok });
-}
-
-function specParts(spec: string): { provider: string; model: string } {
-  const colon = spec.indexOf(':');
-  return colon > 0 ? { provider: spec.slice(0, colon), model: spec.slice(colon + 1) } : { provider: spec, model: spec };
 }

@@ -46,7 +46,14 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
   if (setup.signal.aborted) {
     const [first = 'unknown'] = setup.models;
     const colon = first.indexOf(':');
-    throw new AllModelsFailedError([{ reason: 'aborted', provider: first.slice(0, Math.max(colon, 0)) || first, model: first.slice(colon + 1), message: 'the task was stopped before this model was tried' }]);
+    throw new AllModelsFailedError([
+      {
+        reason: 'aborted',
+        provider: first.slice(0, Math.max(colon, 0)) || first,
+        model: first.slice(colon + 1),
+        message: 'the task was stopped before this model was tried',
+      },
+    ]);
   }
   const { id, answer } = await requestCallWithId(
     {

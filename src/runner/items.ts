@@ -98,7 +98,11 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
     while (!stopping && !setup.ctx.signal.aborted && next < todo.length) {
       const item = todo[next++]!;
       // A throw here is not the item's (its stages' failures are values): a disk that is full, say.
-      const result = await runOneItem(setup, item, items.length).catch((error: unknown) => ({ ok: false as const, error: failureOf(error, undefined), ours: true }));
+      const result = await runOneItem(setup, item, items.length).catch((error: unknown) => ({
+        ok: false as const,
+        error: failureOf(error, undefined),
+        ours: true,
+      }));
       if (result.ok) {
         outputs[item.index] = result.output;
         complete++;
@@ -107,7 +111,8 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
         failures.push(failedItem(item, result.error));
         failuresInFull.set(item.index, result.error);
         // A provider that is down is not the item's fault: skipping would skip every item.
-        if (letter.itemFailures !== 'skip' || result.error.reason === 'provider-failed' || result.error.reason === 'budget-exceeded' || 'ours' in result) stopping = true;
+        if (letter.itemFailures !== 'skip' || result.error.reason === 'provider-failed' || result.error.reason === 'budget-exceeded' || 'ours' in result)
+          stopping = true;
       }
       setup.onItems(progress());
     }
@@ -124,10 +129,22 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   }
   const done = outputs.filter((output): output is ItemOutput => output !== undefined);
   const models = [...new Set(done.map((output) => output.model).filter((model): model is string => model !== null))];
-  return { ok: true, values: done.map((output) => output.value), failedItems: failures, counts: counts(), model: models.length ? models.join(', ') : null, refinements, escalations };
+  return {
+    ok: true,
+    values: done.map((output) => output.value),
+    failedItems: failures,
+    counts: counts(),
+    model: models.length ? models.join(', ') : null,
+    refinements,
+    escalations,
+  };
 }
 
-async function runOneItem(setup: ItemsSetup, item: Item, count: number): Promise<{ ok: true; output: ItemOutput } | { ok: false; error: TaskFailure; refinements: number }> {
+async function runOneItem(
+  setup: ItemsSetup,
+  item: Item,
+  count: number,
+): Promise<{ ok: true; output: ItemOutput } | { ok: false; error: TaskFailure; refinements: number }> {
   const dir = join(setup.taskDir, 'items', item.folder);
   await mkdir(dir, { recursive: true });
   const artifacts = await ArtifactWriter.open(dir, setup.onRedacted);
@@ -242,7 +259,8 @@ async function earlierOutput(taskDir: string, item: Item): Promise<ItemOutput | 
   }
   const output = parsed as Partial<ItemOutput> | null;
   // Written atomically by this module, so a light check is enough (no zod in the task process).
-  if (!output || output.sha256 !== item.sha256 || !('value' in output) || typeof output.usage?.calls !== 'number' || typeof output.refinements !== 'number') return undefined;
+  if (!output || output.sha256 !== item.sha256 || !('value' in output) || typeof output.usage?.calls !== 'number' || typeof output.refinements !== 'number')
+    return undefined;
   return output as ItemOutput;
 }
 
@@ -262,4 +280,3 @@ function itemsFailure(first: FailedItem, error: TaskFailure, others: FailedItem[
   const more = others.length ? ` (${others.length} more item${others.length === 1 ? '' : 's'} failed: ${others.map((f) => f.item).join(', ')})` : '';
   return { ...error, message: `item ${first.index + 1} of ${count} (items/${first.item}): ${error.message}${more}` };
 }
-

@@ -12,7 +12,12 @@ export function toMessages(prompt: PromptResult): Message[] {
     return prompt;
   }
   if (prompt && typeof prompt === 'object' && typeof prompt.user === 'string') {
-    return prompt.system ? [{ role: 'system', content: prompt.system }, { role: 'user', content: prompt.user }] : [{ role: 'user', content: prompt.user }];
+    return prompt.system
+      ? [
+          { role: 'system', content: prompt.system },
+          { role: 'user', content: prompt.user },
+        ]
+      : [{ role: 'user', content: prompt.user }];
   }
   throw new TypeError('prompt must return a string, { system?, user }, or a list of { role, content } messages');
 }

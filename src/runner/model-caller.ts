@@ -80,7 +80,13 @@ export class ModelCaller {
       );
     } catch (error) {
       if (error instanceof AllModelsFailedError) {
-        await this.artifacts.write(this.artifacts.callName('04-response', call), { call, model: null, error: error.message, failures: error.failures, ...sent });
+        await this.artifacts.write(this.artifacts.callName('04-response', call), {
+          call,
+          model: null,
+          error: error.message,
+          failures: error.failures,
+          ...sent,
+        });
       }
       throw error;
     }

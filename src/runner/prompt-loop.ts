@@ -117,6 +117,11 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       onRung++;
     }
   } catch (error) {
-    return { ok: false, refinements, escalations: rung, error: failureOf(error, artifacts.lastWritten ? `${setup.folder}/${artifacts.lastWritten}` : undefined) };
+    return {
+      ok: false,
+      refinements,
+      escalations: rung,
+      error: failureOf(error, artifacts.lastWritten ? `${setup.folder}/${artifacts.lastWritten}` : undefined),
+    };
   }
 }

@@ -35,9 +35,7 @@ export interface TaskRunSetup {
   onTruncated?: (truncation: Truncation) => void;
 }
 
-export type TaskRunResult =
-  | { ok: true; output: Output }
-  | { ok: false; error: TaskFailure; usage: Usage; refinements: number; costUsd: number | undefined };
+export type TaskRunResult = { ok: true; output: Output } | { ok: false; error: TaskFailure; usage: Usage; refinements: number; costUsd: number | undefined };
 
 /**
  * Run one attempt of one task through the eight stages, leaving an artifact per stage. Stages 3–7
@@ -114,7 +112,20 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       // Loaded only by fan-out tasks: module loading is most of a task process's start-up.
       const { runItems } = await import('./items.js');
       const outcome = await runItems(
-        { letter, taskDir: setup.taskDir, task, ctx, defaults, meter, log, schema, outputJsonSchema, artifacts, onRedacted, onItems: (counts) => setup.onItems?.(counts) },
+        {
+          letter,
+          taskDir: setup.taskDir,
+          task,
+          ctx,
+          defaults,
+          meter,
+          log,
+          schema,
+          outputJsonSchema,
+          artifacts,
+          onRedacted,
+          onItems: (counts) => setup.onItems?.(counts),
+        },
         list,
       ).catch((error: unknown) => {
         throw error instanceof StageError ? error : new StageError('items', error);
@@ -128,7 +139,22 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
       items = { ...outcome.counts, failedItems: outcome.failedItems };
     } else {
       const escalate = { rungs: letter.escalate ?? [], after: letter.escalateAfter ?? 1 };
-      const result = await runPromptLoop({ task, ctx, caller, artifacts, folder: `tasks/${letter.task}`, schema, outputJsonSchema, maxRefinements: letter.maxRefinements, escalate, header, stage }, prepared);
+      const result = await runPromptLoop(
+        {
+          task,
+          ctx,
+          caller,
+          artifacts,
+          folder: `tasks/${letter.task}`,
+          schema,
+          outputJsonSchema,
+          maxRefinements: letter.maxRefinements,
+          escalate,
+          header,
+          stage,
+        },
+        prepared,
+      );
       refinements = result.refinements;
       escalations = result.escalations;
       if (!result.ok) return failed(result.error);

@@ -30,7 +30,8 @@ function moduleImporter(): (url: string) => Promise<unknown> {
   // every task's console.log. Only that warning is dropped.
   const emitWarning = process.emitWarning.bind(process);
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (!String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+    if (!String(warning instanceof Error ? warning.message : warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER'))
+      (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
   }) as typeof process.emitWarning;
   const script = new vm.Script('(url) => import(url)', { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   return script.runInThisContext() as (url: string) => Promise<unknown>;
@@ -62,7 +63,11 @@ startupSnapshot.setDeserializeMainFunction(() => {
   const dist = dirname(dirname(blob));
   // Restored, the arguments start at argv[1]; the runner reads them after a script's path, as usual.
   process.argv.splice(1, 0, blob);
-  usePopSource({ entry: pathToFileURL(join(dist, 'runner', 'snapshot-api.js')).href, hook: pathToFileURL(join(dist, 'registry', 'pop-resolve-hook.js')).href, loaded: true });
+  usePopSource({
+    entry: pathToFileURL(join(dist, 'runner', 'snapshot-api.js')).href,
+    hook: pathToFileURL(join(dist, 'registry', 'pop-resolve-hook.js')).href,
+    loaded: true,
+  });
   useModuleImporter(moduleImporter());
   startRunner();
 });

@@ -41,7 +41,12 @@ export function stageRunner(log: TaskLogger, artifacts: { callsSoFar(): number }
 }
 
 /** Write an artifact for the stage that made its content: a failure to write is that stage's. */
-export async function writeFor(stage: StageRunner, artifacts: { write(name: string, content: unknown): Promise<string> }, name: string, content: unknown): Promise<void> {
+export async function writeFor(
+  stage: StageRunner,
+  artifacts: { write(name: string, content: unknown): Promise<string> },
+  name: string,
+  content: unknown,
+): Promise<void> {
   try {
     await artifacts.write(name, content);
   } catch (error) {

@@ -14,6 +14,7 @@ export type PromptResult = string | { system?: string; user: string } | Message[
  * Filled in by a workspace to type its seeds: `pop init` writes `pipeline-tasks/pop-types.d.ts`,
  * which registers `seed` as the output of the registry's `seedSchema`.
  */
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, so that a workspace can merge its declaration into it.
 export interface Register {}
 
 /** The seed's type: from the registry's seedSchema once registered (see Register), else any object. */
@@ -75,6 +76,7 @@ export interface CallModelOptions {
 }
 
 /** A quality check passes with nothing, true or []; it fails with false, a message, or a list of them. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a check that returns nothing passes.
 export type QualityResult = void | undefined | boolean | string | Array<string | { path?: string; message: string }>;
 
 export interface TaskContext {
@@ -142,7 +144,8 @@ interface CommonStages<S extends z.ZodType | undefined, D, P, C extends TaskCont
  * A task of one prompt: an optional output schema and optional functions for the eight stages.
  * Only `prompt` is required; every other stage has a default (see docs/writing-tasks.md).
  */
-export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, R = unknown> extends CommonStages<S, D, P, TaskContext> {
+export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, R = unknown>
+  extends CommonStages<S, D, P, TaskContext> {
   each?: undefined;
   /** 3. The prompt. */
   prompt: (data: P, ctx: TaskContext) => Awaitable<PromptResult>;
@@ -155,7 +158,8 @@ export interface SingleTaskDefinition<S extends z.ZodType | undefined = z.ZodTyp
  * (`ctx.item` says which; `output` and `validate` apply to each item's value), and `finalize`
  * gets the item values in item order.
  */
-export interface FanOutTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown, R = unknown> extends CommonStages<S, D, P, ItemTaskContext> {
+export interface FanOutTaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefined, D = Ingested, P = D, I = unknown, R = unknown>
+  extends CommonStages<S, D, P, ItemTaskContext> {
   /** 2b. The items, after pre-processing (chunks of a document, facts of an earlier task, ...). */
   each: (data: P, ctx: TaskContext) => Awaitable<readonly I[]>;
   /** 3. The prompt for one item. */
@@ -172,7 +176,9 @@ export type TaskDefinition<S extends z.ZodType | undefined = z.ZodType | undefin
 export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, I = unknown, R = NoFinalize>(
   definition: FanOutTaskDefinition<S, D, P, I, R>,
 ): FanOutTaskDefinition<S, D, P, I, R>;
-export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, R = NoFinalize>(definition: SingleTaskDefinition<S, D, P, R>): SingleTaskDefinition<S, D, P, R>;
+export function defineTask<S extends z.ZodType | undefined = undefined, D = Ingested, P = D, R = NoFinalize>(
+  definition: SingleTaskDefinition<S, D, P, R>,
+): SingleTaskDefinition<S, D, P, R>;
 export function defineTask(definition: TaskDefinition): TaskDefinition {
   return definition;
 }
@@ -182,7 +188,11 @@ declare const noFinalize: unique symbol;
 export type NoFinalize = typeof noFinalize;
 
 /** The value a task hands on (its output.json `value`): what its finalize returns, else its output. */
-export type ValueOf<T> = [FinalizedOf<T>] extends [NoFinalize] ? (T extends { each: (...args: never[]) => unknown } ? OutputOf<SchemaOf<T>>[] : OutputOf<SchemaOf<T>>) : FinalizedOf<T>;
+export type ValueOf<T> = [FinalizedOf<T>] extends [NoFinalize]
+  ? T extends { each: (...args: never[]) => unknown }
+    ? OutputOf<SchemaOf<T>>[]
+    : OutputOf<SchemaOf<T>>
+  : FinalizedOf<T>;
 type FinalizedOf<T> = T extends { finalize?: (...args: never[]) => infer R } ? Awaited<R> : NoFinalize;
 type SchemaOf<T> = T extends { output?: infer S } ? S : undefined;
 
@@ -191,7 +201,9 @@ export interface DefineTask<Inputs> {
   <S extends z.ZodType | undefined = undefined, D = Ingested<Inputs>, P = D, I = unknown, R = NoFinalize>(
     definition: FanOutTaskDefinition<S, D, P, I, R>,
   ): FanOutTaskDefinition<S, D, P, I, R>;
-  <S extends z.ZodType | undefined = undefined, D = Ingested<Inputs>, P = D, R = NoFinalize>(definition: SingleTaskDefinition<S, D, P, R>): SingleTaskDefinition<S, D, P, R>;
+  <S extends z.ZodType | undefined = undefined, D = Ingested<Inputs>, P = D, R = NoFinalize>(
+    definition: SingleTaskDefinition<S, D, P, R>,
+  ): SingleTaskDefinition<S, D, P, R>;
 }
 
 /**

@@ -48,7 +48,13 @@ export function openTaskLog(path: string, base: Fields): { log: TaskLogger; clos
         const fields = typeof first === 'string' ? { msg: first } : { ...(redact(first) as Fields), ...(message === undefined ? {} : { msg: message }) };
         writeSync(fd, `${redactText(JSON.stringify({ level, time: new Date().toISOString(), ...bound, ...fields }))}\n`);
       };
-    return { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error'), child: (more) => logger({ ...bound, ...(redact(more) as Fields) }) };
+    return {
+      debug: method('debug'),
+      info: method('info'),
+      warn: method('warn'),
+      error: method('error'),
+      child: (more) => logger({ ...bound, ...(redact(more) as Fields) }),
+    };
   };
   return {
     log: logger(base),

@@ -5,7 +5,10 @@ import type { QualityResult, ValidationIssue } from './task-api.js';
 export function structureIssues(schema: z.ZodType, value: unknown): { value: unknown; issues: ValidationIssue[] } {
   const parsed = schema.safeParse(value);
   if (parsed.success) return { value: parsed.data, issues: [] };
-  return { value, issues: schemaIssues(parsed.error).map((issue) => ({ kind: 'structure', ...(issue.path ? { path: issue.path } : {}), message: issue.message })) };
+  return {
+    value,
+    issues: schemaIssues(parsed.error).map((issue) => ({ kind: 'structure', ...(issue.path ? { path: issue.path } : {}), message: issue.message })),
+  };
 }
 
 /** A quality check's answer, in any of the shapes it may take, as a list of issues. */

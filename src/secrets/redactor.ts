@@ -141,5 +141,5 @@ export class Redactor {
 }
 
 function escapeInClass(char: string): string {
-  return /[\]\[\\^-]/.test(char) ? `\\${char}` : char;
+  return /[\][\\^-]/.test(char) ? `\\${char}` : char;
 }

@@ -31,7 +31,7 @@ const bracketed = (address: string) => (address.includes(':') ? `[${address}]` :
  */
 export function allowedHosts(host: string, port: number): Set<string> {
   const names = new Set([host]);
-  if (LOOPBACK_NAMES.includes(host) || host === '0.0.0.0' || host === '::') LOOPBACK_NAMES.forEach((name) => names.add(name));
+  if (LOOPBACK_NAMES.includes(host) || host === '0.0.0.0' || host === '::') for (const name of LOOPBACK_NAMES) names.add(name);
   if (host === '0.0.0.0' || host === '::') {
     names.add(hostname().toLowerCase());
     for (const addresses of Object.values(networkInterfaces())) for (const address of addresses ?? []) names.add(address.address.toLowerCase());

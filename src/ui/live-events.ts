@@ -74,7 +74,14 @@ export class LiveEvents {
     const dir = join(this.paths.current, run);
     // A run in pipeline-complete/ no longer changes; the overview sees it arrive there.
     if (!existsSync(dir)) return;
-    const watcher = watch(dir, { ignoreInitial: true, depth: RUN_DEPTH, ignored: (path: string) => relative(dir, path).split(sep).some((part) => part.startsWith('.')) });
+    const watcher = watch(dir, {
+      ignoreInitial: true,
+      depth: RUN_DEPTH,
+      ignored: (path: string) =>
+        relative(dir, path)
+          .split(sep)
+          .some((part) => part.startsWith('.')),
+    });
     watcher.on('all', (_event, path) => this.changed(path));
     watcher.on('error', () => {});
     this.runWatchers.set(run, { watcher, subscribers: 1 });

@@ -17,7 +17,12 @@ export class Replier {
 
   /** Strings are redacted before JSON escapes them (a key holding `"` or `\\` would no longer match once escaped). */
   json(response: ServerResponse, status: number, value: unknown): void {
-    this.send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'string' ? this.redact(field) : field), 2)}\n`);
+    this.send(
+      response,
+      status,
+      'application/json; charset=utf-8',
+      `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'string' ? this.redact(field) : field), 2)}\n`,
+    );
   }
 
   /** A run's file, as plain text in a sandbox: never rendered as a page of this origin. */

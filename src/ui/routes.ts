@@ -42,7 +42,11 @@ function runFilter(url: URL): { filter: RunFilter; limit: number } {
 }
 
 const notFound = (ctx: RouteContext, what: string) =>
-  ctx.reply.html(ctx.response, 404, page({ title: 'Not found', token: ctx.token, body: html`<h1>Not found</h1><p>${what}</p><p><a href="/">All runs</a></p>` }));
+  ctx.reply.html(
+    ctx.response,
+    404,
+    page({ title: 'Not found', token: ctx.token, body: html`<h1>Not found</h1><p>${what}</p><p><a href="/">All runs</a></p>` }),
+  );
 
 async function taskFolders(dir: string, names: string[]): Promise<Map<string, StageFolder>> {
   const folders = await Promise.all(names.map(async (name) => [name, await readStageFolder(dir, `tasks/${name}`)] as const));
@@ -58,9 +62,13 @@ async function runsRoute(ctx: RouteContext, json: boolean): Promise<void> {
 
 async function runRoute(ctx: RouteContext, id: string, json: boolean): Promise<void> {
   const run = await loadRun(ctx.paths, id);
-  if (!run) return json ? ctx.reply.json(ctx.response, 404, { error: `no run ${id}` }) : notFound(ctx, `No run ${id} in pipeline-current/ or pipeline-complete/.`);
+  if (!run)
+    return json ? ctx.reply.json(ctx.response, 404, { error: `no run ${id}` }) : notFound(ctx, `No run ${id} in pipeline-current/ or pipeline-complete/.`);
   if (json) return ctx.reply.json(ctx.response, 200, { id: run.id, where: run.where, status: run.status, graph: run.graph });
-  const folders = await taskFolders(run.dir, run.graph.map((node) => node.name));
+  const folders = await taskFolders(
+    run.dir,
+    run.graph.map((node) => node.name),
+  );
   ctx.reply.html(ctx.response, 200, page({ title: run.id, token: ctx.token, live: run.id, body: runPage(run, folders) }));
 }
 
@@ -133,7 +141,10 @@ type Handler = (ctx: RouteContext, params: Params, rest: string[]) => Promise<vo
 
 function eventsRoute(ctx: RouteContext): void {
   const run = ctx.url.searchParams.get('run') ?? undefined;
-  if (run !== undefined && !isRunId(run)) return ctx.reply.problem(ctx.response, 400, 'not a run id');
+  if (run !== undefined && !isRunId(run)) {
+    ctx.reply.problem(ctx.response, 400, 'not a run id');
+    return;
+  }
   ctx.live.subscribe(ctx.response, run);
 }
 

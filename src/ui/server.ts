@@ -66,9 +66,11 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const headerToken = request.headers[TOKEN_HEADER];
     if (method !== 'GET' && method !== 'HEAD') {
       // A state change needs the token in a header: a form or link from another site cannot set one.
-      if (!tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token)) return reply.json(response, 403, { ok: false, message: `refused: the ${TOKEN_HEADER} header must carry the token` });
+      if (!tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token))
+        return reply.json(response, 403, { ok: false, message: `refused: the ${TOKEN_HEADER} header must carry the token` });
       const origin = request.headers.origin;
-      if (origin !== undefined && !allowed.has(origin.replace(/^https?:\/\//, '').toLowerCase())) return reply.json(response, 403, { ok: false, message: 'refused: foreign origin' });
+      if (origin !== undefined && !allowed.has(origin.replace(/^https?:\/\//, '').toLowerCase()))
+        return reply.json(response, 403, { ok: false, message: 'refused: foreign origin' });
     } else if (!tokenMatches(cookieValue(request, cookie), token) && !tokenMatches(typeof headerToken === 'string' ? headerToken : undefined, token)) {
       return reply.problem(response, 401, 'Open the address `pop ui` printed (it carries the token).');
     }

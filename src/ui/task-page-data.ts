@@ -31,7 +31,9 @@ export async function taskPageData(run: LoadedRun, task: string, item: string | 
     extras.push({ file, text: TEXT_EXTENSION.test(file) && size <= INLINE_EXTRA_BYTES ? await readText(path) : undefined });
   }
   const failedItems = new Set(run.status.tasks[task]?.items?.failedItems ?? []);
-  const items = await Promise.all(folder.items.map(async (name) => summarizeItem(name, await readStageFolder(run.dir, `${relDir}/items/${name}`), failedItems.has(name))));
+  const items = await Promise.all(
+    folder.items.map(async (name) => summarizeItem(name, await readStageFolder(run.dir, `${relDir}/items/${name}`), failedItems.has(name))),
+  );
   const ledger = await readLedgerView(run.dir, run.id, task, item === undefined ? undefined : Number(item) - 1);
   return { run, task, ...(item ? { item } : {}), folder, inputs, extras, items, ...(ledger ? { ledger } : {}) };
 }

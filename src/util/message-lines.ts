@@ -64,7 +64,10 @@ export class MessageLineReader {
     try {
       value = JSON.parse(line.toString('utf8'));
     } catch {
-      const preview = line.subarray(0, 60).toString('utf8').replace(/[^\x20-\x7e]/g, '?');
+      const preview = line
+        .subarray(0, 60)
+        .toString('utf8')
+        .replace(/[^\x20-\x7e]/g, '?');
       this.fail({ kind: 'not-json', message: `the channel carried a line that is not JSON: "${preview}${line.length > 60 ? '…' : ''}"` });
       return;
     }

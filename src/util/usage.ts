@@ -27,7 +27,10 @@ export function addByModel(a: ByModel | undefined, b: ByModel | undefined): ByMo
   for (const [model, usage] of Object.entries(b)) {
     const before = sum[model];
     const costUsd = addCost(before?.costUsd, usage.costUsd);
-    sum[model] = { ...(before ? addUsage(before, usage) : addUsage(usage, { inputTokens: 0, outputTokens: 0, calls: 0 })), ...(costUsd === undefined ? {} : { costUsd }) };
+    sum[model] = {
+      ...(before ? addUsage(before, usage) : addUsage(usage, { inputTokens: 0, outputTokens: 0, calls: 0 })),
+      ...(costUsd === undefined ? {} : { costUsd }),
+    };
   }
   return sum;
 }
@@ -37,5 +40,7 @@ export function addByModel(a: ByModel | undefined, b: ByModel | undefined): ByMo
  * cache, one cached call and nothing spent.
  */
 export function usageOfReply(reply: { usage: { inputTokens: number; outputTokens: number }; cached?: boolean | undefined }): Usage {
-  return reply.cached ? { inputTokens: 0, outputTokens: 0, calls: 0, cachedCalls: 1 } : { inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens, calls: 1 };
+  return reply.cached
+    ? { inputTokens: 0, outputTokens: 0, calls: 0, cachedCalls: 1 }
+    : { inputTokens: reply.usage.inputTokens, outputTokens: reply.usage.outputTokens, calls: 1 };
 }

@@ -55,11 +55,16 @@ export const serverError = (retryAfterMs?: number): Behaviour =>
 /** 401 with an error body saying `message` (which may echo the key back, as some servers do). */
 export const unauthorized = (message = 'Incorrect API key provided'): Behaviour => statusReply(401, message);
 /** A 200 whose body is not JSON, though it says it is (a proxy's error page). */
-export const notJson = (body = '<html><body>502 Bad Gateway</body></html>', contentType = 'application/json'): Behaviour => ({ kind: 'not-json', body, contentType });
+export const notJson = (body = '<html><body>502 Bad Gateway</body></html>', contentType = 'application/json'): Behaviour => ({
+  kind: 'not-json',
+  body,
+  contentType,
+});
 /** A behaviour made from the request it answers: a server that echoes what it was sent. */
 export const fromRequest = (make: (request: RecordedRequest) => Behaviour): Behaviour => ({ kind: 'from-request', make });
 /** The credential a request carried: the `Authorization` header's token, or `x-api-key`. */
-export const sentKey = (request: RecordedRequest): string => String(request.headers['x-api-key'] ?? request.headers.authorization ?? '').replace(/^Bearer /, '');
+export const sentKey = (request: RecordedRequest): string =>
+  String(request.headers['x-api-key'] ?? request.headers.authorization ?? '').replace(/^Bearer /, '');
 /** Wait `delayMs`, then do `then` (unless the client hung up first). */
 export const slow = (delayMs: number, then: Behaviour = reply('too late')): Behaviour => ({ kind: 'slow', delayMs, then });
 
@@ -72,6 +77,7 @@ export interface RecordedRequest {
   /** Header names lowercased, as Node gives them. */
   headers: Record<string, string | string[] | undefined>;
   /** The JSON body, or the raw text when it is not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read whatever the SDK sent, field by field.
   body: any;
   model: string | undefined;
   receivedAt: number;
@@ -165,6 +171,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
+    // biome-ignore lint/suspicious/noExplicitAny: see RecordedRequest.body.
     let body: any = raw;
     try {
       body = raw ? JSON.parse(raw) : undefined;
@@ -172,7 +179,8 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       // kept as text
     }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const api: Api | undefined = req.method === 'POST' && path === '/v1/chat/completions' ? 'openai' : req.method === 'POST' && path === '/v1/messages' ? 'anthropic' : undefined;
+    const api: Api | undefined =
+      req.method === 'POST' && path === '/v1/chat/completions' ? 'openai' : req.method === 'POST' && path === '/v1/messages' ? 'anthropic' : undefined;
     const record: RecordedRequest = {
       api,
       method: req.method ?? '',
@@ -285,7 +293,9 @@ function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: behaviour.served?.model ?? record.model ?? 'fake',
-    choices: [{ index: 0, message: { role: 'assistant', content: behaviour.text }, finish_reason: behaviour.served?.finishReason ?? behaviour.finish ?? 'stop' }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: behaviour.text }, finish_reason: behaviour.served?.finishReason ?? behaviour.finish ?? 'stop' },
+    ],
     usage: {
       prompt_tokens: usage.input,
       completion_tokens: usage.output,
@@ -312,7 +322,9 @@ function anthropicMessage(record: RecordedRequest, behaviour: Extract<Behaviour,
 
 function errorBody(api: Api, status: number, message: string) {
   const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
-  return api === 'openai' ? { error: { message, type, param: null, code: status === 401 ? 'invalid_api_key' : null } } : { type: 'error', error: { type, message } };
+  return api === 'openai'
+    ? { error: { message, type, param: null, code: status === 401 ? 'invalid_api_key' : null } }
+    : { type: 'error', error: { type, message } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,7 +50,10 @@ export async function startRedis(options: { unixSocket?: boolean } = {}): Promis
   let server: ResultPromise | undefined;
   const start = async () => {
     const unix = options.unixSocket ? ['--unixsocket', socket, '--unixsocketperm', '777'] : [];
-    server = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1', '--appendonly', 'no', ...unix], { reject: false, stdio: 'ignore' });
+    server = execa(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '3600 1', '--appendonly', 'no', ...unix], {
+      reject: false,
+      stdio: 'ignore',
+    });
     await waitFor(() => answers(port).then((up) => (up ? true : undefined)), { description: () => `redis-server on port ${port}` });
   };
   const stop = async () => {

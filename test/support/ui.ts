@@ -79,10 +79,35 @@ export async function makeRealRuns(ws: Workspace): Promise<Omit<UiRuns, 'fanout'
 
 export const FANOUT_ID = '20261126-080000-fanout-shaped-fx0001';
 
-const item = (index: number, extra: Record<string, string | object>) => Object.fromEntries(Object.entries(extra).map(([file, content]) => [`tasks/facts/items/${String(index).padStart(4, '0')}/${file}`, content]));
-const prompt = (text: string) => ({ messages: [{ role: 'system', content: 'List the facts in this part.' }, { role: 'user', content: text }], schema: { type: 'object', properties: { facts: { type: 'array' } } } });
-const response = (call: number, text: string, extra: object = {}) => ({ call, model: 'mock:default', text, usage: { inputTokens: 40, outputTokens: 12 }, latencyMs: 3, skipped: [], ...extra });
-const itemOutput = (index: number, value: object) => ({ index: index - 1, item: String(index).padStart(4, '0'), sha256: 'e'.repeat(64), value, model: 'mock:default', usage: { inputTokens: 40, outputTokens: 12, calls: 1 }, refinements: 0, attempt: 1, finishedAt: '2026-11-26T08:00:01.000Z' });
+const item = (index: number, extra: Record<string, string | object>) =>
+  Object.fromEntries(Object.entries(extra).map(([file, content]) => [`tasks/facts/items/${String(index).padStart(4, '0')}/${file}`, content]));
+const prompt = (text: string) => ({
+  messages: [
+    { role: 'system', content: 'List the facts in this part.' },
+    { role: 'user', content: text },
+  ],
+  schema: { type: 'object', properties: { facts: { type: 'array' } } },
+});
+const response = (call: number, text: string, extra: object = {}) => ({
+  call,
+  model: 'mock:default',
+  text,
+  usage: { inputTokens: 40, outputTokens: 12 },
+  latencyMs: 3,
+  skipped: [],
+  ...extra,
+});
+const itemOutput = (index: number, value: object) => ({
+  index: index - 1,
+  item: String(index).padStart(4, '0'),
+  sha256: 'e'.repeat(64),
+  value,
+  model: 'mock:default',
+  usage: { inputTokens: 40, outputTokens: 12, calls: 1 },
+  refinements: 0,
+  attempt: 1,
+  finishedAt: '2026-11-26T08:00:01.000Z',
+});
 const logLine = (time: string, fields: object) => JSON.stringify({ level: 'info', time, run: FANOUT_ID, task: 'facts', attempt: 1, ...fields });
 
 /**
@@ -94,7 +119,10 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
   const base = `pipeline-current/${FANOUT_ID}`;
   const files: Record<string, string | object> = {
     'seed.json': { document: 'Owls hunt at night. Bats use echoes. Moles dig.' },
-    'pipeline.json': { name: 'fan-out-shaped', tasks: ['split', { name: 'facts', needs: ['split'] }, { name: 'tone', needs: ['split'] }, { name: 'merge', needs: ['facts', 'tone'] }] },
+    'pipeline.json': {
+      name: 'fan-out-shaped',
+      tasks: ['split', { name: 'facts', needs: ['split'] }, { name: 'tone', needs: ['split'] }, { name: 'merge', needs: ['facts', 'tone'] }],
+    },
     'tasks-status.json': {
       id: FANOUT_ID,
       pipeline: 'fan-out-shaped',
@@ -106,14 +134,46 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       running: ['facts', 'tone'],
       rerunOf: { run: rerunOf, from: 'facts' },
       tasks: {
-        split: { state: 'complete', attempts: 1, refinements: 0, copied: true, startedAt: '2026-11-26T08:00:00.100Z', endedAt: '2026-11-26T08:00:00.400Z', durationMs: 300, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
-        facts: { state: 'running', attempts: 1, refinements: 1, startedAt: '2026-11-26T08:00:00.500Z', usage: { inputTokens: 160, outputTokens: 48, calls: 4, cachedCalls: 1 }, items: { total: 4, complete: 2, failed: 1, failedItems: ['0004'] } },
+        split: {
+          state: 'complete',
+          attempts: 1,
+          refinements: 0,
+          copied: true,
+          startedAt: '2026-11-26T08:00:00.100Z',
+          endedAt: '2026-11-26T08:00:00.400Z',
+          durationMs: 300,
+          usage: { inputTokens: 0, outputTokens: 0, calls: 0 },
+        },
+        facts: {
+          state: 'running',
+          attempts: 1,
+          refinements: 1,
+          startedAt: '2026-11-26T08:00:00.500Z',
+          usage: { inputTokens: 160, outputTokens: 48, calls: 4, cachedCalls: 1 },
+          items: { total: 4, complete: 2, failed: 1, failedItems: ['0004'] },
+        },
         tone: { state: 'running', attempts: 1, refinements: 0, startedAt: '2026-11-26T08:00:00.500Z', usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
         merge: { state: 'pending', attempts: 0, refinements: 0, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } },
       },
     },
-    'tasks/split/output.json': { task: 'split', value: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.'], model: null, usage: { inputTokens: 0, outputTokens: 0, calls: 0 }, refinements: 0, finishedAt: '2026-11-26T08:00:00.390Z' },
-    'tasks/facts/02-items.json': { count: 4, items: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.', 'Voles?'].map((value, index) => ({ index, item: String(index + 1).padStart(4, '0'), bytes: value.length + 2, sha256: 'e'.repeat(64), value })) },
+    'tasks/split/output.json': {
+      task: 'split',
+      value: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.'],
+      model: null,
+      usage: { inputTokens: 0, outputTokens: 0, calls: 0 },
+      refinements: 0,
+      finishedAt: '2026-11-26T08:00:00.390Z',
+    },
+    'tasks/facts/02-items.json': {
+      count: 4,
+      items: ['Owls hunt at night.', 'Bats use echoes.', 'Moles dig.', 'Voles?'].map((value, index) => ({
+        index,
+        item: String(index + 1).padStart(4, '0'),
+        bytes: value.length + 2,
+        sha256: 'e'.repeat(64),
+        value,
+      })),
+    },
     'tasks/facts/task.log': [
       logLine('2026-11-26T08:00:00.510Z', { event: 'stage-started', stage: 'ingestion', call: 0 }),
       logLine('2026-11-26T08:00:00.520Z', { event: 'stage-started', stage: 'pre-processing', call: 0 }),
@@ -129,13 +189,24 @@ export async function writeFanoutRun(ws: Workspace, rerunOf: string): Promise<st
       '',
     ].join('\n'),
     'tasks/facts/console.log': '',
-    ...item(1, { '03-prompt.json': prompt('Owls hunt at night.'), '03-prompt.md': '## user\n\nOwls hunt at night.\n', '04-response.json': response(1, '{"facts":["owls hunt at night"]}', { cached: true }), '05-parsed.json': { ok: true, value: { facts: ['owls hunt at night'] } }, '06-validation.json': { call: 1, ok: true, issues: [] }, 'output.json': itemOutput(1, { facts: ['owls hunt at night'] }) }),
+    ...item(1, {
+      '03-prompt.json': prompt('Owls hunt at night.'),
+      '03-prompt.md': '## user\n\nOwls hunt at night.\n',
+      '04-response.json': response(1, '{"facts":["owls hunt at night"]}', { cached: true }),
+      '05-parsed.json': { ok: true, value: { facts: ['owls hunt at night'] } },
+      '06-validation.json': { call: 1, ok: true, issues: [] },
+      'output.json': itemOutput(1, { facts: ['owls hunt at night'] }),
+    }),
     ...item(2, {
       '03-prompt.json': prompt('Bats use echoes.'),
       '04-response.json': response(1, '{"facts": ["bats use ech'),
       '05-parsed.json': { ok: false, error: 'the reply is not valid JSON' },
       '06-validation.json': { call: 1, ok: false, issues: [{ kind: 'parse', message: 'the reply is not valid JSON' }] },
-      '07-critique.json': { afterCall: 1, issues: [{ kind: 'parse', message: 'the reply is not valid JSON' }], feedback: 'Reply again with the complete JSON.' },
+      '07-critique.json': {
+        afterCall: 1,
+        issues: [{ kind: 'parse', message: 'the reply is not valid JSON' }],
+        feedback: 'Reply again with the complete JSON.',
+      },
       '04-response.2.json': response(2, '{"facts": ["bats use echoes"]}'),
       '05-parsed.2.json': { ok: true, value: { facts: ['bats use echoes'] } },
       '06-validation.2.json': { call: 2, ok: true, issues: [] },
@@ -179,14 +250,22 @@ export interface UiProcess {
 
 /** `pop ui --port 0 --root <ws>` as a real process; resolves once it has printed its address. */
 export async function startUi(ws: Workspace, env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<UiProcess> {
-  const subprocess = execa(process.execPath, [CLI, 'ui', '--port', '0', '--root', ws.root, ...extraArgs], { cwd: ws.root, env, reject: false, stdin: 'ignore', buffer: false });
+  const subprocess = execa(process.execPath, [CLI, 'ui', '--port', '0', '--root', ws.root, ...extraArgs], {
+    cwd: ws.root,
+    env,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+  });
   let stdout = '';
   let stderr = '';
   subprocess.stdout?.setEncoding('utf8');
   subprocess.stderr?.setEncoding('utf8');
   subprocess.stdout?.on('data', (chunk: string) => (stdout += chunk));
   subprocess.stderr?.on('data', (chunk: string) => (stderr += chunk));
-  const url = await waitFor(() => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(stdout)?.[1], { description: () => `the address pop ui prints\nstdout: ${stdout}\nstderr: ${stderr}` });
+  const url = await waitFor(() => /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(stdout)?.[1], {
+    description: () => `the address pop ui prints\nstdout: ${stdout}\nstderr: ${stderr}`,
+  });
   const parsed = new URL(url);
   const token = parsed.searchParams.get('token')!;
   return {
@@ -210,15 +289,22 @@ export interface RawResponse {
 }
 
 /** An HTTP request with the path sent exactly as written (fetch would normalize `..` away). */
-export function rawRequest(origin: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
+export function rawRequest(
+  origin: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method: options.method ?? 'GET', headers: { host: `${hostname}:${port}`, ...options.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: hostname, port, path, method: options.method ?? 'GET', headers: { host: `${hostname}:${port}`, ...options.headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -352,7 +352,10 @@ export async function listDir(path: string): Promise<string[]> {
 /** Run folders (not files like runs.jsonl, not hidden temp entries) directly under a folder. */
 export async function runDirs(path: string): Promise<string[]> {
   const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name).sort();
+  return entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /** Seed files left in pipeline-pending/ (not the rejected/ folder). */
@@ -439,7 +442,15 @@ export async function runnerChildren(ws: Workspace): Promise<RunnerChild[]> {
     const pid = Number(entry);
     // "pid (comm) state ppid ...": the fields after the last ')'.
     const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (isProcessRunning(pid)) children.push({ pid, ppid: Number(ppid), target: args.slice(script + 2).filter((arg) => arg !== '').join(' ') });
+    if (isProcessRunning(pid))
+      children.push({
+        pid,
+        ppid: Number(ppid),
+        target: args
+          .slice(script + 2)
+          .filter((arg) => arg !== '')
+          .join(' '),
+      });
   }
   return children;
 }

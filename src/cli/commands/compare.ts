@@ -5,7 +5,8 @@ import type { WorkspacePaths } from '../../workspace.js';
 import { EXIT, exitForFindError } from '../exit-codes.js';
 import { formatCost, formatDuration, table } from '../table.js';
 
-const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '' : b - a === 0 ? '±0' : `${b - a > 0 ? '+' : ''}${Number((b - a).toFixed(6))}`);
+const delta = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? '' : b - a === 0 ? '±0' : `${b - a > 0 ? '+' : ''}${Number((b - a).toFixed(6))}`;
 
 function row(task: TaskComparison): string[] {
   const tokens = (side: TaskComparison['a']) => (side ? side.inputTokens + side.outputTokens : undefined);

@@ -50,12 +50,20 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
   }
   if (manager?.command === 'start --once') {
     // It reads hand-offs only as it starts, and may be about to exit: it would never see this one.
-    process.stderr.write(`pop: run ${id} cannot be handed over now: a \`start --once\` manager (pid ${manager.pid}) is working on this workspace; try again when it has finished\n`);
+    process.stderr.write(
+      `pop: run ${id} cannot be handed over now: a \`start --once\` manager (pid ${manager.pid}) is working on this workspace; try again when it has finished\n`,
+    );
     return EXIT.busy;
   }
   if (manager) {
     const before = await readJsonFile(runPaths(options.runDir).status, RunStatusSchema);
-    const request = await writeRunRequest(paths, { run: id, action: 'resume', pipeline: options.pipeline, requestedAt: new Date().toISOString(), pid: process.pid });
+    const request = await writeRunRequest(paths, {
+      run: id,
+      action: 'resume',
+      pipeline: options.pipeline,
+      requestedAt: new Date().toISOString(),
+      pid: process.pid,
+    });
     if (!request.ok) {
       process.stderr.write(`pop: run ${id} is busy: a request for it is already waiting for the manager\n`);
       return EXIT.busy;

@@ -58,7 +58,7 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else if (calls.length === 0) {
-    process.stdout.write('No model calls recorded in this workspace' + (options.since ? ` since ${options.since}` : '') + '.\n');
+    process.stdout.write(`No model calls recorded in this workspace${options.since ? ` since ${options.since}` : ''}.\n`);
   } else {
     const header = [options.by.toUpperCase(), 'CALLS', 'CACHED', 'FAILED', 'TOKENS IN/OUT', 'CACHED IN', 'COST'];
     const line = (name: string, f: ReturnType<typeof figures>) => [
@@ -73,7 +73,9 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
     const out = [header, ...rows.map((row) => line(row.key, row)), line('TOTAL', report.total)];
     process.stdout.write(`${table(out)}\n`);
     if (total.unpriced.length) {
-      process.stdout.write(`\nNo price for ${total.unpriced.join(', ')}: their tokens are counted, their cost is not (add them to "prices" in pipeline.json).\n`);
+      process.stdout.write(
+        `\nNo price for ${total.unpriced.join(', ')}: their tokens are counted, their cost is not (add them to "prices" in pipeline.json).\n`,
+      );
     }
   }
   if (read.skipped || read.problems.length) {

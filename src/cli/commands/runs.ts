@@ -18,7 +18,10 @@ const parseDate = (text: string | undefined) => (text === undefined ? undefined 
 export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): Promise<number> {
   const since = parseDate(options.since);
   const until = parseDate(options.until);
-  for (const [flag, value] of [['--since', since], ['--until', until]] as const) {
+  for (const [flag, value] of [
+    ['--since', since],
+    ['--until', until],
+  ] as const) {
     if (Number.isNaN(value)) {
       process.stderr.write(`pop: ${flag} takes a date such as 2026-11-24 or 2026-11-24T10:00:00Z\n`);
       return EXIT.usage;
@@ -48,14 +51,34 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
   const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', ...esc('ESCALATED'), 'TOKENS IN/OUT', 'COST']];
   const total = { calls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
   for (const run of records) {
-    rows.push([run.id, run.pipeline, run.seed, run.completedAt.replace('T', ' ').slice(0, 19), formatDuration(run.durationMs), formatCalls(run.totals), ...esc(String(run.totals.escalations ?? 0)), `${run.totals.inputTokens}/${run.totals.outputTokens}`, formatCost(run.totals.costUsd)]);
+    rows.push([
+      run.id,
+      run.pipeline,
+      run.seed,
+      run.completedAt.replace('T', ' ').slice(0, 19),
+      formatDuration(run.durationMs),
+      formatCalls(run.totals),
+      ...esc(String(run.totals.escalations ?? 0)),
+      `${run.totals.inputTokens}/${run.totals.outputTokens}`,
+      formatCost(run.totals.costUsd),
+    ]);
     total.calls += run.totals.calls;
     total.cachedCalls += run.totals.cachedCalls ?? 0;
     total.inputTokens += run.totals.inputTokens;
     total.outputTokens += run.totals.outputTokens;
     if (run.totals.costUsd !== undefined) total.costUsd = (total.costUsd ?? 0) + run.totals.costUsd;
   }
-  rows.push([`TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`, '', '', '', '', formatCalls(total), ...esc(String(records.reduce((sum, run) => sum + (run.totals.escalations ?? 0), 0))), `${total.inputTokens}/${total.outputTokens}`, formatCost(total.costUsd)]);
+  rows.push([
+    `TOTAL (${records.length} run${records.length === 1 ? '' : 's'})`,
+    '',
+    '',
+    '',
+    '',
+    formatCalls(total),
+    ...esc(String(records.reduce((sum, run) => sum + (run.totals.escalations ?? 0), 0))),
+    `${total.inputTokens}/${total.outputTokens}`,
+    formatCost(total.costUsd),
+  ]);
   process.stdout.write(`${table(rows)}\n`);
   return EXIT.ok;
 }

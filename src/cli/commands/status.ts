@@ -36,7 +36,15 @@ async function overview(paths: WorkspacePaths, json: boolean): Promise<number> {
   }
   if (completed.length > 0) {
     const rows = [['COMPLETED', 'PIPELINE', 'DURATION', 'CALLS', 'COST', 'AT']];
-    for (const run of completed) rows.push([run.id, run.pipeline, formatDuration(run.durationMs), formatCalls(run.totals), formatCost(run.totals.costUsd), run.completedAt.replace('T', ' ').slice(0, 19)]);
+    for (const run of completed)
+      rows.push([
+        run.id,
+        run.pipeline,
+        formatDuration(run.durationMs),
+        formatCalls(run.totals),
+        formatCost(run.totals.costUsd),
+        run.completedAt.replace('T', ' ').slice(0, 19),
+      ]);
     process.stdout.write(`\n${table(rows)}\n`);
   }
   return EXIT.ok;
@@ -97,7 +105,11 @@ export function describeRun(status: RunStatus, folder: string): string {
     `seed      ${status.source.file}`,
     `folder    ${folder}`,
     `created   ${status.createdAt}`,
-    ...(status.activeMs !== undefined ? [`duration  ${formatDuration(status.activeMs)} active${status.startedAt ? ` (${formatDuration(Date.parse(status.updatedAt) - Date.parse(status.startedAt))} from first start to ${status.state === 'complete' ? 'completion' : 'last change'})` : ''}`] : []),
+    ...(status.activeMs !== undefined
+      ? [
+          `duration  ${formatDuration(status.activeMs)} active${status.startedAt ? ` (${formatDuration(Date.parse(status.updatedAt) - Date.parse(status.startedAt))} from first start to ${status.state === 'complete' ? 'completion' : 'last change'})` : ''}`,
+        ]
+      : []),
     ...(status.rerunOf ? [`rerun of  ${status.rerunOf.run} from ${status.rerunOf.from}`] : []),
     '',
   ];
@@ -109,16 +121,34 @@ export function describeRun(status: RunStatus, folder: string): string {
   const worker = (cell: string) => (withWorker ? [cell] : []);
   const rows = [['TASK', 'STATE', 'ATTEMPTS', 'REFINEMENTS', ...items('ITEMS'), 'DURATION', 'TOKENS IN/OUT', 'CALLS', 'COST', 'MODEL', ...worker('WORKER')]];
   for (const [name, task] of Object.entries(status.tasks)) {
-    rows.push([name, task.copied ? `${task.state} (copied)` : task.state, String(task.attempts), String(task.refinements), ...items(describeItems(task.items)), formatDuration(task.durationMs), `${task.usage.inputTokens}/${task.usage.outputTokens}`, formatCalls(task.usage), formatCost(task.costUsd), `${task.model ?? '-'}${task.escalations ? ` (escalated ×${task.escalations})` : ''}`, ...worker(task.worker ?? '-')]);
+    rows.push([
+      name,
+      task.copied ? `${task.state} (copied)` : task.state,
+      String(task.attempts),
+      String(task.refinements),
+      ...items(describeItems(task.items)),
+      formatDuration(task.durationMs),
+      `${task.usage.inputTokens}/${task.usage.outputTokens}`,
+      formatCalls(task.usage),
+      formatCost(task.costUsd),
+      `${task.model ?? '-'}${task.escalations ? ` (escalated ×${task.escalations})` : ''}`,
+      ...worker(task.worker ?? '-'),
+    ]);
   }
   lines.push(table(rows));
   lines.push(...describeModels(status));
   for (const [name, task] of Object.entries(status.tasks)) {
     if (task.items?.failedItems?.length && task.state !== 'failed') {
-      lines.push('', `${name} went on without ${task.items.failedItems.length} failed item(s): ${task.items.failedItems.map((item) => `items/${item}`).join(', ')} (see ${folder}/tasks/${name}/output.json)`);
+      lines.push(
+        '',
+        `${name} went on without ${task.items.failedItems.length} failed item(s): ${task.items.failedItems.map((item) => `items/${item}`).join(', ')} (see ${folder}/tasks/${name}/output.json)`,
+      );
     }
     for (const cut of task.truncated ?? []) {
-      lines.push('', `${name}: a text was truncated in ${cut.stage}, from about ${cut.tokens} to ${cut.keptTokens} tokens (see ${folder}/tasks/${name}/task.log)`);
+      lines.push(
+        '',
+        `${name}: a text was truncated in ${cut.stage}, from about ${cut.tokens} to ${cut.keptTokens} tokens (see ${folder}/tasks/${name}/task.log)`,
+      );
     }
   }
   for (const [name, task] of Object.entries(status.tasks)) {
@@ -127,8 +157,20 @@ export function describeRun(status: RunStatus, folder: string): string {
     lines.push('', `${name} failed (${error.reason}${error.stage ? ` in ${error.stage}` : ''}):`, `  ${error.message}`);
     for (const issue of error.issues ?? []) lines.push(`  - ${issue}`);
     if (error.artifact) lines.push(`  open: ${folder}/${error.artifact}`);
-    if (error.stack) lines.push(...error.stack.split('\n').slice(0, 6).map((line) => `  ${line}`));
-    else if (error.stderrTail) lines.push(...error.stderrTail.split('\n').slice(-6).map((line) => `  ${line}`));
+    if (error.stack)
+      lines.push(
+        ...error.stack
+          .split('\n')
+          .slice(0, 6)
+          .map((line) => `  ${line}`),
+      );
+    else if (error.stderrTail)
+      lines.push(
+        ...error.stderrTail
+          .split('\n')
+          .slice(-6)
+          .map((line) => `  ${line}`),
+      );
     lines.push(`  logs: ${folder}/tasks/${name}/task.log, ${folder}/tasks/${name}/console.log`);
   }
   return `${lines.join('\n')}\n`;
@@ -141,7 +183,8 @@ function describeModels(status: RunStatus): string[] {
   const models = Object.entries(byModel ?? {});
   if (models.length === 0) return [];
   const rows = [['MODEL', 'CALLS', 'TOKENS IN/OUT', 'COST']];
-  for (const [model, usage] of models.sort(([a], [b]) => a.localeCompare(b))) rows.push([model, formatCalls(usage), `${usage.inputTokens}/${usage.outputTokens}`, formatCost(usage.costUsd)]);
+  for (const [model, usage] of models.sort(([a], [b]) => a.localeCompare(b)))
+    rows.push([model, formatCalls(usage), `${usage.inputTokens}/${usage.outputTokens}`, formatCost(usage.costUsd)]);
   return ['', table(rows)];
 }
 
@@ -149,7 +192,9 @@ function describeModels(status: RunStatus): string[] {
 function whereAt(status: RunStatus): string[] {
   if (status.running.length > 0) return status.running;
   if (status.state !== 'failed') return [];
-  const failed = Object.entries(status.tasks).filter(([, task]) => task.state === 'failed').map(([name]) => name);
+  const failed = Object.entries(status.tasks)
+    .filter(([, task]) => task.state === 'failed')
+    .map(([name]) => name);
   return failed.length > 0 ? failed : status.error ? [status.error.task] : [];
 }
 

@@ -14,7 +14,9 @@ import { readSeedSource, submitSeed } from '../submit.js';
 export async function submitCommand(paths: WorkspacePaths, files: string[], options: { name?: string }): Promise<number> {
   if (options.name !== undefined && (files.length !== 1 || !/^[\w][\w.-]*$/.test(options.name))) {
     process.stderr.write(
-      files.length !== 1 ? 'pop: --name names one seed; give one file (or -)\n' : `pop: --name "${options.name}" must be a plain file name (letters, digits, . _ -)\n`,
+      files.length !== 1
+        ? 'pop: --name names one seed; give one file (or -)\n'
+        : `pop: --name "${options.name}" must be a plain file name (letters, digits, . _ -)\n`,
     );
     return EXIT.usage;
   }
@@ -33,7 +35,9 @@ export async function submitCommand(paths: WorkspacePaths, files: string[], opti
     }
     const checked = seedSchema?.safeParse(seed.value.data);
     if (checked && !checked.success) {
-      process.stderr.write(`pop: ${file === '-' ? 'standard input' : file}: does not match the seedSchema of ${paths.registryFile}: ${describeZodError(checked.error)}\n`);
+      process.stderr.write(
+        `pop: ${file === '-' ? 'standard input' : file}: does not match the seedSchema of ${paths.registryFile}: ${describeZodError(checked.error)}\n`,
+      );
       exitCode = EXIT.usage;
       continue;
     }

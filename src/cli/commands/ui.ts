@@ -7,7 +7,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** `pop ui`: serve the web view until interrupted. */
 export async function uiCommand(paths: WorkspacePaths, options: { host: string; port: number }): Promise<number> {
   if (!LOOPBACK.has(options.host)) {
-    process.stderr.write(`pop: warning: serving on ${options.host}, not only this machine: anyone who can reach it and has the token can see every run and resume or rerun them\n`);
+    process.stderr.write(
+      `pop: warning: serving on ${options.host}, not only this machine: anyone who can reach it and has the token can see every run and resume or rerun them\n`,
+    );
   }
   let server;
   try {

@@ -19,7 +19,11 @@ export async function validateCommand(paths: WorkspacePaths, json: boolean): Pro
   const pipeline = await readPipeline(paths.pipelineFile, problems);
   const registry = await loadRegistry(paths.registryFile);
   if (!registry.ok) {
-    problems.push(...(registry.error.problems.length && registry.error.reason === 'registry-invalid' ? registry.error.problems : [registry.error.message, ...registry.error.problems]));
+    problems.push(
+      ...(registry.error.problems.length && registry.error.reason === 'registry-invalid'
+        ? registry.error.problems
+        : [registry.error.message, ...registry.error.problems]),
+    );
   }
   if (pipeline) {
     // Without a loaded registry the task names cannot be checked, but models and keys still can.
@@ -53,7 +57,9 @@ async function readPipeline(file: string, problems: string[]): Promise<Pipeline 
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    problems.push(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`}`);
+    problems.push(
+      `${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`}`,
+    );
     return undefined;
   }
   const data = parsePipelineText(text);

@@ -61,11 +61,17 @@ export class ConsoleCapture extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    void this.take(chunk).then(() => done(), (error: unknown) => done(error as Error));
+    void this.take(chunk).then(
+      () => done(),
+      (error: unknown) => done(error as Error),
+    );
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    void this.finish().then(() => done(), (error: unknown) => done(error as Error));
+    void this.finish().then(
+      () => done(),
+      (error: unknown) => done(error as Error),
+    );
   }
 
   private async take(chunk: Buffer): Promise<void> {

@@ -48,7 +48,17 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   };
   const snapshot = await readJsonFile(runPaths(runDir).pipeline, PipelineSchema, { comments: true });
   const stopping = options.stopSignal ? AbortSignal.any([options.stopSignal, options.cancelSignal]) : options.cancelSignal;
-  const base = { paths: options.paths, runDir, status, emit, cancelSignal: options.cancelSignal, stopping, standbys: options.standbys, slots: options.slots, save };
+  const base = {
+    paths: options.paths,
+    runDir,
+    status,
+    emit,
+    cancelSignal: options.cancelSignal,
+    stopping,
+    standbys: options.standbys,
+    slots: options.slots,
+    save,
+  };
   if (!snapshot.ok) {
     const context: RunContext = { ...base, graph: new TaskGraph([]), providers: undefined, pipeline: undefined };
     return failRun(context, [], { task: 'pipeline.json', error: { reason: 'invalid-task', message: snapshot.error.message } });

@@ -49,7 +49,14 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
     return 'busy';
   }
   const previous = lock.value.tookOver;
-  if (previous) options.emit({ event: 'lock-taken-over', path: lock.value.path, host: previous.host ?? 'unknown', pid: previous.pid, heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt });
+  if (previous)
+    options.emit({
+      event: 'lock-taken-over',
+      path: lock.value.path,
+      host: previous.host ?? 'unknown',
+      pid: previous.pid,
+      heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
+    });
   const runLog = fileLogger(runPaths(runDir).log, { run: id });
   const emit: EmitEvent = (event) => {
     options.emit(event);

@@ -16,7 +16,12 @@ export async function completeRun(context: RunContext, alreadyRecorded: ((id: st
   const { status } = context;
   status.running = [];
   const target = await promoteRun(context.paths, context.runDir, status, alreadyRecorded ? { alreadyRecorded } : {});
-  context.emit({ event: 'run-complete', run: status.id, durationMs: Date.parse(status.updatedAt) - Date.parse(status.startedAt ?? status.createdAt), dir: target });
+  context.emit({
+    event: 'run-complete',
+    run: status.id,
+    durationMs: Date.parse(status.updatedAt) - Date.parse(status.startedAt ?? status.createdAt),
+    dir: target,
+  });
   return 'complete';
 }
 
@@ -28,7 +33,12 @@ export async function failRun(context: RunContext, failed: string[], fallback?: 
   const { status } = context;
   const first = failed[0];
   const firstError = first === undefined ? undefined : status.tasks[first]?.error;
-  const [task, error] = firstError && first ? [first, firstError] : fallback ? [fallback.task, fallback.error] : ['-', { reason: 'invalid-task' as const, message: 'the run failed' }];
+  const [task, error] =
+    firstError && first
+      ? [first, firstError]
+      : fallback
+        ? [fallback.task, fallback.error]
+        : ['-', { reason: 'invalid-task' as const, message: 'the run failed' }];
   const others = failed.length - 1;
   status.state = 'failed';
   status.error = { ...error, task, ...(others > 0 ? { message: `${error.message} (and ${others} other task(s) failed: ${failed.slice(1).join(', ')})` } : {}) };

@@ -24,7 +24,14 @@ function usableSnapshot(): { blob: string; memoryMb: number } | undefined {
   try {
     const built = JSON.parse(readFileSync(`${blob}.json`, 'utf8')) as { node?: unknown; arch?: unknown; memoryMb?: unknown };
     // A blob only starts on the Node that built it; POP_RUNNER_SNAPSHOT=0 runs the plain bundle.
-    if (built.node !== process.version || built.arch !== process.arch || typeof built.memoryMb !== 'number' || process.env.POP_RUNNER_SNAPSHOT === '0' || !existsSync(blob)) return undefined;
+    if (
+      built.node !== process.version ||
+      built.arch !== process.arch ||
+      typeof built.memoryMb !== 'number' ||
+      process.env.POP_RUNNER_SNAPSHOT === '0' ||
+      !existsSync(blob)
+    )
+      return undefined;
     return { blob, memoryMb: built.memoryMb };
   } catch {
     return undefined; // not built (a build without it, or a copied dist/): the plain bundle

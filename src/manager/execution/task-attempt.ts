@@ -70,7 +70,10 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   for (const done of upstream) {
     const output = await readJsonFile(taskPaths(runDir, done).output, OutputSchema);
     if (!output.ok) {
-      return failTask(context, task.name, state.attempts, { reason: 'bad-input', message: `the output of task "${done}", which "${task.name}" needs, is unusable: ${output.error.message}` });
+      return failTask(context, task.name, state.attempts, {
+        reason: 'bad-input',
+        message: `the output of task "${done}", which "${task.name}" needs, is unusable: ${output.error.message}`,
+      });
     }
   }
 
@@ -132,29 +135,60 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
       ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache) : { providers: context.providers, maxRetries: task.maxRetries }),
       caller: `${run}/${task.name}`,
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
-      onRecorded: (line) => emit({ event: 'task-call', run, task: task.name, model: line.model, outcome: line.outcome, cached: line.cached, tokens: line.usage.inputTokens + line.usage.outputTokens, ...(line.rung ? { rung: line.rung } : {}) }),
+      onRecorded: (line) =>
+        emit({
+          event: 'task-call',
+          run,
+          task: task.name,
+          model: line.model,
+          outcome: line.outcome,
+          cached: line.cached,
+          tokens: line.usage.inputTokens + line.usage.outputTokens,
+          ...(line.rung ? { rung: line.rung } : {}),
+        }),
     },
     onMessage: (message) => {
-      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.attempt });
+      if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.call });
       progress.onMessage(message);
     },
   });
   await progress.settle();
   // Nothing the task process wrote may hold a key, whatever way it came in, before anyone reads it.
-  await redactTaskFiles(files.dir, startedAt.getTime(), (artifact, variables) => emit({ event: 'secrets-redacted', run, task: task.name, artifact, variables }));
+  await redactTaskFiles(files.dir, startedAt.getTime(), (artifact, variables) =>
+    emit({ event: 'secrets-redacted', run, task: task.name, artifact, variables }),
+  );
   // Usage and cost are the ledger's, over every attempt: what the task process says is display only.
   const ledger = await taskLedgerTotals(runDir, task.name, run);
   applyLedger(state, ledger);
-  if (ledger.skipped || ledger.problem) emit({ event: 'ledger-problem', run, task: task.name, skipped: ledger.skipped, ...(ledger.problem ? { message: ledger.problem } : {}) });
+  if (ledger.skipped || ledger.problem)
+    emit({ event: 'ledger-problem', run, task: task.name, skipped: ledger.skipped, ...(ledger.problem ? { message: ledger.problem } : {}) });
 
   if (result.ok) crashPoint('after-task-output');
   const endedAt = new Date();
   const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
   if (result.ok) {
     const done = result.value;
-    Object.assign(state, { state: 'complete', ...finished, refinements: done.refinements, ...itemsOfOutput(done), ...(done.model ? { model: done.model } : {}), ...(done.escalations ? { escalations: done.escalations } : {}) });
+    Object.assign(state, {
+      state: 'complete',
+      ...finished,
+      refinements: done.refinements,
+      ...itemsOfOutput(done),
+      ...(done.model ? { model: done.model } : {}),
+      ...(done.escalations ? { escalations: done.escalations } : {}),
+    });
     await context.save();
-    emit({ event: 'task-complete', run, task: task.name, attempt, durationMs: finished.durationMs, refinements: done.refinements, usage: state.usage, model: done.model, ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }), ...(state.worker ? { worker: state.worker } : {}) });
+    emit({
+      event: 'task-complete',
+      run,
+      task: task.name,
+      attempt,
+      durationMs: finished.durationMs,
+      refinements: done.refinements,
+      usage: state.usage,
+      model: done.model,
+      ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }),
+      ...(state.worker ? { worker: state.worker } : {}),
+    });
     return 'complete';
   }
 
@@ -179,6 +213,14 @@ async function failTask(context: RunContext, name: string, attempt: number, erro
   const state = taskState(context, name);
   Object.assign(state, { state: 'failed', error });
   await context.save();
-  context.emit({ event: 'task-failed', run: context.status.id, task: name, attempt, reason: error.reason, message: error.message, ...(error.artifact ? { artifact: error.artifact } : {}) });
+  context.emit({
+    event: 'task-failed',
+    run: context.status.id,
+    task: name,
+    attempt,
+    reason: error.reason,
+    message: error.message,
+    ...(error.artifact ? { artifact: error.artifact } : {}),
+  });
   return 'failed';
 }

@@ -66,7 +66,9 @@ type Ending = { reason: 'timeout' | 'interrupted' } | { reason: 'protocol-violat
 export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<Output, TaskProcessFailure>> {
   noteKeyVariables(options.calls.providers);
   const standby = options.standbys?.take(options.memoryMb);
-  const runner = standby ?? new RunnerProcess({ workspace: options.workspace, memoryMb: options.memoryMb, consolePath: options.consolePath, letterPath: options.letterPath });
+  const runner =
+    standby ??
+    new RunnerProcess({ workspace: options.workspace, memoryMb: options.memoryMb, consolePath: options.consolePath, letterPath: options.letterPath });
   let ended: Ending | undefined;
   const stop = (why: Ending) => {
     ended ??= why;
@@ -104,26 +106,41 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     clearTimeout(timer);
     options.cancelSignal.removeEventListener('abort', onCancel);
 
-    const partial = final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements, costUsd: final.costUsd } : { usage: emptyUsage(), refinements: 0 };
+    const partial =
+      final?.type === 'failed' ? { usage: final.usage, refinements: final.refinements, costUsd: final.costUsd } : { usage: emptyUsage(), refinements: 0 };
     const stderrTail = runner.console.stderrTail(redactText);
     const withTail = stderrTail ? { stderrTail } : {};
     const failed = (error: TaskFailure) => err({ ...partial, error: { ...error, ...withTail } });
 
-    if (ended?.reason === 'protocol-violation') return failed({ reason: 'protocol-violation', message: `the task process broke its channel's protocol and was stopped: ${ended.message}` });
-    if (ended?.reason === 'internal-error') return failed({ reason: 'internal-error', message: `the manager hit an unexpected error while this task ran, and stopped it: ${ended.message}` });
+    if (ended?.reason === 'protocol-violation')
+      return failed({ reason: 'protocol-violation', message: `the task process broke its channel's protocol and was stopped: ${ended.message}` });
+    if (ended?.reason === 'internal-error')
+      return failed({ reason: 'internal-error', message: `the manager hit an unexpected error while this task ran, and stopped it: ${ended.message}` });
     if (exit.exitCode === 0) {
       // The runner exits 0 only after writing output.json; a message saying so proves nothing.
       const output = await readJsonFile(options.outputPath, OutputSchema);
       if (output.ok && isOutputOf(output.value, options.task, options.attempt)) return ok(output.value);
-      const problem = !output.ok ? output.error.message : output.value.task !== options.task ? `it is for task "${output.value.task}"` : `it is from attempt ${output.value.attempt ?? 'unknown'}`;
-      if (!ended) return failed({ reason: 'exited-without-output', message: `the task process exited with code 0 without a valid output.json (${problem}); did the task call process.exit?`, exitCode: 0 });
+      const problem = !output.ok
+        ? output.error.message
+        : output.value.task !== options.task
+          ? `it is for task "${output.value.task}"`
+          : `it is from attempt ${output.value.attempt ?? 'unknown'}`;
+      if (!ended)
+        return failed({
+          reason: 'exited-without-output',
+          message: `the task process exited with code 0 without a valid output.json (${problem}); did the task call process.exit?`,
+          exitCode: 0,
+        });
     }
-    if (ended?.reason === 'timeout') return failed({ reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped` });
+    if (ended?.reason === 'timeout')
+      return failed({ reason: 'timeout', message: `the task ran past its time limit of ${options.timeoutMs} ms and was stopped` });
     if (ended?.reason === 'interrupted') return failed({ reason: 'interrupted', message: 'the task was stopped because the manager is shutting down' });
     if (final?.type === 'failed') return err({ ...partial, error: final.error });
-    if (/heap out of memory|Allocation failed/i.test(stderrTail)) return failed({ reason: 'out-of-memory', message: `the task ran out of memory (heap limit ${options.memoryMb} MB)` });
+    if (/heap out of memory|Allocation failed/i.test(stderrTail))
+      return failed({ reason: 'out-of-memory', message: `the task ran out of memory (heap limit ${options.memoryMb} MB)` });
     if (exit.signal) return failed({ reason: 'killed', message: `the task process was killed by ${exit.signal}`, signal: exit.signal });
-    if (exit.exitCode !== null) return failed({ reason: 'exit-non-zero', message: `the task process exited with code ${exit.exitCode} before finishing`, exitCode: exit.exitCode });
+    if (exit.exitCode !== null)
+      return failed({ reason: 'exit-non-zero', message: `the task process exited with code ${exit.exitCode} before finishing`, exitCode: exit.exitCode });
     return failed({ reason: 'spawn-error', message: `the task process could not run: ${exit.spawnError ?? 'unknown error'}` });
   });
 }

@@ -54,8 +54,20 @@ export async function claimSeed(
     await mkdir(files.tasks, { recursive: true });
     // Durable before the pending seed goes: the seed and the pipeline it runs, their folder, then the rename into place.
     const source: Source = { file: name, size: seed.size, mtimeMs: seed.mtimeMs, sha256: seed.sha256, claimedAt: new Date().toISOString() };
-    await Promise.all([writeFileSynced(files.seed, seedWithoutKeys(seed.bytes)), writeFileSynced(files.pipeline, pipeline.text), writeFileSynced(files.source, `${JSON.stringify(source, null, 2)}\n`)]);
-    const status = initialStatus({ id, pipeline: pipeline.name, file: name, sha256: seed.sha256, mtimeMs: seed.mtimeMs, tasks: pipeline.tasks, now: new Date().toISOString() });
+    await Promise.all([
+      writeFileSynced(files.seed, seedWithoutKeys(seed.bytes)),
+      writeFileSynced(files.pipeline, pipeline.text),
+      writeFileSynced(files.source, `${JSON.stringify(source, null, 2)}\n`),
+    ]);
+    const status = initialStatus({
+      id,
+      pipeline: pipeline.name,
+      file: name,
+      sha256: seed.sha256,
+      mtimeMs: seed.mtimeMs,
+      tasks: pipeline.tasks,
+      now: new Date().toISOString(),
+    });
     await saveStatus(temp, status);
     await syncDirectory(temp);
     await rename(temp, runDir);

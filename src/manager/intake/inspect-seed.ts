@@ -23,7 +23,8 @@ export async function inspectSeed(path: string, seedSchema: z.ZodType | undefine
   } catch {
     return { kind: 'gone' };
   }
-  if (stats.isSymbolicLink()) return { kind: 'reject', reason: 'not-a-file', message: 'is a symbolic link; drop the file itself (a link could change under the run)' };
+  if (stats.isSymbolicLink())
+    return { kind: 'reject', reason: 'not-a-file', message: 'is a symbolic link; drop the file itself (a link could change under the run)' };
   if (!stats.isFile()) return { kind: 'reject', reason: 'not-a-file', message: `is a ${stats.isDirectory() ? 'directory' : 'special file'}, not a JSON file` };
   if (stats.size > MAX_SEED_BYTES) return tooLarge(stats.size);
   const read = await readRegularFile(path, stats);
@@ -46,7 +47,12 @@ export async function inspectSeed(path: string, seedSchema: z.ZodType | undefine
   // Before JSON.parse, which would block the manager for seconds on a file nested millions deep.
   const deep = tooDeepAt(json);
   if (deep) {
-    return { kind: 'reject', reason: 'too-deep', message: `nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; a seed may nest at most ${MAX_JSON_DEPTH}`, where: `line ${deep.line}, column ${deep.column}` };
+    return {
+      kind: 'reject',
+      reason: 'too-deep',
+      message: `nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; a seed may nest at most ${MAX_JSON_DEPTH}`,
+      where: `line ${deep.line}, column ${deep.column}`,
+    };
   }
   const text = json.toString('utf8');
   if (text.trim() === '') return { kind: 'not-yet', reason: 'empty', message: 'is empty' };

@@ -98,7 +98,9 @@ export class SeedIntake {
       while (this.queue.length > 0 && !this.stopped) {
         const name = this.queue.shift() as string;
         this.queued.delete(name);
-        await this.take(name, this.settled.delete(name)).catch((error) => this.options.emit({ event: 'internal-error', message: `taking ${name}: ${messageOf(error)}` }));
+        await this.take(name, this.settled.delete(name)).catch((error) =>
+          this.options.emit({ event: 'internal-error', message: `taking ${name}: ${messageOf(error)}` }),
+        );
       }
     } finally {
       this.draining = false;
@@ -143,12 +145,18 @@ export class SeedIntake {
     const stats = await lstat(file).catch(() => undefined);
     if (!stats || stats.isSymbolicLink()) return;
     if (!settled) return this.wait(name, `has a hidden name (it starts with "."); it is rejected if it is still there in ${this.options.settleMs} ms`);
-    return this.reject(file, name, { reason: 'hidden-name', message: 'has a hidden name (it starts with "."), which is never taken as a seed; rename it without the leading dot' });
+    return this.reject(file, name, {
+      reason: 'hidden-name',
+      message: 'has a hidden name (it starts with "."), which is never taken as a seed; rename it without the leading dot',
+    });
   }
 
   private wait(name: string, message: string): void {
     this.options.emit({ event: 'seed-waiting', seed: name, message });
-    this.waiting.set(name, setTimeout(() => this.settleFile(name), this.options.settleMs));
+    this.waiting.set(
+      name,
+      setTimeout(() => this.settleFile(name), this.options.settleMs),
+    );
   }
 
   /** The file did not change for settleMs: judge it as it is, in turn with the others. */
@@ -162,7 +170,11 @@ export class SeedIntake {
   }
 
   private async reject(file: string, name: string, problem: { reason: SeedRejectionReason; message: string; where?: string }): Promise<void> {
-    const rejection = await rejectSeed(this.options.paths, file, { reason: problem.reason, message: problem.message, ...(problem.where ? { where: problem.where } : {}) });
+    const rejection = await rejectSeed(this.options.paths, file, {
+      reason: problem.reason,
+      message: problem.message,
+      ...(problem.where ? { where: problem.where } : {}),
+    });
     this.rejected++;
     this.options.emit({ event: 'seed-rejected', seed: name, reason: rejection.reason, message: rejection.message, movedTo: rejection.movedTo });
   }

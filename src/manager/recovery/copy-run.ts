@@ -33,7 +33,8 @@ export async function copyRunForRerun(
   const graph = taskGraphOf(parsed.data);
   const isComplete = (name: string) => source.status.tasks[name]?.state === 'complete';
   for (const name of graph.upstreamOf(from)) {
-    if (!isComplete(name)) return err(`task "${name}" of run ${source.status.id} is not complete, so the rerun cannot start at "${from}"; start at "${name}" or earlier`);
+    if (!isComplete(name))
+      return err(`task "${name}" of run ${source.status.id} is not complete, so the rerun cannot start at "${from}"; start at "${name}" or earlier`);
   }
   const redone = new Set(graph.downstreamOf(from));
   const kept = tasks.filter((task) => !redone.has(task.name) && isComplete(task.name));

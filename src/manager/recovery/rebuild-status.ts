@@ -30,7 +30,9 @@ export async function rebuildTornStatus(runDir: string, problem: string): Promis
     id: basename(runDir),
     pipeline: snapshot.ok ? snapshot.value.name : 'unknown',
     state: 'failed',
-    source: source.ok ? { file: source.value.file, sha256: source.value.sha256, mtimeMs: source.value.mtimeMs } : { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
+    source: source.ok
+      ? { file: source.value.file, sha256: source.value.sha256, mtimeMs: source.value.mtimeMs }
+      : { file: 'unknown', sha256: createHash('sha256').update(seed).digest('hex') },
     createdAt: now,
     updatedAt: now,
     running: [],

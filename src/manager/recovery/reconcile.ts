@@ -47,7 +47,8 @@ async function removeTempFiles(runDir: string): Promise<void> {
   const tasksDir = join(runDir, 'tasks');
   const taskDirs = (await readdir(tasksDir).catch(() => [] as string[])).map((name) => join(tasksDir, name));
   const itemDirs: string[] = [];
-  for (const taskDir of taskDirs) itemDirs.push(...(await readdir(join(taskDir, 'items')).catch(() => [] as string[])).map((name) => join(taskDir, 'items', name)));
+  for (const taskDir of taskDirs)
+    itemDirs.push(...(await readdir(join(taskDir, 'items')).catch(() => [] as string[])).map((name) => join(taskDir, 'items', name)));
   for (const dir of [runDir, ...taskDirs, ...itemDirs]) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (name.startsWith('.') && name.endsWith(TEMP_SUFFIX)) await rm(join(dir, name), { force: true });

@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { exists } from '../../fs/create-new-file.js';
 import { join } from 'node:path';
+import { editDistance } from '../../util/edit-distance.js';
 import type { WorkspacePaths } from '../../workspace.js';
 
 export type FoundRun = { id: string; dir: string; where: 'current' | 'complete' };
 export type FindRunError = { reason: 'not-found'; id: string; closest: string[] } | { reason: 'ambiguous'; id: string; matches: string[] };
-
 
 /**
  * Find a run by its id, or by a unique prefix or part of it, in pipeline-current/ first, then
@@ -33,19 +33,6 @@ export async function findRun(paths: WorkspacePaths, id: string): Promise<{ ok: 
     .slice(0, 3)
     .map((run) => run.id);
   return { ok: false, error: { reason: 'not-found', id, closest } };
-}
-
-/** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
 }
 
 export function describeFindError(error: FindRunError): string {

@@ -32,7 +32,10 @@ export interface PruneSelection {
  */
 export async function findPrunable(paths: WorkspacePaths, selection: PruneSelection): Promise<PrunableRun[]> {
   const found: PrunableRun[] = [];
-  const folders = [...(selection.failed ? [{ dir: paths.current, state: 'failed' as const }] : []), ...(selection.complete ? [{ dir: paths.complete, state: 'complete' as const }] : [])];
+  const folders = [
+    ...(selection.failed ? [{ dir: paths.current, state: 'failed' as const }] : []),
+    ...(selection.complete ? [{ dir: paths.complete, state: 'complete' as const }] : []),
+  ];
   for (const folder of folders) {
     for (const entry of await readdir(folder.dir, { withFileTypes: true }).catch(() => [])) {
       if (!entry.isDirectory() || entry.name.startsWith('.')) continue;

@@ -4,7 +4,15 @@ import { emptyUsage } from '../../util/usage.js';
 import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
 import { runPaths } from '../../workspace.js';
 
-export function initialStatus(init: { id: string; pipeline: string; file: string; sha256: string; mtimeMs: number; tasks: ResolvedTask[]; now: string }): RunStatus {
+export function initialStatus(init: {
+  id: string;
+  pipeline: string;
+  file: string;
+  sha256: string;
+  mtimeMs: number;
+  tasks: ResolvedTask[];
+  now: string;
+}): RunStatus {
   const tasks: Record<string, TaskStatus> = {};
   for (const task of init.tasks) tasks[task.name] = { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() };
   return {

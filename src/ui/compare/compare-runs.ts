@@ -50,7 +50,9 @@ export interface RunComparison {
 
 /** The prompt as plain text, role by role: what a person compares. */
 export function promptText(prompt: LoosePrompt): string {
-  return prompt.messages.map((message) => `## ${message.role}\n${typeof message.content === 'string' ? message.content : JSON.stringify(message.content, null, 2)}`).join('\n\n');
+  return prompt.messages
+    .map((message) => `## ${message.role}\n${typeof message.content === 'string' ? message.content : JSON.stringify(message.content, null, 2)}`)
+    .join('\n\n');
 }
 
 async function allPromptText(run: LoadedRun, folder: StageFolder): Promise<string | undefined> {
@@ -66,7 +68,8 @@ async function allPromptText(run: LoadedRun, folder: StageFolder): Promise<strin
 
 async function modelLatency(run: LoadedRun, folder: StageFolder): Promise<number> {
   let total = folder.calls.reduce((sum, call) => sum + (call.response?.data.latencyMs ?? 0), 0);
-  for (const item of folder.items) total += (await readStageFolder(run.dir, `${folder.relDir}/items/${item}`)).calls.reduce((sum, call) => sum + (call.response?.data.latencyMs ?? 0), 0);
+  for (const item of folder.items)
+    total += (await readStageFolder(run.dir, `${folder.relDir}/items/${item}`)).calls.reduce((sum, call) => sum + (call.response?.data.latencyMs ?? 0), 0);
   return total;
 }
 
@@ -100,7 +103,12 @@ async function wasCopied(copy: LoadedRun, origin: LoadedRun, name: string): Prom
   return copied !== undefined && copied === original;
 }
 
-const runSide = (run: LoadedRun): RunSide => ({ id: run.id, state: run.status.state, pipeline: run.status.pipeline, rerunOf: run.status.rerunOf ? { run: run.status.rerunOf.run, from: run.status.rerunOf.from } : undefined });
+const runSide = (run: LoadedRun): RunSide => ({
+  id: run.id,
+  state: run.status.state,
+  pipeline: run.status.pipeline,
+  rerunOf: run.status.rerunOf ? { run: run.status.rerunOf.run, from: run.status.rerunOf.from } : undefined,
+});
 
 export async function compareRuns(a: LoadedRun, b: LoadedRun): Promise<RunComparison> {
   const names = [...a.graph.map((node) => node.name)];

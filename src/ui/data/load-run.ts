@@ -43,7 +43,8 @@ export async function loadRun(paths: WorkspacePaths, id: string): Promise<Loaded
   const pipeline = await readLoose(files.pipeline, z.record(z.string(), z.unknown()));
   const pipelineTasks = pipeline && Array.isArray(pipeline.tasks) ? pipeline.tasks : [];
   // Keys named by a run's own providers are redacted from its pages too.
-  if (pipeline && typeof pipeline.providers === 'object' && pipeline.providers !== null) learnKeyVariables(pipeline.providers as Record<string, { apiKeyEnv?: string }>);
+  if (pipeline && typeof pipeline.providers === 'object' && pipeline.providers !== null)
+    learnKeyVariables(pipeline.providers as Record<string, { apiKeyEnv?: string }>);
   return { id, ...found, status, pipeline, graph: taskGraph(pipelineTasks, Object.keys(status.tasks)) };
 }
 
@@ -52,7 +53,9 @@ export function runningTasks(status: LooseRunStatus): string[] {
   // A failed run's status may still name the task it stopped at as `current`.
   if (status.state !== 'running' && status.state !== 'queued') return [];
   if (status.running) return status.running;
-  const fromStates = Object.entries(status.tasks).filter(([, task]) => task.state === 'running').map(([name]) => name);
+  const fromStates = Object.entries(status.tasks)
+    .filter(([, task]) => task.state === 'running')
+    .map(([name]) => name);
   if (fromStates.length) return fromStates;
   return status.current ? [status.current] : [];
 }

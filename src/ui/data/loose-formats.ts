@@ -72,7 +72,10 @@ export const LooseResponseSchema = z.looseObject({
   call: optionalNumber,
   model: optionalString,
   text: z.string().catch(''),
-  usage: z.looseObject({ inputTokens: z.number().catch(0), outputTokens: z.number().catch(0) }).optional().catch(undefined),
+  usage: z
+    .looseObject({ inputTokens: z.number().catch(0), outputTokens: z.number().catch(0) })
+    .optional()
+    .catch(undefined),
   latencyMs: optionalNumber,
   skipped: z.array(z.looseObject({ model: z.string().catch('?'), reason: z.string().catch('?'), message: optionalString })).catch([]),
   cached: z.boolean().optional().catch(undefined),
@@ -83,7 +86,15 @@ export const LooseIssueSchema = z.union([z.string(), z.looseObject({ kind: optio
 export const LooseValidationSchema = z.looseObject({ call: optionalNumber, ok: z.boolean().catch(false), issues: z.array(LooseIssueSchema).catch([]) });
 export const LooseCritiqueSchema = z.looseObject({ afterCall: optionalNumber, issues: z.array(LooseIssueSchema).catch([]), feedback: z.string().catch('') });
 export const LooseParsedSchema = z.looseObject({ ok: z.boolean().optional().catch(undefined), error: optionalString, value: z.unknown().optional() });
-export const LooseOutputSchema = z.looseObject({ task: optionalString, value: z.unknown(), model: z.string().nullable().optional().catch(undefined), usage: LooseUsageSchema.optional().catch(undefined), refinements: optionalNumber, costUsd: optionalNumber, finishedAt: optionalString });
+export const LooseOutputSchema = z.looseObject({
+  task: optionalString,
+  value: z.unknown(),
+  model: z.string().nullable().optional().catch(undefined),
+  usage: LooseUsageSchema.optional().catch(undefined),
+  refinements: optionalNumber,
+  costUsd: optionalNumber,
+  finishedAt: optionalString,
+});
 export const LoosePromptSchema = z.looseObject({
   messages: z.array(z.looseObject({ role: z.string().catch('?'), content: z.unknown() })).catch([]),
   schema: z.unknown().optional(),

@@ -23,7 +23,8 @@ export async function readLedgerView(runDir: string, run: string, task: string, 
   const path = join(runDir, 'tasks', task, 'calls.jsonl');
   const size = (await stat(path).catch(() => undefined))?.size;
   if (size === undefined) return undefined;
-  if (size > MAX_LEDGER_BYTES) return { lines: [], total: 0, skipped: 0, problem: `calls.jsonl is ${Math.round(size / 1048576)} MB: too large to list here (pop cost sums it)` };
+  if (size > MAX_LEDGER_BYTES)
+    return { lines: [], total: 0, skipped: 0, problem: `calls.jsonl is ${Math.round(size / 1048576)} MB: too large to list here (pop cost sums it)` };
   const read = await readLedger(path);
   const own = read.records.filter((line) => line.run === run && (item === undefined || line.item === item));
   return { lines: own.slice(0, LISTED_CALLS), total: own.length, skipped: read.skipped, ...(read.problem ? { problem: read.problem } : {}) };

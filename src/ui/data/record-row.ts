@@ -1,4 +1,22 @@
-import type { RunRow } from './runs-index.js';
+/** One line of the runs list, whichever folder the run is in. */
+export interface RunRow {
+  id: string;
+  where: 'current' | 'complete';
+  state: string;
+  pipeline: string;
+  seed: string;
+  startedAt: string | undefined;
+  durationMs: number | undefined;
+  tasksDone: number;
+  tasksTotal: number;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number | undefined;
+  refinements: number;
+  rerunOf: string | undefined;
+  copiedTasks: number;
+}
 
 /**
  * A runs.jsonl line as a row of the runs list, read field by field. The list reads every line

@@ -4,28 +4,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { LooseRunStatusSchema, type LooseRunStatus } from './loose-formats.js';
-import { rowFromRecordJson } from './record-row.js';
+import { rowFromRecordJson, type RunRow } from './record-row.js';
 import { readLoose } from './read-file.js';
 
-/** One line of the runs list, whichever folder the run is in. */
-export interface RunRow {
-  id: string;
-  where: 'current' | 'complete';
-  state: string;
-  pipeline: string;
-  seed: string;
-  startedAt: string | undefined;
-  durationMs: number | undefined;
-  tasksDone: number;
-  tasksTotal: number;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number | undefined;
-  refinements: number;
-  rerunOf: string | undefined;
-  copiedTasks: number;
-}
+export type { RunRow } from './record-row.js';
 
 export interface RunFilter {
   state?: string | undefined;
@@ -148,7 +130,9 @@ export async function listRuns(paths: WorkspacePaths, filter: RunFilter, limit: 
     if (completed.length > limit) completed.shift();
   }
   const rows = [...current, ...completed.reverse()].slice(0, limit);
-  await Promise.all(rows.slice(0, RERUN_FACTS_ROWS).map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)));
+  await Promise.all(
+    rows.slice(0, RERUN_FACTS_ROWS).map((row) => (row.where === 'complete' && row.rerunOf === undefined ? addRerunFacts(paths, row) : undefined)),
+  );
   return { rows, totals, pipelines: [...pipelines].sort() };
 }
 

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   LooseCritiqueSchema,
   LooseOutputSchema,
@@ -39,7 +39,18 @@ export interface StageFolder {
 }
 
 const CALL_FILE = /^0([4-7])-(response|parsed|validation|critique)(?:\.(\d+))?\.json$/;
-const STAGE_FILES = new Set(['letter.json', 'calls.jsonl', '01-ingestion.json', '02-preprocessed.json', '02-items.json', '03-prompt.json', '03-prompt.md', 'output.json', 'task.log', 'console.log']);
+const STAGE_FILES = new Set([
+  'letter.json',
+  'calls.jsonl',
+  '01-ingestion.json',
+  '02-preprocessed.json',
+  '02-items.json',
+  '03-prompt.json',
+  '03-prompt.md',
+  'output.json',
+  'task.log',
+  'console.log',
+]);
 
 /** Folder entries, numbered artifacts in the order the stages wrote them. */
 async function listFiles(dir: string): Promise<{ files: string[]; dirs: string[] }> {
@@ -121,7 +132,7 @@ export function summarizeItem(name: string, folder: StageFolder, failed = false)
   const last = folder.calls.at(-1);
   const state = folder.output
     ? 'complete'
-    : failed || last?.validation && !last.validation.data.ok && !last.critique
+    : failed || (last?.validation && !last.validation.data.ok && !last.critique)
       ? 'failed'
       : folder.calls.length || folder.prompt
         ? 'running'

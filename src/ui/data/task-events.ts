@@ -70,7 +70,8 @@ function timedLines(entries: LogEntry[]): LogLine[] {
     if (entry.event === 'stage-started' && typeof entry.fields.stage === 'string') line.stage = entry.fields.stage;
     const item = itemLabel(entry.fields.item);
     if (item !== undefined) line.item = item;
-    if (entry.event === 'model-call' && typeof entry.fields.model === 'string') line.call = { model: entry.fields.model, rung: typeof entry.fields.rung === 'number' ? entry.fields.rung : 0 };
+    if (entry.event === 'model-call' && typeof entry.fields.model === 'string')
+      line.call = { model: entry.fields.model, rung: typeof entry.fields.rung === 'number' ? entry.fields.rung : 0 };
     lines.push(line);
   }
   return lines;

@@ -15,7 +15,8 @@ export const textBlock = (text: string) => html`<pre class="text">${cut(text)}</
 
 export function promptView(prompt: LoosePrompt): SafeHtml {
   return html`<div class="messages">${prompt.messages.map(
-    (message) => html`<div class="message role-${message.role}"><div class="role">${message.role}</div>${typeof message.content === 'string' ? textBlock(message.content) : jsonBlock(message.content)}</div>`,
+    (message) =>
+      html`<div class="message role-${message.role}"><div class="role">${message.role}</div>${typeof message.content === 'string' ? textBlock(message.content) : jsonBlock(message.content)}</div>`,
   )}</div>
 ${prompt.schema === null ? html`<p class="meta">A text reply: no output schema.</p>` : prompt.schema !== undefined ? html`<details class="schema"><summary>output schema (JSON Schema sent to the model)</summary>${jsonBlock(prompt.schema)}</details>` : ''}`;
 }
@@ -38,7 +39,8 @@ ${textBlock(data.text)}`;
 function callView(call: CallArtifacts, next: CallArtifacts | undefined): SafeHtml {
   const validation = call.validation?.data;
   const parsed = call.parsed?.data;
-  const refinementDiff = call.critique && call.response && next?.response ? diffLines(readableText(call.response.data.text), readableText(next.response.data.text)) : undefined;
+  const refinementDiff =
+    call.critique && call.response && next?.response ? diffLines(readableText(call.response.data.text), readableText(next.response.data.text)) : undefined;
   return html`<section class="call" id="call-${call.call}">
 <h3>Call ${call.call}${validation ? html` ${stateBadge(validation.ok ? 'passed' : 'rejected')}` : ''}</h3>
 <h4>Response</h4>
@@ -50,12 +52,14 @@ ${refinementDiff ? html`<h4>Refinement: this reply against the next</h4>${diffVi
 </section>`;
 }
 
-export const callsView = (calls: CallArtifacts[]) => (calls.length ? calls.map((call, index) => callView(call, calls[index + 1])) : html`<p class="empty">No model calls yet.</p>`);
+export const callsView = (calls: CallArtifacts[]) =>
+  calls.length ? calls.map((call, index) => callView(call, calls[index + 1])) : html`<p class="empty">No model calls yet.</p>`;
 
 export function itemsTable(hrefOf: (item: string) => string, items: ItemSummary[]): SafeHtml {
   return html`<table class="items" id="items"><thead><tr><th>Item</th><th>State</th><th>Calls</th><th>Refinements</th><th>Tokens in / out</th></tr></thead>
 <tbody>${items.map(
-    (item) => html`<tr data-item="${item.name}"><td><a href="${hrefOf(item.name)}">${item.name}</a></td><td>${stateBadge(item.state)}</td><td class="num">${item.calls}${item.cached ? html` <span class="note">(${item.cached} cached)</span>` : ''}</td><td class="num">${item.refinements}</td><td class="num">${formatCount(item.inputTokens)} / ${formatCount(item.outputTokens)}</td></tr>`,
+    (item) =>
+      html`<tr data-item="${item.name}"><td><a href="${hrefOf(item.name)}">${item.name}</a></td><td>${stateBadge(item.state)}</td><td class="num">${item.calls}${item.cached ? html` <span class="note">(${item.cached} cached)</span>` : ''}</td><td class="num">${item.refinements}</td><td class="num">${formatCount(item.inputTokens)} / ${formatCount(item.outputTokens)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -64,6 +68,7 @@ export function logTable(text: string): SafeHtml {
   const entries = parseLogLines(text);
   if (!entries.length) return html`<p class="empty">Empty.</p>`;
   return html`<table class="log"><thead><tr><th>Time</th><th>Level</th><th>Event</th><th>Details</th></tr></thead><tbody>${entries.map(
-    (entry) => html`<tr class="level-${entry.level}"><td>${entry.time.slice(11, 23)}</td><td>${entry.level}</td><td>${entry.event}</td><td><code>${JSON.stringify(entry.fields)}</code></td></tr>`,
+    (entry) =>
+      html`<tr class="level-${entry.level}"><td>${entry.time.slice(11, 23)}</td><td>${entry.level}</td><td>${entry.event}</td><td><code>${JSON.stringify(entry.fields)}</code></td></tr>`,
   )}</tbody></table>`;
 }

@@ -34,7 +34,8 @@ ${sideBySide(task.a, task.b, (side) => side.refinements, formatCount)}
 
 function changesTable(changes: ValueChange[]): SafeHtml {
   return html`<table class="value-diff"><thead><tr><th>Path</th><th>Change</th><th>a</th><th>b</th></tr></thead><tbody>${changes.map(
-    (change) => html`<tr class="change-${change.kind}"><td><code>${change.path}</code></td><td>${change.kind}</td><td><code>${'before' in change ? short(change.before) : ''}</code></td><td><code>${'after' in change ? short(change.after) : ''}</code></td></tr>`,
+    (change) =>
+      html`<tr class="change-${change.kind}"><td><code>${change.path}</code></td><td>${change.kind}</td><td><code>${'before' in change ? short(change.before) : ''}</code></td><td><code>${'after' in change ? short(change.after) : ''}</code></td></tr>`,
   )}</tbody></table>`;
 }
 

@@ -10,7 +10,12 @@ const PAD = 10;
 const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** The task graph as an inline SVG: one box per task coloured by its state, arrows from what it needs. */
-export function graphSvg(nodes: GraphNode[], stateOf: (task: string) => string, hrefOf: (task: string) => string, noteOf: (task: string) => string = () => ''): SafeHtml {
+export function graphSvg(
+  nodes: GraphNode[],
+  stateOf: (task: string) => string,
+  hrefOf: (task: string) => string,
+  noteOf: (task: string) => string = () => '',
+): SafeHtml {
   const x = (node: GraphNode) => PAD + node.column * (NODE_W + GAP_X);
   const y = (node: GraphNode) => PAD + node.row * (NODE_H + GAP_Y);
   const width = PAD * 2 + (Math.max(0, ...nodes.map((node) => node.column)) + 1) * (NODE_W + GAP_X) - GAP_X;

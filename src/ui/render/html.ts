@@ -25,7 +25,7 @@ function fragment(value: unknown): string {
 
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
-  values.forEach((value, index) => (out += fragment(value) + strings[index + 1]!));
+  for (const [index, value] of values.entries()) out += fragment(value) + strings[index + 1]!;
   return new SafeHtml(out);
 }
 

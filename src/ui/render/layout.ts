@@ -11,7 +11,8 @@ export interface PageOptions {
 
 /** The page shell: no inline script or style, only the server's own stylesheet and script. */
 export function page(options: PageOptions): string {
-  return `<!doctype html>${html`<html lang="en">
+  return `<!doctype html>${
+    html`<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -27,7 +28,8 @@ export function page(options: PageOptions): string {
 <main id="main">${options.body}</main>
 </body>
 </html>
-`.text}`;
+`.text
+  }`;
 }
 
 /** A state as a coloured label. */

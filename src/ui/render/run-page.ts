@@ -70,10 +70,12 @@ export function timelineRows(run: LoadedRun, folders: Map<string, StageFolder>):
     const times = taskTimes(folders.get(node.name)?.taskLog);
     const start = task?.startedAt ? Date.parse(task.startedAt) : times.attempts[0]?.span.start;
     const end = task?.endedAt ? Date.parse(task.endedAt) : task?.state === 'running' ? now : times.attempts.at(-1)?.span.end;
-    const bars = start !== undefined && end !== undefined ? [{ label: node.name, kind: `task state-${task?.state ?? 'pending'}`, start, end: Math.max(start, end) }] : [];
+    const bars =
+      start !== undefined && end !== undefined ? [{ label: node.name, kind: `task state-${task?.state ?? 'pending'}`, start, end: Math.max(start, end) }] : [];
     rows.push({ label: node.name, depth: 0, bars, href: taskHref(run.id, node.name) });
     for (const attempt of times.attempts) rows.push({ label: attempt.span.label, depth: 1, bars: attempt.stages.length ? attempt.stages : [attempt.span] });
-    for (const item of times.items.slice(0, TIMELINE_ITEMS)) rows.push({ label: item.span.label, depth: 2, bars: item.stages.length ? item.stages : [item.span] });
+    for (const item of times.items.slice(0, TIMELINE_ITEMS))
+      rows.push({ label: item.span.label, depth: 2, bars: item.stages.length ? item.stages : [item.span] });
     if (times.items.length > TIMELINE_ITEMS) rows.push({ label: `… ${times.items.length - TIMELINE_ITEMS} more items`, depth: 2, bars: [] });
   }
   return rows;
@@ -116,7 +118,12 @@ ${status.rerunOf ? html`<dt>Rerun of</dt><dd><a href="${runHref(status.rerunOf.r
 ${actions(run)}
 ${status.error ? errorBox(run.id, status.error, status.error.task) : ''}
 <h2>Tasks</h2>
-${graphSvg(run.graph, (name) => status.tasks[name]?.state ?? 'pending', (name) => taskHref(run.id, name), noteOf)}
+${graphSvg(
+  run.graph,
+  (name) => status.tasks[name]?.state ?? 'pending',
+  (name) => taskHref(run.id, name),
+  noteOf,
+)}
 <table class="tasks" id="tasks">
 <thead><tr><th>Task</th><th>State</th><th>Attempts</th><th>Refinements</th><th>Items</th><th>Calls</th><th>Tokens in / out</th><th>Cost</th><th>Duration</th><th>Model</th><th>Fallbacks skipped</th><th>Error</th></tr></thead>
 <tbody>${run.graph.map((node) => taskRow(run, node.name, status.tasks[node.name], folders.get(node.name)))}</tbody>

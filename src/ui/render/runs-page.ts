@@ -6,7 +6,8 @@ import { stateBadge } from './layout.js';
 const STATES = ['running', 'queued', 'failed', 'complete'];
 
 function filterForm(filter: RunFilter, pipelines: string[], limit: number): SafeHtml {
-  const option = (value: string, selected: string | undefined, label = value) => html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;
+  const option = (value: string, selected: string | undefined, label = value) =>
+    html`<option value="${value}"${selected === value ? html` selected` : ''}>${label}</option>`;
   return html`<form class="filters" method="get" action="/">
 <label>State <select name="state">${option('', filter.state, 'any')}${STATES.map((state) => option(state, filter.state))}</select></label>
 <label>Pipeline <select name="pipeline">${option('', filter.pipeline, 'any')}${pipelines.map((name) => option(name, filter.pipeline))}</select></label>
@@ -40,7 +41,15 @@ function totalsRow(label: string, totals: RunTotals): SafeHtml {
 
 function shownTotals(rows: RunRow[]): RunTotals {
   return rows.reduce<RunTotals>(
-    (totals, run) => ({ runs: totals.runs + 1, costed: (totals.costed ?? 0) + (run.costUsd === undefined ? 0 : 1), calls: totals.calls + run.calls, inputTokens: totals.inputTokens + run.inputTokens, outputTokens: totals.outputTokens + run.outputTokens, costUsd: totals.costUsd + (run.costUsd ?? 0), refinements: totals.refinements + run.refinements }),
+    (totals, run) => ({
+      runs: totals.runs + 1,
+      costed: (totals.costed ?? 0) + (run.costUsd === undefined ? 0 : 1),
+      calls: totals.calls + run.calls,
+      inputTokens: totals.inputTokens + run.inputTokens,
+      outputTokens: totals.outputTokens + run.outputTokens,
+      costUsd: totals.costUsd + (run.costUsd ?? 0),
+      refinements: totals.refinements + run.refinements,
+    }),
     { runs: 0, calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, refinements: 0 },
   );
 }

@@ -30,7 +30,12 @@ function filesList(run: LoadedRun, folder: StageFolder): SafeHtml {
 
 /** The task's figures that are known, as short phrases. */
 function taskFacts(status: LooseTaskStatus): string[] {
-  const facts = [`attempts ${status.attempts}`, `refinements ${status.refinements}`, `${formatCount(status.usage?.calls ?? 0)} call(s)${status.usage?.cachedCalls ? ` (+${status.usage.cachedCalls} cached)` : ''}`, `${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens`];
+  const facts = [
+    `attempts ${status.attempts}`,
+    `refinements ${status.refinements}`,
+    `${formatCount(status.usage?.calls ?? 0)} call(s)${status.usage?.cachedCalls ? ` (+${status.usage.cachedCalls} cached)` : ''}`,
+    `${formatCount(status.usage?.inputTokens ?? 0)} / ${formatCount(status.usage?.outputTokens ?? 0)} tokens`,
+  ];
   if (status.costUsd !== undefined) facts.push(formatCost(status.costUsd));
   if (status.durationMs !== undefined) facts.push(formatDuration(status.durationMs));
   if (status.model) facts.push(status.model);

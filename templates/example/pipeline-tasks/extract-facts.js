@@ -53,12 +53,14 @@ export default defineTask({
   // Reduce: the parts' facts in document order, each statement once.
   finalize: (parts, ctx) => {
     const seen = new Set();
-    const facts = parts.flatMap((part) => part.facts).filter((fact) => {
-      const key = keyOf(fact.statement);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    const facts = parts
+      .flatMap((part) => part.facts)
+      .filter((fact) => {
+        const key = keyOf(fact.statement);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
     return { topic: String(ctx.seed.title ?? facts[0]?.statement ?? 'Untitled'), parts: parts.length, facts };
   },
 });
