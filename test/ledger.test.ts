@@ -23,6 +23,7 @@ import {
   popEnv,
   reply,
   runPopWithEnv,
+  serverError,
   slow,
   startFakeLlm,
   type Behaviour,
@@ -286,6 +287,22 @@ export default defineTask({
     const unreadable = await runPopWithEnv(ws, ['status', id], env());
     expect(unreadable.exitCode).toBe(0);
     expect(unreadable.stdout).toMatch(/ledger: ask: .*calls\.jsonl could not be read/);
+  });
+
+  it('a call whose ledger line cannot be written is said in task.log, and its answer still reaches the task', async () => {
+    const fake = await startFakeLlm();
+    fake.queue(serverError());
+    fake.always(jsonReply(GOOD_VALUE));
+    const ws = await llmWorkspace(fake, { model: 'oai:gpt-test', providers: { oai: { maxRetries: 0 } } });
+    expect((await start(ws)).exitCode).toBe(1);
+    const runDir = await onlyRun(ws, 'current');
+    const ledger = join(runDir, 'tasks', 'ask', 'calls.jsonl');
+    await rm(ledger);
+    await mkdir(ledger);
+    const resumed = await runPopWithEnv(ws, ['resume', runDir.split('/').at(-1)!], env());
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const log = await readFile(join(await onlyRun(ws, 'complete'), 'tasks', 'ask', 'task.log'), 'utf8');
+    expect(log).toMatch(/"event":"ledger-write-failed".*EISDIR/);
   });
 
   it('prices cached input tokens at cachedInputPerMillion; pop cost sums match the server', async () => {

@@ -426,7 +426,7 @@ function recorder(request: GatewayRequest, settings: CallSettings, log: TaskLogg
       ...rest,
     }).then(
       () => settings.onRecorded?.({ model, outcome: fields.outcome, cached: fields.cached === true, usage, costUsd: fields.costUsd, rung: request.rung ?? 0 }),
-      (error: unknown) => (error: unknown) =>
+      (error: unknown) =>
         log.error(
           { event: 'ledger-write-failed', call: request.call, message: error instanceof Error ? error.message : String(error) },
           'could not record the call in calls.jsonl',
