@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../fs/atomic-write.js';
 import type { MockBehaviour } from '../formats/pipeline.js';
-import type { Message } from '../runner/task-api.js';
+import type { Message } from '../formats/message.js';
 import type { TypedProviderConfig } from './types.js';
 import type { CallUsage } from '../formats/ledger.js';
 

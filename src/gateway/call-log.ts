@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { silentLogger, type LogMethod, type TaskLogger } from '../runner/task-log.js';
+import { silentLogger, type LogMethod, type TaskLogger } from '../util/logger.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 type Fields = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { silentLogger, type TaskLogger as Logger } from '../runner/task-log.js';
+import { silentLogger, type TaskLogger as Logger } from '../util/logger.js';
 import type { ProviderConfig } from '../formats/pipeline.js';
 import { BUILT_IN_PROVIDERS, splitModelSpec } from '../formats/resolve-pipeline.js';
 import { providerConfigFor } from './provider-config.js';

@@ -3,7 +3,7 @@ import { hash32 } from '../util/seeded-random.js';
 import { PhrasePicker, randomFrom } from './prompt-words.js';
 import { MockTooLargeError, valueForSchema } from './mock-value.js';
 import { ProviderError } from './types.js';
-import { estimateTokens } from '../runner/tokens.js';
+import { estimateTokens } from '../util/estimate-tokens.js';
 
 /**
  * The built-in offline model. Deterministic: the same messages give the same reply. With a schema

@@ -1,4 +1,4 @@
-import type { TaskLogger as Logger } from '../runner/task-log.js';
+import type { TaskLogger as Logger } from '../util/logger.js';
 import { redactText } from '../secrets/known-secrets.js';
 
 /** The `logger` client option both SDKs take: four methods, a message then details. */

@@ -1,5 +1,5 @@
-import type { TaskLogger as Logger } from '../runner/task-log.js';
-import type { Message } from '../runner/task-api.js';
+import type { TaskLogger as Logger } from '../util/logger.js';
+import type { Message } from '../formats/message.js';
 import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
 import type { CallUsage } from '../formats/ledger.js';
 

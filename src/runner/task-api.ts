@@ -1,11 +1,9 @@
 import type { z } from 'zod';
 import type { TaskLogger } from './task-log.js';
 
-export type Role = 'system' | 'user' | 'assistant';
-export interface Message {
-  role: Role;
-  content: string;
-}
+import type { Message } from '../formats/message.js';
+
+export type { Message, Role } from '../formats/message.js';
 
 /** What a prompt stage may return: plain text (one user message), system + user, or a full message list. */
 export type PromptResult = string | { system?: string; user: string } | Message[];

@@ -1,25 +1,11 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { redactText } from '../secrets/known-secrets.js';
 
+import { silentLogger, type LogMethod, type TaskLogger } from '../util/logger.js';
+
+export { silentLogger, type LogMethod, type TaskLogger };
+
 type Fields = Record<string, unknown>;
-export interface LogMethod {
-  (fields: Fields, message?: string): void;
-  (message: string): void;
-}
-
-/** The logger a task's stages get as `ctx.log`: pino's calling convention and line format. */
-export interface TaskLogger {
-  debug: LogMethod;
-  info: LogMethod;
-  warn: LogMethod;
-  error: LogMethod;
-  /** A logger whose lines also carry these fields. */
-  child: (bindings: Fields) => TaskLogger;
-}
-
-const nothing = () => {};
-/** For callers that pass no logger. */
-export const silentLogger: TaskLogger = { debug: nothing, info: nothing, warn: nothing, error: nothing, child: () => silentLogger };
 
 const SECRET_KEYS = new Set(['apikey', 'authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization']);
 

@@ -1,8 +1,6 @@
-/**
- * Rough token arithmetic for budgeting prompts: about four characters a token for English text,
- * which is what providers' own rules of thumb say. Exact counts come back in each call's usage.
- */
-const CHARS_PER_TOKEN = 4;
+import { CHARS_PER_TOKEN, estimateTokens } from '../util/estimate-tokens.js';
+
+export { estimateTokens };
 
 /** What truncateToTokens cut or chunkByTokens split, as the runner records it in task.log. */
 export type TextNote =
@@ -21,10 +19,6 @@ export function listenToTextNotes(listener: ((note: TextNote) => void) | undefin
 
 function note(textNote: TextNote): void {
   (globalThis as Holder)[LISTENER]?.(textNote);
-}
-
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / CHARS_PER_TOKEN);
 }
 
 /** Cut text to about `maxTokens`, at a word boundary, marking the cut. The cut is recorded in task.log. */
