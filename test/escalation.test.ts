@@ -3,10 +3,10 @@
  * next rung of its ladder, per fan-out item; API errors still fall back within a rung. Real
  * processes against the fake server, whose answer depends on the model asked.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CallRecordSchema } from '../src/formats/ledger.js';
+import { ledgerOf } from './support/ledger.js';
 import { ItemOutputSchema } from '../src/formats/items.js';
 import { OutputSchema } from '../src/formats/output.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
@@ -28,12 +28,6 @@ import { makeWorkspace, readRunRecords, readValid, registryModule, type Workspac
 
 /** A reply that breaks the task's schema (no confidence). */
 const BAD_VALUE = { answer: 'I am not sure.' };
-
-const ledgerOf = async (runDir: string, task: string) =>
-  (await readFile(join(runDir, 'tasks', task, 'calls.jsonl'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => CallRecordSchema.parse(JSON.parse(line)));
 
 function ladderWorkspace(fake: FakeLlm, task: Record<string, unknown>, extra: Record<string, unknown> = {}, module = JSON_TASK): Promise<Workspace> {
   return makeWorkspace({

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CallRecordSchema } from '../src/formats/ledger.js';
+import { ledgerOf } from './support/ledger.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import {
   filesUnder,
@@ -22,12 +22,6 @@ import {
   startFakeLlm,
 } from './support/fake-llm-server.js';
 import { makeWorkspace, readRunRecords, readValid, registryModule } from './support/workspace.js';
-
-const ledgerOf = async (runDir: string, task: string) =>
-  (await readFile(join(runDir, 'tasks', task, 'calls.jsonl'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => CallRecordSchema.parse(JSON.parse(line)));
 
 /** Asks for a model its pipeline never names, through ctx.callModel and as raw lines on its channel. */
 const GREEDY_TASK = `import { writeSync } from 'node:fs';

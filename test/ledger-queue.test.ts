@@ -3,10 +3,9 @@
  * the shared workspace, so a worker killed in the middle of a task loses none of the calls it made.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CallRecordSchema } from '../src/formats/ledger.js';
+import { ledgerOf } from './support/ledger.js';
 import { popInBackground, type BackgroundCli } from './support/cli.js';
 import { fromRequest, jsonReply, popEnv, reply, slow, startFakeLlm, type RecordedRequest } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
@@ -73,10 +72,7 @@ describe.skipIf(!hasRedis)(`the ledger through a queue (needs redis-server: ${IN
     const answered = fake.requests.filter((request) => request.api && !request.abandoned).length;
     expect(answered).toBeGreaterThanOrEqual(WORDS.length);
     expect(record?.totals.calls).toBe(answered);
-    const lines = (await readFile(join(ws.complete, record!.id, 'tasks', 'fan', 'calls.jsonl'), 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => CallRecordSchema.parse(JSON.parse(line)));
+    const lines = await ledgerOf(join(ws.complete, record!.id), 'fan');
     // The first worker's calls are there, under attempt 1.
     expect(lines.filter((line) => line.attempt === 1 && line.outcome === 'answered').length).toBeGreaterThanOrEqual(4);
   });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CallRecordSchema, type CallRecord } from '../src/formats/ledger.js';
+import { ledgerOf } from './support/ledger.js';
 import { ItemOutputSchema } from '../src/formats/items.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { pop } from './support/cli.js';
@@ -79,14 +79,6 @@ const start = (ws: Workspace) => runPopWithEnv(ws, ['start', '--once'], env());
 const answered = (fake: FakeLlm) => fake.requests.filter((request) => request.api && !request.abandoned).length;
 const itemOutputs = (runDir: string) =>
   WORDS.filter((_, index) => existsSync(join(runDir, 'tasks', 'fan', 'items', String(index + 1).padStart(4, '0'), 'output.json'))).length;
-
-async function ledgerOf(runDir: string, task: string): Promise<CallRecord[]> {
-  const text = await readFile(join(runDir, 'tasks', task, 'calls.jsonl'), 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => CallRecordSchema.parse(JSON.parse(line)));
-}
 
 async function theRunDir(ws: Workspace): Promise<string> {
   return waitFor(async () => {

@@ -23,16 +23,19 @@ export async function readLedger(path: string): Promise<LedgerRead> {
   let skipped = 0;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      skipped++;
-      continue;
-    }
-    const record = CallRecordSchema.safeParse(parsed);
-    if (record.success) records.push(record.data);
+    const record = parseCallLine(line);
+    if (record) records.push(record);
     else skipped++;
   }
   return { records, skipped };
+}
+
+/** One line of a ledger as a record; undefined for a torn or invalid line. */
+export function parseCallLine(line: string): CallRecord | undefined {
+  try {
+    const record = CallRecordSchema.safeParse(JSON.parse(line));
+    return record.success ? record.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CallRecordSchema } from '../formats/ledger.js';
 import { ledgerPathOf } from './ledger-file.js';
+import { parseCallLine } from './read-ledger.js';
 
 interface FileSpend {
   /** Bytes read so far: a ledger only grows, so only what was appended since is read again. */
@@ -45,7 +45,7 @@ export class SpendMeter {
         // Only whole lines: a line still being written is read next time.
         const end = buffer.lastIndexOf(0x0a) + 1;
         for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
-          const record = line.trim() ? parse(line) : undefined;
+          const record = line.trim() ? parseCallLine(line) : undefined;
           if (record && record.run === run && !record.cached) known.costUsd += record.costUsd ?? 0;
         }
         known.offset += end;
@@ -55,14 +55,5 @@ export class SpendMeter {
     }
     this.files.set(key, known);
     return known.costUsd;
-  }
-}
-
-function parse(line: string) {
-  try {
-    const record = CallRecordSchema.safeParse(JSON.parse(line));
-    return record.success ? record.data : undefined;
-  } catch {
-    return undefined;
   }
 }
