@@ -35,6 +35,20 @@ export const MockBehaviourSchema = z.strictObject({
     .describe('broken-json: a reply cut off mid-JSON; invalid-value: JSON that breaks the output schema'),
 });
 
+/** A task's calls wait for the Batch API (`true`), and never fall back to real time (`required`). */
+export const BatchModeSchema = z.union([z.boolean(), z.literal('required')]);
+
+/** How the manager gathers, submits and polls batched calls. */
+export const BatchSettingsSchema = z.strictObject({
+  windowMs: z.number().int().min(0).default(60_000).describe('how long pending calls are gathered before a submission'),
+  maxRequests: z.number().int().min(1).max(50_000).default(50_000).describe('requests in one submission at most'),
+  pollMs: z.number().int().min(100).default(30_000).describe("how often open batches are asked for their state"),
+  refine: z
+    .enum(['batch', 'realtime'])
+    .default('batch')
+    .describe('batch: a refinement waits for the next batch round; realtime: refinements are made at once, at the real-time price'),
+});
+
 /** What a fan-out task does with an item that never validates. */
 export const ItemFailuresSchema = z.enum(['fail', 'skip']);
 
@@ -61,6 +75,9 @@ const taskSettings = {
     .positive()
     .optional()
     .describe('USD the task may spend over all its attempts, by its ledger; a call past it is refused with budget-exceeded'),
+  batch: BatchModeSchema.optional().describe(
+    "true: the task's calls wait for the provider's Batch API at its lower price; \"required\": never fall back to real-time calls",
+  ),
 };
 
 export const TaskEntryObjectSchema = z.strictObject({
@@ -93,6 +110,7 @@ export const ProviderSchema = z.strictObject({
   maxRetries: z.number().int().min(0).optional(),
   timeoutMs: z.number().int().positive().optional().describe('per-request time limit'),
   limits: ProviderLimitsSchema.optional().describe("the provider's budget, shared by every task of the manager"),
+  batchDelayMs: z.number().int().min(0).optional().describe('mock providers: how long their simulated Batch API takes to answer (default 5000)'),
 });
 
 export const PriceSchema = z.strictObject({
@@ -116,6 +134,8 @@ export const PipelineSchema = z
     providers: z.record(z.string(), ProviderSchema).optional(),
     defaults: z.strictObject(taskSettings).optional(),
     prices: z.record(z.string(), PriceSchema).optional(),
+    batchPrices: z.record(z.string(), PriceSchema).optional().describe('prices of batched calls by model (default: half of prices)'),
+    batch: BatchSettingsSchema.optional().describe('how batched calls are gathered, submitted and polled'),
     maxCostUsd: z.number().positive().optional().describe('USD one run may spend, by its ledger; its calls past it are refused with budget-exceeded'),
   })
   .superRefine((pipeline, ctx) => {
@@ -144,3 +164,5 @@ export type ProviderConfig = z.output<typeof ProviderSchema>;
 export type ProviderLimits = z.output<typeof ProviderLimitsSchema>;
 export type Price = z.output<typeof PriceSchema>;
 export type ItemFailures = z.output<typeof ItemFailuresSchema>;
+export type BatchMode = z.output<typeof BatchModeSchema>;
+export type BatchSettings = z.output<typeof BatchSettingsSchema>;
