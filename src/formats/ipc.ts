@@ -20,6 +20,8 @@ export const CallRequestSchema = z.object({
   item: z.number().int().min(0).optional(),
   /** The escalation rung the call is made on (0: the task's own models). */
   rung: z.number().int().min(0).max(64).optional(),
+  /** The refinement the call is made for (0: the first reply): a batched task may make refinements in real time. */
+  refinement: z.number().int().min(0).optional(),
 });
 export type CallRequest = z.output<typeof CallRequestSchema>;
 
@@ -60,6 +62,8 @@ export const RunnerMessageSchema = z.discriminatedUnion('type', [
     refinements: z.number().int(),
     costUsd: z.number().optional(),
   }),
+  // Calls wait for the Batch API: the attempt ends here, its artifacts kept, and runs again once they are answered.
+  z.object({ type: z.literal('parked'), usage: UsageSchema, refinements: z.number().int() }),
   z.object({ type: z.literal('failed'), error: RunnerFailureSchema, usage: UsageSchema, refinements: z.number().int(), costUsd: z.number().optional() }),
   // A fan-out task's progress: sent as items finish.
   ItemProgressSchema.extend({ type: z.literal('items') }),
@@ -106,6 +110,9 @@ export const CallReplySchema = z.object({
 /** Every model of the call failed (or the gateway could not make it): each one's failure. */
 export const CallErrorSchema = z.object({ type: z.literal('call-error'), id: z.number().int(), failures: z.array(ProviderFailureSchema) });
 
+/** The call waits for the Batch API: the task ends `parked` once its other work is done, and runs again when the answer is in. */
+export const CallParkedSchema = z.object({ type: z.literal('call-parked'), id: z.number().int(), provider: z.string() });
+
 /** What the manager sends a standby runner: the letter of the task it is to run. */
 export const RunLetterSchema = z.object({ type: z.literal('run'), letter: z.string() });
 
@@ -113,8 +120,16 @@ export const RunLetterSchema = z.object({ type: z.literal('run'), letter: z.stri
 export const HeartbeatSchema = z.object({ type: z.literal('heartbeat'), silenceMs: z.number().int().positive() });
 
 /** Messages the manager sends a runner child. */
-export const ManagerMessageSchema = z.discriminatedUnion('type', [RunLetterSchema, CallLogSchema, CallReplySchema, CallErrorSchema, HeartbeatSchema]);
+export const ManagerMessageSchema = z.discriminatedUnion('type', [
+  RunLetterSchema,
+  CallLogSchema,
+  CallReplySchema,
+  CallErrorSchema,
+  CallParkedSchema,
+  HeartbeatSchema,
+]);
 export type ManagerMessage = z.output<typeof ManagerMessageSchema>;
 export type CallReply = z.output<typeof CallReplySchema>;
 export type CallError = z.output<typeof CallErrorSchema>;
+export type CallParked = z.output<typeof CallParkedSchema>;
 export type CallLog = z.output<typeof CallLogSchema>;

@@ -42,7 +42,7 @@ export const BatchModeSchema = z.union([z.boolean(), z.literal('required')]);
 export const BatchSettingsSchema = z.strictObject({
   windowMs: z.number().int().min(0).default(60_000).describe('how long pending calls are gathered before a submission'),
   maxRequests: z.number().int().min(1).max(50_000).default(50_000).describe('requests in one submission at most'),
-  pollMs: z.number().int().min(100).default(30_000).describe("how often open batches are asked for their state"),
+  pollMs: z.number().int().min(100).default(30_000).describe('how often open batches are asked for their state'),
   refine: z
     .enum(['batch', 'realtime'])
     .default('batch')
@@ -76,7 +76,7 @@ const taskSettings = {
     .optional()
     .describe('USD the task may spend over all its attempts, by its ledger; a call past it is refused with budget-exceeded'),
   batch: BatchModeSchema.optional().describe(
-    "true: the task's calls wait for the provider's Batch API at its lower price; \"required\": never fall back to real-time calls",
+    'true: the task\'s calls wait for the provider\'s Batch API at its lower price; "required": never fall back to real-time calls',
   ),
 };
 

@@ -1,4 +1,4 @@
-import type { ItemFailures, MockBehaviour, Pipeline } from './pipeline.js';
+import type { BatchMode, ItemFailures, MockBehaviour, Pipeline } from './pipeline.js';
 import { directNeeds, TaskGraph } from './task-graph.js';
 
 export const DEFAULT_MODEL = 'mock:default';
@@ -38,6 +38,8 @@ export interface ResolvedTask {
   escalate: string[][];
   /** Refinements on a rung before the next call moves up. */
   escalateAfter: number;
+  /** Its calls wait for the Batch API (`required`: never in real time); false: made at once. */
+  batch: BatchMode;
 }
 
 const MAX_ALIAS_DEPTH = 4;
@@ -91,6 +93,7 @@ export function resolveTasks(pipeline: Pipeline): ResolvedTask[] {
       maxCostUsd: ('maxCostUsd' in step ? step.maxCostUsd : undefined) ?? defaults.maxCostUsd,
       escalate: expandLadder(pipeline, ('escalate' in step ? step.escalate : undefined) ?? defaults.escalate),
       escalateAfter: ('escalateAfter' in step ? step.escalateAfter : undefined) ?? defaults.escalateAfter ?? DEFAULT_ESCALATE_AFTER,
+      batch: ('batch' in step ? step.batch : undefined) ?? defaults.batch ?? false,
     };
   });
 }

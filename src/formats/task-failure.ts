@@ -20,6 +20,8 @@ export const TaskFailureReasonSchema = z.enum([
   'internal-error', // the manager hit a bug of its own while the task ran
   'manager-crashed', // the manager died during too many attempts in a row to start it again on its own
   'job-refused', // a queue worker refused the job (its data, or the run's state, did not check out)
+  'parked', // not a failure: its calls wait for the Batch API (the task is left waiting)
+  'cancelled', // `pop cancel` cancelled its calls waiting for the Batch API
 ]);
 export type TaskFailureReason = z.output<typeof TaskFailureReasonSchema>;
 

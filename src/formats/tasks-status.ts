@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { ByModelSchema, UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
 import { ItemCountsSchema, TruncationSchema } from './items.js';
+import { WaitingSchema } from './batch.js';
 
-export const RunStateSchema = z.enum(['queued', 'running', 'failed', 'complete']);
-export const TaskStateSchema = z.enum(['pending', 'running', 'failed', 'complete']);
+export const RunStateSchema = z.enum(['queued', 'running', 'waiting', 'failed', 'complete']);
+/** `waiting`: parked on the Batch API, holding no process until its answers are in. */
+export const TaskStateSchema = z.enum(['pending', 'running', 'waiting', 'failed', 'complete']);
 
 export const TaskStatusSchema = z.object({
   state: TaskStateSchema,
@@ -24,6 +26,7 @@ export const TaskStatusSchema = z.object({
   costUsd: z.number().min(0).optional(),
   byModel: ByModelSchema.optional().describe('usage and cost by the model that answered'),
   error: TaskFailureSchema.optional(),
+  waiting: WaitingSchema.optional().describe('a task parked on the Batch API: its provider, batch and counts'),
   worker: z.string().optional().describe('the worker running or that ran the attempt (host:pid), with start --queue'),
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),
   items: ItemCountsSchema.optional().describe('a fan-out task: how many items, done, failed'),

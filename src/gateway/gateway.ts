@@ -20,6 +20,7 @@ import { providerConfigFor, resolvedBaseURL } from './index.js';
 import { providerFetch } from './provider-fetch.js';
 import { ProviderPool } from './provider-pool.js';
 import { ProviderError, type ProviderFailure } from './types.js';
+import { batchedCall, type BatchCallSettings } from '../batch/batched-call.js';
 
 /**
  * The reply budget a call is reckoned to use before it is made: Anthropic calls ask for at most
@@ -39,6 +40,8 @@ export interface GatewayRequest {
   item?: number | undefined;
   /** The escalation rung it is made on. */
   rung?: number | undefined;
+  /** The refinement it is made for (0: the first reply). */
+  refinement?: number | undefined;
 }
 
 /** What the manager knows of the task making the call: its run's providers, its settings. */
@@ -63,6 +66,8 @@ export interface CallSettings {
   maxCostUsd?: { run?: number | undefined; task?: number | undefined } | undefined;
   /** Calls of one attempt in flight at once and in all. */
   bounds?: { inFlight: number; total: number } | undefined;
+  /** The task's calls wait for the Batch API (`batch: true`). */
+  batch?: BatchCallSettings | undefined;
   /** Told of each line written to the ledger (the live line counts calls as they happen). */
   onRecorded?:
     | ((line: {
@@ -185,6 +190,10 @@ export class Gateway {
         log.warn({ event: 'model-refused', call: request.call, reason: 'budget-exceeded', message: refused }, 'call refused');
         return { result: err([{ reason: 'budget-exceeded', ...parts, message: refused }]) };
       }
+      if (settings.batch && settings.ledger && !(await this.isCached(request, settings))) {
+        const batched = await this.batched(request, settings, settings.batch, settings.ledger, log);
+        if (batched) return batched;
+      }
       return await this.withFallbacks(request, settings, signal, log, record);
     } catch (error) {
       const message = `the gateway failed while making the call: ${error instanceof Error ? error.message : String(error)}`;
@@ -192,6 +201,48 @@ export class Gateway {
       await record(request.models[0] ?? 'gateway', { outcome: 'failed', reason: 'gateway-error', message }).catch(() => {});
       return { result: err([{ reason: 'gateway-error', provider: 'gateway', model: request.models[0] ?? '', message }]) };
     }
+  }
+
+  /**
+   * A batched task's call: its stored batch answer, or parked for the next batch; undefined when it
+   * is to be made in real time. Its ledger line was written when the batch's results came in.
+   */
+  private async batched(
+    request: GatewayRequest,
+    settings: CallSettings,
+    batch: BatchCallSettings,
+    ledger: LedgerTarget,
+    log: TaskLogger,
+  ): Promise<GatewayOutcome | undefined> {
+    const context = { batch, providers: settings.providers, prices: settings.prices, allowed: settings.allowed, ledger, env: this.env, log };
+    const decision = await batchedCall(request, context);
+    if (decision.kind === 'parked') return { result: err([]), parked: { id: decision.id, provider: decision.provider } };
+    if (decision.kind === 'failed') {
+      log.warn({ event: 'model-failed', model: `${decision.provider}:${decision.model}`, call: request.call, reason: 'batch-failed', message: decision.message }, 'model failed');
+      return { result: err([{ reason: 'batch-failed', provider: decision.provider, model: decision.model, message: decision.message }]) };
+    }
+    if (decision.kind !== 'answered') return undefined;
+    const { spec, text, usage, costUsd, finishReason } = decision;
+    return {
+      result: ok({
+        text,
+        model: spec,
+        usage,
+        latencyMs: 0,
+        skipped: [],
+        ...(costUsd === undefined ? {} : { costUsd }),
+        ...(finishReason === undefined ? {} : { finishReason }),
+      }),
+    };
+  }
+
+  /** Whether the call cache holds an answer for the call's first model (a cached call is not batched). */
+  private async isCached(request: GatewayRequest, settings: CallSettings): Promise<boolean> {
+    const cache = this.cacheFor(settings);
+    const parts = splitModelSpec(request.models[0] ?? '');
+    const config = parts && providerConfigFor(parts.provider, settings.providers);
+    if (!cache || !parts || !config) return false;
+    return (await cache.get(cacheKey({ config, baseURL: resolvedBaseURL(config, this.env), model: parts.model, ...request }))) !== undefined;
   }
 
   /** Why the run or the task may make no more calls, by their ledgers; undefined while they may. */
@@ -390,6 +441,8 @@ export interface GatewayOutcome {
   result: Result<Answer, ProviderFailure[]>;
   /** Puts the answer into the call cache; present only for an answer that may be kept. */
   store?: () => Promise<unknown>;
+  /** The call waits for the Batch API: the task ends parked, and runs again once the answer is in. */
+  parked?: { id: string; provider: string } | undefined;
 }
 
 type LineFields = {

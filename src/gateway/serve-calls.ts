@@ -33,13 +33,15 @@ export function serveCalls(
   gateway: Gateway,
   settings: CallSettings,
   send: (message: ManagerMessage) => void,
-): { handle: (message: CallMessage) => void; close: () => void } {
+): { handle: (message: CallMessage) => void; close: () => void; parked: () => number } {
   const bounds: CallBounds = settings.bounds ?? DEFAULT_BOUNDS;
   const inFlight = new Map<number, AbortController>();
   const queued: CallRequest[] = [];
   const unjudged = new Map<number, () => Promise<unknown>>();
   let started = 0;
   let closed = false;
+  /** The batch requests this attempt's parked calls wait on. */
+  const parked = new Set<string>();
   // Whatever a server put in a reply, a model name or an error message included, reaches the task without a key.
   const sendRedacted = (message: ManagerMessage) => {
     if (!closed) send(JSON.parse(stringifyRedacted(message).text) as ManagerMessage);
@@ -51,9 +53,12 @@ export function serveCalls(
     const log = remoteLogger((level, fields, msg) => sendRedacted({ type: 'call-log', id: request.id, level, fields, ...(msg === undefined ? {} : { msg }) }));
     void gateway
       .call(request, settings, abort.signal, log)
-      .then(({ result, store }) => {
+      .then(({ result, store, parked: waiting }) => {
         if (store && !closed && unjudged.size < MAX_UNJUDGED) unjudged.set(request.id, store);
-        if (result.ok) sendRedacted({ type: 'call-reply', id: request.id, ...result.value });
+        if (waiting) {
+          parked.add(waiting.id);
+          sendRedacted({ type: 'call-parked', id: request.id, provider: waiting.provider });
+        } else if (result.ok) sendRedacted({ type: 'call-reply', id: request.id, ...result.value });
         else sendRedacted({ type: 'call-error', id: request.id, failures: result.error });
       })
       .finally(() => {
@@ -103,6 +108,7 @@ export function serveCalls(
         }
       }
     },
+    parked: () => parked.size,
     close: () => {
       closed = true;
       queued.length = 0;

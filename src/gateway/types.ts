@@ -63,7 +63,9 @@ export type ProviderFailureReason =
   /** The task attempt made as many calls as `maxCalls` allows. */
   | 'max-calls'
   /** The run or the task has spent its `maxCostUsd`. */
-  | 'budget-exceeded';
+  | 'budget-exceeded'
+  /** The Batch API gave no answer and the task's `batch` is `required` (or the provider refused the batch). */
+  | 'batch-failed';
 
 export interface ProviderFailure {
   reason: ProviderFailureReason;

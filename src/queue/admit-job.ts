@@ -71,6 +71,6 @@ export async function admitJob(root: string, id: string | undefined, data: unkno
     timeoutMs: resolved.timeoutMs,
     memoryMb: resolved.memoryMb,
     // As the manager builds them: the run's own snapshot decides models, prices and spending limits.
-    calls: { ...callSettingsOf(snapshot.value, resolved, workspacePaths(root).callCache), caller: `${run}/${task}` },
+    calls: { ...callSettingsOf(snapshot.value, resolved, workspacePaths(root).callCache, { root, runDir }), caller: `${run}/${task}` },
   });
 }

@@ -153,6 +153,12 @@ async function main(): Promise<never> {
     });
     return exitWith(0);
   }
+  if ('parked' in result) {
+    log.info({ event: 'task-parked', provider: result.parked }, `waiting for ${result.parked}'s Batch API`);
+    close();
+    await channel.send({ type: 'parked', usage: result.usage, refinements: result.refinements });
+    return exitWith(0);
+  }
   log.error({ event: 'task-failed', reason: result.error.reason, stage: result.error.stage, message: result.error.message }, 'failed');
   close();
   // runTask reports only failures of the task's own making (task-threw, refinements-exhausted, provider-failed).

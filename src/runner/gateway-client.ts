@@ -1,4 +1,4 @@
-import type { CallError, CallReply, CallRequest, ManagerMessage, RunnerMessage } from '../formats/ipc.js';
+import type { CallError, CallParked, CallReply, CallRequest, ManagerMessage, RunnerMessage } from '../formats/ipc.js';
 import { modelSpecParts } from '../formats/model-spec.js';
 import type { TaskLogger } from './task-log.js';
 
@@ -22,7 +22,7 @@ function sendToManager(message: RunnerMessage): void {
 
 interface Waiting {
   log: TaskLogger;
-  done: (answer: CallReply | CallError) => void;
+  done: (answer: CallReply | CallError | CallParked) => void;
 }
 
 /** How long a stopped task waits for the gateway to confirm an aborted call. */
@@ -49,7 +49,7 @@ function receive(message: ManagerMessage): void {
  * about the call (model-call, model-retry, model-replied ...) go to `log`. A stopped task stops
  * waiting at once and tells the gateway, which aborts the request.
  */
-export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError> {
+export function requestCall(request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError | CallParked> {
   return requestCallWithId(request, signal, log).then(({ answer }) => answer);
 }
 
@@ -58,14 +58,14 @@ export function requestCallWithId(
   request: Omit<CallRequest, 'type' | 'id'>,
   signal: AbortSignal,
   log: TaskLogger,
-): Promise<{ id: number; answer: CallReply | CallError }> {
+): Promise<{ id: number; answer: CallReply | CallError | CallParked }> {
   const id = ++nextId;
   return new Promise((resolve) => {
     void sendAndWait(id, request, signal, log).then((answer) => resolve({ id, answer }));
   });
 }
 
-function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError> {
+function sendAndWait(id: number, request: Omit<CallRequest, 'type' | 'id'>, signal: AbortSignal, log: TaskLogger): Promise<CallReply | CallError | CallParked> {
   return new Promise((resolve) => {
     // The gateway answers an aborted call at once, with its log lines; should it not, the task
     // stops waiting anyway.

@@ -14,6 +14,8 @@ export interface InferenceSetup {
   item?: number | undefined;
   /** The escalation rung the call is made on. */
   rung?: number | undefined;
+  /** The refinement the call is made for. */
+  refinement?: number | undefined;
 }
 
 /** The gateway's id of the call behind each reply: what a verdict on it names. */
@@ -26,6 +28,17 @@ export interface ModelFailure {
   model: string;
   message: string;
   status?: number | undefined;
+}
+
+/**
+ * The call waits for the Batch API (a task with `batch: true`): it unwinds the task's stages, and
+ * the attempt ends parked, to run again once the manager has the answer.
+ */
+export class CallParkedError extends Error {
+  constructor(readonly provider: string) {
+    super(`the call waits for ${provider}'s Batch API`);
+    this.name = 'CallParkedError';
+  }
 }
 
 /** Every model of the list failed; carries each one's failure. */
@@ -65,11 +78,13 @@ export async function callModels(setup: InferenceSetup, messages: Message[], cal
       call,
       ...(setup.item === undefined ? {} : { item: setup.item }),
       ...(setup.rung ? { rung: setup.rung } : {}),
+      ...(setup.refinement ? { refinement: setup.refinement } : {}),
     },
     setup.signal,
     setup.log,
   );
   if (answer.type === 'call-error') throw new AllModelsFailedError(answer.failures);
+  if (answer.type === 'call-parked') throw new CallParkedError(answer.provider);
   const reply: InferenceResult = {
     text: answer.text,
     model: answer.model,

@@ -8,6 +8,7 @@ import type { TaskFailure } from '../formats/task-failure.js';
 import { ArtifactWriter, type OnRedacted } from './artifacts.js';
 import { ModelCaller, UsageMeter, type CallDefaults } from './model-caller.js';
 import { runPromptLoop } from './prompt-loop.js';
+import { CallParkedError } from './inference.js';
 import { failureOf, stageRunner } from './stage.js';
 import { toMessages } from './messages.js';
 import type { Message, TaskContext, TaskDefinition } from './task-api.js';
@@ -74,6 +75,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
   let failedRefinements = 0;
   const failuresInFull = new Map<number, TaskFailure>();
   let stopping = false;
+  let parked: CallParkedError | undefined;
   const counts = (): ItemCounts => ({
     total: items.length,
     complete,
@@ -98,11 +100,15 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
     while (!stopping && !setup.ctx.signal.aborted && next < todo.length) {
       const item = todo[next++]!;
       // A throw here is not the item's (its stages' failures are values): a disk that is full, say.
-      const result = await runOneItem(setup, item, items.length).catch((error: unknown) => ({
-        ok: false as const,
-        error: failureOf(error, undefined),
-        ours: true,
-      }));
+      const result = await runOneItem(setup, item, items.length).catch((error: unknown) => {
+        if (error instanceof CallParkedError) return { parked: error };
+        return { ok: false as const, error: failureOf(error, undefined), ours: true };
+      });
+      if ('parked' in result) {
+        // Waits for the Batch API: the other items go on, and the attempt ends parked after them.
+        parked = result.parked;
+        continue;
+      }
       if (result.ok) {
         outputs[item.index] = result.output;
         complete++;
@@ -118,6 +124,7 @@ export async function runItems(setup: ItemsSetup, list: readonly unknown[]): Pro
     }
   };
   await Promise.all(Array.from({ length: Math.min(letter.concurrency ?? 4, todo.length) }, worker));
+  if (parked && !stopping && !setup.ctx.signal.aborted) throw parked;
 
   const refinements = outputs.reduce((sum, output) => sum + (output?.refinements ?? 0), failedRefinements);
   const escalations = outputs.reduce((sum, output) => sum + (output?.escalations ?? 0), 0);

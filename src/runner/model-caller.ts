@@ -52,6 +52,8 @@ export class ModelCaller {
   lastCall = 0;
   /** Answers the gateway holds for the call cache until the task says what it made of them. */
   private readonly unjudged = new Set<number>();
+  /** The refinement calls are made for now (a batched task may make refinements in real time). */
+  refinement = 0;
   /** The escalation rung calls are made on, and its models (the task's own on rung 0). */
   private rung = { index: 0, models: undefined as string[] | undefined };
 
@@ -74,7 +76,17 @@ export class ModelCaller {
     let reply: InferenceResult;
     try {
       reply = await callModels(
-        { models, schema, schemaName: d.task.replace(/-/g, '_'), mock: d.mock, signal: d.signal, log: this.log, item: d.item, rung: this.rung.index },
+        {
+          models,
+          schema,
+          schemaName: d.task.replace(/-/g, '_'),
+          mock: d.mock,
+          signal: d.signal,
+          log: this.log,
+          item: d.item,
+          rung: this.rung.index,
+          refinement: this.refinement,
+        },
         messages,
         call,
       );

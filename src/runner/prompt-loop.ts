@@ -4,6 +4,7 @@ import type { ArtifactWriter } from './artifacts.js';
 import { extractJson } from './extract-json.js';
 import { renderPromptMarkdown, toMessages } from './messages.js';
 import type { ModelCaller } from './model-caller.js';
+import { CallParkedError } from './inference.js';
 import { failureOf, StageError, writeFor, type StageRunner } from './stage.js';
 import type { InferenceResult, Message, TaskContext, TaskDefinition, ValidationIssue } from './task-api.js';
 import { defaultFeedback, describeIssue, qualityIssues, structureIssues } from './validation.js';
@@ -57,6 +58,7 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
 
     for (;;) {
       ctx.refinement = refinements;
+      caller.refinement = refinements;
       const before = caller.made;
       const reply: InferenceResult = await stage('inference', () => (task.infer ? task.infer(messages, stageCtx) : caller.call(messages)));
       // The reply's own call; else the last call the infer made; else it made none through
@@ -117,6 +119,8 @@ export async function runPromptLoop(setup: PromptLoopSetup, data: unknown): Prom
       onRung++;
     }
   } catch (error) {
+    // A call waiting for the Batch API is no failure: the attempt ends parked.
+    if (error instanceof CallParkedError) throw error;
     return {
       ok: false,
       refinements,

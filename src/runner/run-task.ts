@@ -8,6 +8,7 @@ import type { Usage } from '../formats/usage.js';
 import { ArtifactWriter, type OnRedacted } from './artifacts.js';
 import { ModelCaller, UsageMeter, type CallDefaults } from './model-caller.js';
 import { runPromptLoop } from './prompt-loop.js';
+import { CallParkedError } from './inference.js';
 import { failureOf, StageError, stageRunner, writeFor, type Stage } from './stage.js';
 import { defaultStageArtifact } from './stage-references.js';
 import type { Ingested, TaskContext, TaskDefinition } from './task-api.js';
@@ -35,7 +36,11 @@ export interface TaskRunSetup {
   onTruncated?: (truncation: Truncation) => void;
 }
 
-export type TaskRunResult = { ok: true; output: Output } | { ok: false; error: TaskFailure; usage: Usage; refinements: number; costUsd: number | undefined };
+export type TaskRunResult =
+  | { ok: true; output: Output }
+  | { ok: false; error: TaskFailure; usage: Usage; refinements: number; costUsd: number | undefined }
+  /** Calls wait for the Batch API: the attempt runs again once they are answered. */
+  | { ok: false; parked: string; usage: Usage; refinements: number };
 
 /**
  * Run one attempt of one task through the eight stages, leaving an artifact per stage. Stages 3–7
@@ -128,7 +133,7 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
         },
         list,
       ).catch((error: unknown) => {
-        throw error instanceof StageError ? error : new StageError('items', error);
+        throw error instanceof StageError || error instanceof CallParkedError ? error : new StageError('items', error);
       });
       refinements = outcome.refinements;
       if (!outcome.ok) return failed(outcome.error);
@@ -183,6 +188,9 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
     caller.keepTheRest();
     return { ok: true, output };
   } catch (error) {
+    if (error instanceof CallParkedError) {
+      return { ok: false, parked: error.provider, usage: meter.usage, refinements };
+    }
     return failed(failureOf(error, artifacts.lastWritten ? `tasks/${letter.task}/${artifacts.lastWritten}` : undefined));
   } finally {
     textNotes.stop();

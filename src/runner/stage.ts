@@ -1,5 +1,5 @@
 import type { TaskFailure } from '../formats/task-failure.js';
-import { AllModelsFailedError } from './inference.js';
+import { AllModelsFailedError, CallParkedError } from './inference.js';
 import type { TaskLogger } from './task-log.js';
 
 export type Stage = 'ingestion' | 'pre-processing' | 'items' | 'prompt' | 'inference' | 'parsing' | 'validation' | 'critique' | 'finalization';
@@ -33,7 +33,7 @@ export function stageRunner(log: TaskLogger, artifacts: { callsSoFar(): number }
     try {
       return await body();
     } catch (error) {
-      if (error instanceof StageError || error instanceof AllModelsFailedError) throw error;
+      if (error instanceof StageError || error instanceof AllModelsFailedError || error instanceof CallParkedError) throw error;
       throw new StageError(name, error);
     }
   };

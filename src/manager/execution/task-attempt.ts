@@ -132,7 +132,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     cancelSignal: context.cancelSignal,
     standbys: context.standbys,
     calls: {
-      ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache) : { providers: context.providers, maxRetries: task.maxRetries }),
+      ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache, { root: context.paths.root, runDir }) : { providers: context.providers, maxRetries: task.maxRetries }),
       caller: `${run}/${task.name}`,
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
       onRecorded: (line) =>

@@ -87,7 +87,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     runner.channel.onMessage(
       bindToOwner((message: RunnerMessage) => {
         if (isCallMessage(message)) return calls.handle(message);
-        if (message.type === 'done' || message.type === 'failed') final = message;
+        if (message.type === 'done' || message.type === 'failed' || message.type === 'parked') final = message;
         options.onMessage(message);
       }),
     );
@@ -116,6 +116,13 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
       return failed({ reason: 'protocol-violation', message: `the task process broke its channel's protocol and was stopped: ${ended.message}` });
     if (ended?.reason === 'internal-error')
       return failed({ reason: 'internal-error', message: `the manager hit an unexpected error while this task ran, and stopped it: ${ended.message}` });
+    // Parked only when the gateway itself parked calls of this attempt: a runner's word alone is not believed.
+    if (exit.exitCode === 0 && !ended && final?.type === 'parked' && calls.parked() > 0)
+      return err({
+        usage: final.usage,
+        refinements: final.refinements,
+        error: { reason: 'parked', message: `${calls.parked()} call${calls.parked() === 1 ? '' : 's'} wait for the Batch API` },
+      });
     if (exit.exitCode === 0) {
       // The runner exits 0 only after writing output.json; a message saying so proves nothing.
       const output = await readJsonFile(options.outputPath, OutputSchema);
