@@ -58,8 +58,11 @@ export interface BatchApi {
    */
   find(key: string, customIds: string[], createdAfter: Date): Promise<string | undefined>;
   status(batchId: string): Promise<BatchStatus>;
-  /** Every request's result, once the batch has ended (or failed: then none may have one). */
-  results(batchId: string): AsyncIterable<BatchResult>;
+  /**
+   * Every request's result, once the batch has ended (or failed: then none may have one). A request
+   * of `customIds` the provider gives no line for comes back expired.
+   */
+  results(batchId: string, customIds: string[]): AsyncIterable<BatchResult>;
   cancel(batchId: string): Promise<void>;
 }
 

@@ -18,29 +18,13 @@ export class AnthropicProvider implements Provider {
 
   constructor(private readonly setup: ProviderSetup) {
     this.key = readKey(setup);
-    this.client = new Anthropic({ apiKey: this.key.apiKey ?? null, ...sharedClientOptions(setup, this.key) });
+    this.client = anthropicClient(setup, this.key);
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
-    const system = request.messages
-      .filter((message) => message.role === 'system')
-      .map((message) => message.content)
-      .join('\n\n');
-    const turns = request.messages
-      .filter((message) => message.role !== 'system')
-      .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
     let response: unknown;
     try {
-      response = await this.client.messages.create(
-        {
-          model: request.model,
-          max_tokens: MAX_OUTPUT_TOKENS,
-          messages: turns,
-          ...(system ? { system } : {}),
-          ...(request.schema ? { output_config: { format: { type: 'json_schema' as const, schema: this.outputSchema(request.schema) } } } : {}),
-        },
-        { signal: request.signal },
-      );
+      response = await this.client.messages.create(messagesBody(request, this.setup), { signal: request.signal });
     } catch (error) {
       throw toProviderError(classify(error, request.signal), { ...this.setup, model: request.model }, this.key);
     }
@@ -52,30 +36,61 @@ export class AnthropicProvider implements Provider {
         this.key,
       );
     }
-    return {
-      text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
-      model: message.model || request.model,
-      usage: usageOf(message.usage),
-      latencyMs: 0,
-      finishReason: message.stop_reason ?? undefined,
-    };
+    return completionOf(message, request.model);
   }
+}
 
-  /**
-   * Anthropic's structured output takes a subset of JSON Schema: the SDK's helper moves what it does
-   * not support (string lengths, array bounds above 1, ...) into descriptions. A schema the helper
-   * cannot take (not an object at the top) is sent as it is; we validate the reply either way.
-   */
-  private outputSchema(schema: Record<string, unknown>): Record<string, unknown> {
-    try {
-      return jsonSchemaOutputFormat(schema as Parameters<typeof jsonSchemaOutputFormat>[0]).schema as Record<string, unknown>;
-    } catch (error) {
-      this.setup.log.warn(
-        { event: 'schema-not-adapted', provider: this.setup.name, message: error instanceof Error ? error.message : String(error) },
-        'the output schema is sent to Anthropic as it is',
-      );
-      return withoutDialect(schema);
-    }
+/** The SDK's client for a provider's settings and key. */
+export function anthropicClient(setup: ProviderSetup, key: KeyInfo): Anthropic {
+  return new Anthropic({ apiKey: key.apiKey ?? null, ...sharedClientOptions(setup, key) });
+}
+
+/** The Messages body for a request: what a real-time call sends, and a batch request's `params`. */
+export function messagesBody(
+  request: Pick<CompletionRequest, 'model' | 'messages' | 'schema'>,
+  setup: Pick<ProviderSetup, 'name' | 'log'>,
+): Anthropic.Messages.MessageCreateParamsNonStreaming {
+  const system = request.messages
+    .filter((message) => message.role === 'system')
+    .map((message) => message.content)
+    .join('\n\n');
+  const turns = request.messages
+    .filter((message) => message.role !== 'system')
+    .map((message) => ({ role: message.role as 'user' | 'assistant', content: message.content }));
+  return {
+    model: request.model,
+    max_tokens: MAX_OUTPUT_TOKENS,
+    messages: turns,
+    ...(system ? { system } : {}),
+    ...(request.schema ? { output_config: { format: { type: 'json_schema' as const, schema: outputSchema(request.schema, setup) } } } : {}),
+  };
+}
+
+/** A message as POP's Completion (`model` is the one asked for, when the server names none). */
+export function completionOf(message: Message, model: string): Completion {
+  return {
+    text: message.content.map((block) => (block.type === 'text' ? block.text : '')).join(''),
+    model: message.model || model,
+    usage: usageOf(message.usage),
+    latencyMs: 0,
+    finishReason: message.stop_reason ?? undefined,
+  };
+}
+
+/**
+ * Anthropic's structured output takes a subset of JSON Schema: the SDK's helper moves what it does
+ * not support (string lengths, array bounds above 1, ...) into descriptions. A schema the helper
+ * cannot take (not an object at the top) is sent as it is; we validate the reply either way.
+ */
+function outputSchema(schema: Record<string, unknown>, setup: Pick<ProviderSetup, 'name' | 'log'>): Record<string, unknown> {
+  try {
+    return jsonSchemaOutputFormat(schema as Parameters<typeof jsonSchemaOutputFormat>[0]).schema as Record<string, unknown>;
+  } catch (error) {
+    setup.log.warn(
+      { event: 'schema-not-adapted', provider: setup.name, message: error instanceof Error ? error.message : String(error) },
+      'the output schema is sent to Anthropic as it is',
+    );
+    return withoutDialect(schema);
   }
 }
 
@@ -109,7 +124,7 @@ function classify(error: unknown, signal: AbortSignal): SdkFailure {
 type Message = Anthropic.Messages.Message;
 
 /** A body that is not JSON, or JSON of another shape, comes back from the SDK as is. */
-function asMessage(value: unknown): Message | undefined {
+export function asMessage(value: unknown): Message | undefined {
   if (!value || typeof value !== 'object' || !Array.isArray((value as Message).content)) return undefined;
   return value as Message;
 }

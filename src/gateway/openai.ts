@@ -15,33 +15,13 @@ export class OpenAIProvider implements Provider {
 
   constructor(private readonly setup: ProviderSetup) {
     this.key = readKey(setup);
-    this.client = new OpenAI({
-      // Local servers take any key; the SDK insists on one.
-      apiKey: this.key.apiKey ?? 'no-key',
-      ...sharedClientOptions(setup, this.key),
-    });
+    this.client = openaiClient(setup, this.key);
   }
 
   async complete(request: CompletionRequest): Promise<Completion> {
     let response: unknown;
     try {
-      response = await this.client.chat.completions.create(
-        {
-          model: request.model,
-          messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
-          ...(request.schema
-            ? {
-                response_format: {
-                  type: 'json_schema' as const,
-                  // Not strict: strict mode only takes schemas with every property required and no
-                  // extra keywords, and we validate the reply ourselves anyway.
-                  json_schema: { name: schemaName(request.schemaName), schema: withoutDialect(request.schema), strict: false },
-                },
-              }
-            : {}),
-        },
-        { signal: request.signal },
-      );
+      response = await this.client.chat.completions.create(chatCompletionBody(request), { signal: request.signal });
     } catch (error) {
       throw toProviderError(classify(error, request.signal), { ...this.setup, model: request.model }, this.key);
     }
@@ -53,16 +33,45 @@ export class OpenAIProvider implements Provider {
         this.key,
       );
     }
-    const choice = completion.choices[0];
-    return {
-      // A refusal comes instead of content; as the reply it fails parsing and gets feedback.
-      text: choice?.message?.content ?? choice?.message?.refusal ?? '',
-      model: completion.model || request.model,
-      usage: usageOf(completion.usage),
-      latencyMs: 0,
-      finishReason: !choice?.message?.content && choice?.message?.refusal ? 'refusal' : (choice?.finish_reason ?? undefined),
-    };
+    return completionOf(completion, request.model);
   }
+}
+
+/** The SDK's client for a provider's settings and key. */
+export function openaiClient(setup: ProviderSetup, key: KeyInfo): OpenAI {
+  // Local servers take any key; the SDK insists on one.
+  return new OpenAI({ apiKey: key.apiKey ?? 'no-key', ...sharedClientOptions(setup, key) });
+}
+
+/** The Chat Completions body for a request: what a real-time call sends, and a batch line's `body`. */
+export function chatCompletionBody(request: Pick<CompletionRequest, 'model' | 'messages' | 'schema' | 'schemaName'>) {
+  return {
+    model: request.model,
+    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    ...(request.schema
+      ? {
+          response_format: {
+            type: 'json_schema' as const,
+            // Not strict: strict mode only takes schemas with every property required and no
+            // extra keywords, and we validate the reply ourselves anyway.
+            json_schema: { name: schemaName(request.schemaName), schema: withoutDialect(request.schema), strict: false },
+          },
+        }
+      : {}),
+  };
+}
+
+/** A chat completion as POP's Completion (`model` is the one asked for, when the server names none). */
+export function completionOf(completion: ChatCompletion, model: string): Completion {
+  const choice = completion.choices[0];
+  return {
+    // A refusal comes instead of content; as the reply it fails parsing and gets feedback.
+    text: choice?.message?.content ?? choice?.message?.refusal ?? '',
+    model: completion.model || model,
+    usage: usageOf(completion.usage),
+    latencyMs: 0,
+    finishReason: !choice?.message?.content && choice?.message?.refusal ? 'refusal' : (choice?.finish_reason ?? undefined),
+  };
 }
 
 /** Chat Completions usage: `prompt_tokens` includes the cached ones, `completion_tokens` the reasoning ones. */
@@ -86,10 +95,10 @@ function classify(error: unknown, signal: AbortSignal): SdkFailure {
   return { kind: 'bad-response', detail: errorDetail(error) };
 }
 
-type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
+export type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
 /** A body that is not JSON, or JSON of another shape, comes back from the SDK as is. */
-function asChatCompletion(value: unknown): ChatCompletion | undefined {
+export function asChatCompletion(value: unknown): ChatCompletion | undefined {
   if (!value || typeof value !== 'object' || !Array.isArray((value as ChatCompletion).choices)) return undefined;
   return value as ChatCompletion;
 }

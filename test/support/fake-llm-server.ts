@@ -286,7 +286,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 let counter = 0;
 
-function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour, { kind: 'reply' }>) {
+export function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour, { kind: 'reply' }>) {
   const usage = behaviour.usage ?? DEFAULT_USAGE;
   return {
     id: `chatcmpl-fake-${++counter}`,
@@ -305,7 +305,7 @@ function openaiCompletion(record: RecordedRequest, behaviour: Extract<Behaviour,
   };
 }
 
-function anthropicMessage(record: RecordedRequest, behaviour: Extract<Behaviour, { kind: 'reply' }>) {
+export function anthropicMessage(record: RecordedRequest, behaviour: Extract<Behaviour, { kind: 'reply' }>) {
   const usage = behaviour.usage ?? DEFAULT_USAGE;
   return {
     id: `msg_fake_${++counter}`,
