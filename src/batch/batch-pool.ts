@@ -30,6 +30,8 @@ export interface BatchPoolOptions {
   onAnswered: (runs: Set<string>) => void;
   /** A submission was made or its counts changed: the waiting tasks' status can say so. */
   onChanged?: (submission: Submission) => void;
+  /** Called on each side of creating a batch (the crash-safety tests stop the process there). */
+  step?: (name: 'before-batch-create' | 'after-batch-create') => void;
 }
 
 const newKey = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
@@ -141,6 +143,7 @@ export class BatchPool {
         this.options.emit({ event: 'batch-reattached', key: submission.key, provider: submission.provider, batch: found });
         return;
       }
+      this.options.step?.('before-batch-create');
       const batch = await api.create(
         submission.key,
         submission.requests.map((request) => ({
@@ -153,6 +156,7 @@ export class BatchPool {
           call: request.owner.call,
         })),
       );
+      this.options.step?.('after-batch-create');
       const open: Submission = { ...submission, state: 'open', batch, submittedAt: new Date().toISOString() };
       await this.save(open);
       this.options.emit({
@@ -204,7 +208,10 @@ export class BatchPool {
               reason: 'rejected' as const,
               message: `${submission.provider} failed the batch: ${message ?? 'no reason given'}`,
             }))
-          : api.results(submission.batch);
+          : api.results(
+              submission.batch,
+              submission.requests.map((request) => request.id),
+            );
       const runs = await applyResults(this.options.paths, this.options.currentDir, submission, outcomes);
       await this.save({ ...submission, state: status.state, counts: status.counts, endedAt: new Date().toISOString(), ...(message ? { message } : {}) });
       this.options.emit({

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SeedRejectionReason } from '../formats/seed-rejection.js';
 import type { TaskFailureReason } from '../formats/task-failure.js';
 import type { Usage } from '../formats/usage.js';
+import type { BatchEvent } from '../batch/batch-pool.js';
 
 /** Everything the manager reports, as typed events: each becomes one greppable log line. */
 export type ManagerEvent =
@@ -54,6 +55,14 @@ export type ManagerEvent =
   | { event: 'run-complete'; run: string; durationMs: number; dir: string }
   | { event: 'run-failed'; run: string; task: string; reason: string; message: string; dir: string }
   | { event: 'run-interrupted'; run: string; task: string }
+  /** A task's calls wait for the Batch API: it holds no process until they are answered. */
+  | { event: 'task-parked'; run: string; task: string; attempt: number; provider: string; requests: number }
+  /** Every task that could run has; some wait for the Batch API. The run continues once they are answered. */
+  | { event: 'run-waiting'; run: string; tasks: string[] }
+  /** The Batch API's progress (see src/batch/batch-pool.ts). */
+  | BatchEvent
+  /** `start --once` ends with calls still at the Batch API: a later start continues them. */
+  | { event: 'batches-waiting'; requests: number; runs: string[] }
   | { event: 'run-busy'; run: string; pid: number; command: string }
   /** The run's lock could not be taken (disk full): it stays queued; retryInMs null when left for the next start. */
   | { event: 'run-deferred'; run: string; reason: 'lock-unavailable'; message: string; retryInMs: number | null }
@@ -71,6 +80,8 @@ export type ManagerEvent =
   | { event: 'internal-error'; message: string; stack?: string; run?: string; task?: string };
 
 const WARN = new Set([
+  'batch-error',
+  'batch-unsupported',
   'pipeline-warning',
   'secrets-redacted',
   'ledger-problem',

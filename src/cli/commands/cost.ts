@@ -45,13 +45,14 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
     const key = groupOf[options.by](call);
     groups.set(key, [...(groups.get(key) ?? []), call]);
   }
-  const rows = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, group]) => ({ key, ...figures(sumCalls(group)) }));
+  const rows = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, group]) => ({ key, ...figures(sumCalls(group), group) }));
   const total = sumCalls(calls);
+  const totalFigures = figures(total, calls);
   const report = {
     by: options.by,
     ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
     rows: rows.map(({ key, ...rest }) => ({ [options.by]: key, ...rest })),
-    total: figures(total),
+    total: totalFigures,
     missingPrices: total.unpriced,
   };
 
@@ -60,17 +61,22 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
   } else if (calls.length === 0) {
     process.stdout.write(`No model calls recorded in this workspace${options.since ? ` since ${options.since}` : ''}.\n`);
   } else {
-    const header = [options.by.toUpperCase(), 'CALLS', 'CACHED', 'FAILED', 'TOKENS IN/OUT', 'CACHED IN', 'COST'];
+    // Batch columns only where the Batch API was used: most workspaces never do.
+    const withBatch = totalFigures.batchCalls > 0;
+    const batch = (...cells: string[]) => (withBatch ? cells : []);
+    const header = [options.by.toUpperCase(), 'CALLS', ...batch('BATCH'), 'CACHED', 'FAILED', 'TOKENS IN/OUT', 'CACHED IN', 'COST', ...batch('BATCH COST', 'REAL-TIME COST')];
     const line = (name: string, f: ReturnType<typeof figures>) => [
       name,
       String(f.calls),
+      ...batch(String(f.batchCalls)),
       String(f.cachedCalls),
       String(f.failedCalls + f.abortedCalls),
       `${f.inputTokens}/${f.outputTokens}`,
       String(f.cachedInputTokens),
       f.costUsd === undefined ? '-' : formatCost(f.costUsd) + (f.unpriced.length ? '+' : ''),
+      ...batch(f.batchCostUsd === undefined ? '-' : formatCost(f.batchCostUsd), f.realtimeCostUsd === undefined ? '-' : formatCost(f.realtimeCostUsd)),
     ];
-    const out = [header, ...rows.map((row) => line(row.key, row)), line('TOTAL', report.total)];
+    const out = [header, ...rows.map((row) => line(row.key, row)), line('TOTAL', totalFigures)];
     process.stdout.write(`${table(out)}\n`);
     if (total.unpriced.length) {
       process.stdout.write(
@@ -84,9 +90,15 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
   return EXIT.ok;
 }
 
-function figures(totals: CallTotals) {
+/** The figures of a group of calls, its Batch API calls and their cost apart from the real-time ones. */
+function figures(totals: CallTotals, calls: WorkspaceCall[]) {
   const { usage } = totals;
+  const batched = calls.filter((call) => call.batch && call.outcome === 'answered');
+  const costOfAll = (group: WorkspaceCall[]) => group.reduce<number | undefined>((sum, call) => (call.costUsd === undefined ? sum : (sum ?? 0) + call.costUsd), undefined);
   return {
+    batchCalls: batched.length,
+    batchCostUsd: costOfAll(batched),
+    realtimeCostUsd: costOfAll(calls.filter((call) => !call.batch)),
     calls: usage.calls,
     cachedCalls: usage.cachedCalls ?? 0,
     failedCalls: usage.failedCalls ?? 0,

@@ -10,6 +10,7 @@ import { formatAge, formatCalls, formatCost, formatDuration, table } from '../ta
 import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { addByModel } from '../../util/usage.js';
 import type { ByModel } from '../../formats/usage.js';
+import { describeWaiting } from '../../batch/describe-waiting.js';
 
 const LAST_COMPLETED = 5;
 
@@ -123,7 +124,7 @@ export function describeRun(status: RunStatus, folder: string): string {
   for (const [name, task] of Object.entries(status.tasks)) {
     rows.push([
       name,
-      task.copied ? `${task.state} (copied)` : task.state,
+      task.copied ? `${task.state} (copied)` : task.state === 'waiting' ? 'waiting (batch)' : task.state,
       String(task.attempts),
       String(task.refinements),
       ...items(describeItems(task.items)),
@@ -150,6 +151,9 @@ export function describeRun(status: RunStatus, folder: string): string {
         `${name}: a text was truncated in ${cut.stage}, from about ${cut.tokens} to ${cut.keptTokens} tokens (see ${folder}/tasks/${name}/task.log)`,
       );
     }
+  }
+  for (const [name, task] of Object.entries(status.tasks)) {
+    if (task.state === 'waiting' && task.waiting) lines.push('', `${name} waits for the Batch API: ${describeWaiting(task.waiting)}`);
   }
   for (const [name, task] of Object.entries(status.tasks)) {
     if (task.state !== 'failed' || !task.error) continue;
@@ -188,9 +192,10 @@ function describeModels(status: RunStatus): string[] {
   return ['', table(rows)];
 }
 
-/** The tasks a run is at: those running, or for a failed run those that failed. */
+/** The tasks a run is at: those running, those waiting for the Batch API, or for a failed run those that failed. */
 function whereAt(status: RunStatus): string[] {
   if (status.running.length > 0) return status.running;
+  if (status.state === 'waiting') return Object.keys(status.tasks).filter((name) => status.tasks[name]?.state === 'waiting');
   if (status.state !== 'failed') return [];
   const failed = Object.entries(status.tasks)
     .filter(([, task]) => task.state === 'failed')
@@ -202,5 +207,6 @@ function describeWhere(status: RunStatus): string {
   if (status.state === 'complete') return '';
   const at = whereAt(status);
   if (at.length === 0) return '';
-  return status.running.length > 0 ? ` (running ${at.join(', ')})` : ` (at ${at.join(', ')})`;
+  if (status.running.length > 0) return ` (running ${at.join(', ')})`;
+  return status.state === 'waiting' ? ` (${at.join(', ')} waiting for the Batch API)` : ` (at ${at.join(', ')})`;
 }

@@ -6,7 +6,7 @@ import { TaskGraph } from '../../formats/task-graph.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import type { EmitEvent } from '../events.js';
 import type { RunContext } from './run-context.js';
-import { completeRun, failRun, interruptRun, recoverFinishedTask, type RunOutcome } from './run-outcome.js';
+import { completeRun, failRun, interruptRun, recoverFinishedTask, waitRun, type RunOutcome } from './run-outcome.js';
 import type { StandbyPool } from './standby-pool.js';
 import { serialStatusSaver } from './status-writes.js';
 import { runTaskToOutcome, taskState, type TaskOutcome } from './task-attempt.js';
@@ -82,6 +82,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const outcomes = await runGraph(context, order, tasks);
   const failed = order.filter((name) => outcomes.get(name) === 'failed');
   if (failed.length > 0) return failRun(context, failed);
+  const waiting = order.filter((name) => outcomes.get(name) === 'waiting');
+  if (waiting.length > 0 && !stopping.aborted) return waitRun(context, waiting);
   const unfinished = order.filter((name) => status.tasks[name]?.state !== 'complete');
   if (unfinished.length > 0) {
     // A task left for later (its job refused by a full Redis under `start --once`) leaves the run queued.

@@ -9,7 +9,7 @@ import { promoteRun } from '../runs/promote-run.js';
 import type { RunContext } from './run-context.js';
 import { itemsOfOutput } from './task-progress.js';
 
-export type RunOutcome = 'complete' | 'failed' | 'interrupted';
+export type RunOutcome = 'complete' | 'failed' | 'interrupted' | 'waiting';
 
 /** Every task complete: the run's line in runs.jsonl, then the move to pipeline-complete/. */
 export async function completeRun(context: RunContext, alreadyRecorded: ((id: string) => Promise<boolean>) | undefined): Promise<RunOutcome> {
@@ -53,6 +53,15 @@ export async function interruptRun(context: RunContext, unfinished: string[]): P
   await context.save();
   context.emit({ event: 'run-interrupted', run: context.status.id, task: unfinished[0] ?? '-' });
   return 'interrupted';
+}
+
+/** Tasks wait for the Batch API: the run holds nothing until their answers are in, then continues. */
+export async function waitRun(context: RunContext, waiting: string[]): Promise<RunOutcome> {
+  context.status.state = 'waiting';
+  context.status.running = [];
+  await context.save();
+  context.emit({ event: 'run-waiting', run: context.status.id, tasks: waiting });
+  return 'waiting';
 }
 
 /**

@@ -9,6 +9,7 @@ import { emptyUsage } from '../../util/usage.js';
 import { callSettingsOf } from '../../gateway/call-settings.js';
 import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { redactTaskFiles } from '../../secrets/redact-task-files.js';
+import { batchPaths, readPendingOfRun, tasksStillWaiting } from '../../batch/batch-store.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import { runAttempt } from './attempt-runner.js';
@@ -24,7 +25,7 @@ export const MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE = 3;
 const OUTSIDE_FAILURES = new Set(['killed', 'spawn-error']);
 
 /** How a task ended this time: `not-started` when the manager began stopping before it could start. */
-export type TaskOutcome = 'complete' | 'failed' | 'interrupted' | 'not-started';
+export type TaskOutcome = 'complete' | 'failed' | 'interrupted' | 'not-started' | 'waiting';
 
 export function taskState(context: RunContext, name: string): TaskStatus {
   return (context.status.tasks[name] ??= { state: 'pending', attempts: 0, refinements: 0, usage: emptyUsage() });
@@ -35,6 +36,8 @@ export function taskState(context: RunContext, name: string): TaskStatus {
  * failure from outside. Every transition is saved to tasks-status.json.
  */
 export async function runTaskToOutcome(context: RunContext, task: ResolvedTask): Promise<TaskOutcome> {
+  // Parked on the Batch API with calls not answered yet: nothing to run, no process to take.
+  if (taskState(context, task.name).state === 'waiting' && (await stillParked(context, task.name))) return 'waiting';
   const release = context.slots ? await context.slots.acquire(context.stopping) : () => {};
   if (!release) return 'not-started';
   try {
@@ -80,7 +83,8 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   const crashLoop = countAttemptCutShort(state);
   if (crashLoop) return failTask(context, task.name, state.attempts, crashLoop);
 
-  const attempt = state.attempts + 1;
+  // A parked task runs again as the same attempt: parking is no failure.
+  const attempt = state.state === 'waiting' ? Math.max(1, state.attempts) : state.attempts + 1;
   const letter: Letter = {
     runId: run,
     task: task.name,
@@ -107,6 +111,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   delete state.durationMs;
   delete state.truncated;
   delete state.worker;
+  delete state.waiting;
   await context.save();
   emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
   const progress = trackTaskProgress({ save: context.save, status, state, task: task.name, emit });
@@ -194,6 +199,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
 
   const failure = result.error;
   Object.assign(state, { ...finished, refinements: failure.refinements });
+  if (failure.error.reason === 'parked') return parkTask(context, task.name, attempt);
   if (failure.error.reason === 'interrupted') {
     // Not the task's fault: it is tried again as a new attempt when the run continues.
     state.state = 'pending';
@@ -223,4 +229,22 @@ async function failTask(context: RunContext, name: string, attempt: number, erro
     ...(error.artifact ? { artifact: error.artifact } : {}),
   });
   return 'failed';
+}
+
+/** Its calls wait for the Batch API: `waiting`, with what it waits for, and no process held. */
+async function parkTask(context: RunContext, name: string, attempt: number): Promise<TaskOutcome> {
+  const run = context.status.id;
+  const requests = (await readPendingOfRun(batchPaths(context.paths.root), run)).filter((request) => request.owner.task === name);
+  const provider = requests[0]?.provider ?? 'unknown';
+  const state = taskState(context, name);
+  state.state = 'waiting';
+  state.waiting = { reason: 'batch', provider, parkedAt: new Date().toISOString(), requests: requests.length };
+  await context.save();
+  context.emit({ event: 'task-parked', run, task: name, attempt, provider, requests: requests.length });
+  return 'waiting';
+}
+
+/** Whether calls of the task still wait for the Batch API (their answers not stored yet). */
+async function stillParked(context: RunContext, name: string): Promise<boolean> {
+  return (await tasksStillWaiting(batchPaths(context.paths.root), context.status.id)).has(name);
 }

@@ -1,9 +1,10 @@
 /**
  * Fault injection for the crash-safety tests and `npm run chaos`: with POP_CRASH_AT=<name> the
  * process kills itself with SIGKILL when it reaches that point, as a power cut or `kill -9` would.
- * Names: after-claim-rename, after-task-output, after-runs-append.
+ * Names: after-claim-rename, after-task-output, after-runs-append, and around a Batch API submission:
+ * before-batch-create (its record written), after-batch-create (the batch made, its id not saved).
  */
-export type CrashPoint = 'after-claim-rename' | 'after-task-output' | 'after-runs-append';
+export type CrashPoint = 'after-claim-rename' | 'after-task-output' | 'after-runs-append' | 'before-batch-create' | 'after-batch-create';
 
 export function crashPoint(name: CrashPoint): void {
   if (process.env.POP_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
