@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/workspace.js';
 
-const LOWER = ['formats', 'util', 'fs', 'secrets', 'ledger', 'gateway'];
+const LOWER = ['formats', 'util', 'fs', 'secrets', 'ledger', 'gateway', 'batch'];
 const UPPER = ['runner', 'manager', 'queue', 'cli', 'ui', 'registry', 'bench'];
 
 function importsOf(file: string): string[] {

@@ -27,7 +27,7 @@ export interface BatchPoolOptions {
   apiFor: (request: PendingRequest) => BatchApi;
   emit: (event: BatchEvent) => void;
   /** Runs that got answers: their parked tasks can run again. */
-  onAnswered: (runs: Set<string>) => void;
+  onAnswered: (runs: Set<string>) => void | Promise<void>;
   /** A submission was made or its counts changed: the waiting tasks' status can say so. */
   onChanged?: (submission: Submission) => void;
   /** Called on each side of creating a batch (the crash-safety tests stop the process there). */
@@ -81,7 +81,7 @@ export class BatchPool {
       this.lastPoll.set(key, now);
       for (const run of await this.poll({ ...submission, batch: submission.batch })) answeredRuns.add(run);
     }
-    if (answeredRuns.size) this.options.onAnswered(answeredRuns);
+    if (answeredRuns.size) await this.options.onAnswered(answeredRuns);
     const open = [...this.submissions.values()].filter((submission) => submission.state === 'open' || submission.state === 'submitting');
     return { waiting: (await this.unsubmitted()).length + open.reduce((sum, submission) => sum + submission.requests.length, 0), answeredRuns };
   }
@@ -182,7 +182,7 @@ export class BatchPool {
     const runs = await applyResults(this.options.paths, this.options.currentDir, submission, outcomes);
     await this.save({ ...submission, state: 'unsupported', message: text, endedAt: new Date().toISOString() });
     this.options.emit({ event: 'batch-unsupported', key: submission.key, provider: submission.provider, requests: submission.requests.length, message: text });
-    if (runs.size) this.options.onAnswered(runs);
+    if (runs.size) await this.options.onAnswered(runs);
   }
 
   /** Ask an open batch how it is; store its results once it has ended. */

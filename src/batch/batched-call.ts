@@ -23,6 +23,8 @@ export interface BatchCallSettings {
   /** The run's folder: answers are stored beside the task's artifacts. */
   runDir: string;
   batchPrices?: Record<string, Price> | undefined;
+  /** How often each request was made so far in this run of the task: a repeat is another request. */
+  occurrences: Map<string, number>;
 }
 
 /** The parts of a call the batch path looks at. */
@@ -80,8 +82,12 @@ export async function batchedCall(call: BatchableCall, context: BatchContext): P
   const parts = spec ? splitModelSpec(spec) : undefined;
   const config = parts ? providerConfigFor(parts.provider, context.providers) : undefined;
   if (!spec || !parts || !config) return { kind: 'realtime' };
-  const owner = { run: context.ledger.run, task: context.ledger.task, item: call.item, call: call.call };
-  const id = batchRequestId(owner, requestKey(config, context.env, parts.model, call));
+  const owner = { run: context.ledger.run, task: context.ledger.task, item: call.item };
+  const key = requestKey(config, context.env, parts.model, call);
+  const seen = `${call.item ?? ''}:${key}`;
+  const occurrence = batch.occurrences.get(seen) ?? 0;
+  batch.occurrences.set(seen, occurrence + 1);
+  const id = batchRequestId(owner, key, occurrence);
   const answer = await readAnswer(batch.runDir, context.ledger.task, id);
   if (answer?.ok) {
     log.info({ event: 'batch-answered', model: spec, call: call.call, batch: answer.batch, usage: answer.usage }, 'answered from the batch');
@@ -129,7 +135,10 @@ export async function batchedCall(call: BatchableCall, context: BatchContext): P
 
 const withPrice = (price: Price | undefined) => (price ? { price } : {});
 
-/** Everything that can change the answer: the call cache's key. */
+/**
+ * Everything that can change the answer (the call cache's key), but the call's number: a parked task
+ * that runs again numbers its calls on from what its folder holds.
+ */
 function requestKey(config: TypedProviderConfig, env: NodeJS.ProcessEnv, model: string, call: BatchableCall): string {
-  return cacheKey({ config, baseURL: resolvedBaseURL(config, env), model, ...call });
+  return cacheKey({ config, baseURL: resolvedBaseURL(config, env), model, ...call, call: 0 });
 }

@@ -143,6 +143,11 @@ function addDaemonCommands(program: Command): void {
             (result.failed ? ` · failed runs stay in ${paths.current}` : '') +
             '\n',
         );
+        const waiting = result.batchWaiting;
+        if (waiting)
+          process.stderr.write(
+            `pop: ${waiting.requests} call(s) wait for the Batch API, of run(s) ${waiting.runs.join(', ')}; start (or start --once) again later continues them (pop batches shows them)\n`,
+          );
       }
       process.exitCode = options.once && (result.failed > 0 || result.rejected > 0) ? EXIT.runsFailed : EXIT.ok;
     });
@@ -275,6 +280,27 @@ function addInspectionCommands(program: Command): void {
     .action(async (options: { root: string; json?: boolean }) => {
       const { validateCommand } = await import('./commands/validate.js');
       process.exitCode = await validateCommand(workspace(options.root), options.json === true);
+    });
+
+  program
+    .command('batches')
+    .description('calls waiting for a Batch API: open submissions with their age and counts, and calls not submitted yet')
+    .addOption(rootOption())
+    .option('--all', 'ended, failed and cancelled submissions too')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { root: string; all?: boolean; json?: boolean }) => {
+      const { batchesCommand } = await import('./commands/batches.js');
+      process.exitCode = await batchesCommand(workspace(options.root), { all: options.all === true, json: options.json === true });
+    });
+
+  program
+    .command('cancel')
+    .description("cancel a run's calls waiting for the Batch API (and its batches that hold nothing else); its waiting tasks fail")
+    .argument('<id>', 'run id (or a unique part of it)')
+    .addOption(rootOption())
+    .action(async (id: string, options: { root: string }) => {
+      const { cancelCommand } = await import('./commands/batches.js');
+      process.exitCode = await cancelCommand(workspace(options.root), id);
     });
 
   const cache = program.command('cache').description('the call cache of tasks with cache: true (.pop/cache/)');

@@ -32,6 +32,7 @@ export function callSettingsOf(
             paths: batchPaths(where.root),
             runDir: where.runDir,
             batchPrices: snapshot.batchPrices,
+            occurrences: new Map(),
           },
         }
       : {}),

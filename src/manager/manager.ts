@@ -30,6 +30,9 @@ import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
 import { processGateway } from '../gateway/shared.js';
+import { BatchRounds } from './batch-rounds.js';
+import { batchPaths, tasksStillWaiting } from '../batch/batch-store.js';
+import { RunStatusSchema } from '../formats/tasks-status.js';
 
 export { DEFAULT_CONCURRENCY } from './defaults.js';
 import { DEFAULT_CONCURRENCY } from './defaults.js';
@@ -53,7 +56,17 @@ export interface ManagerOptions {
   onEvent?: (event: ManagerEvent) => void;
 }
 
-export type ManagerResult = { ok: true; completed: number; failed: number; rejected: number; interrupted: number } | { ok: false; problems: string[] };
+export type ManagerResult =
+  | {
+      ok: true;
+      completed: number;
+      failed: number;
+      rejected: number;
+      interrupted: number;
+      /** `--once`: calls still at the Batch API, and the runs they belong to (a later start continues them). */
+      batchWaiting?: { requests: number; runs: string[] };
+    }
+  | { ok: false; problems: string[] };
 
 /**
  * The outer layer: claims seeds, runs their tasks (each in a child process), promotes finished
@@ -176,6 +189,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       }
       queuedRuns.delete(id);
       retries.started(id);
+      // Answers may have come in while the run's other tasks still ran: it continues at once.
+      if (outcome === 'waiting') await continueIfAnswered(id);
       if (outcome === 'complete') counts.completed++;
       else if (outcome === 'failed') counts.failed++;
       else if (outcome === 'interrupted') counts.interrupted++;
@@ -187,6 +202,21 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       scheduler.enqueue(run.id);
       showQueued();
     };
+    /** A waiting run whose parked tasks have their answers now runs them (one being worked on is looked at when it ends). */
+    const continueIfAnswered = async (id: string) => {
+      if (queuedRuns.has(id)) return;
+      const runDir = join(paths.current, id);
+      if (await hasAnsweredTasks(paths, runDir, id)) enqueue({ runDir, id });
+    };
+    const batchRounds = new BatchRounds({
+      paths,
+      pipeline: () => active.pipeline,
+      emit,
+      isBusy: (run) => queuedRuns.has(run),
+      onAnswered: async (runs) => {
+        await Promise.all([...runs].map((run) => continueIfAnswered(run)));
+      },
+    });
 
     const tornBytes = await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
     if (tornBytes > 0) emit({ event: 'runs-file-repaired', path: paths.runsJsonl, bytes: tornBytes, keptIn: tornLinesFile(paths) });
@@ -194,6 +224,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     const current = await scanCurrentRuns(paths, emit);
     for (const run of current) {
       if (run.status.state === 'failed') continue;
+      // A run waiting for the Batch API is taken up when its answers come in.
+      if (run.status.state === 'waiting' && !(await hasAnsweredTasks(paths, run.runDir, run.status.id))) continue;
       emit({ event: 'run-resumed', run: run.status.id, state: run.status.state });
       enqueue({ runDir: run.runDir, id: run.status.id, status: run.status });
     }
@@ -249,8 +281,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         await retries.next();
         await scheduler.idle();
       }
+      const batchWaiting = await finishBatchRounds(batchRounds, () => scheduler.idle(), paths);
+      if (batchWaiting.requests > 0) emit({ event: 'batches-waiting', ...batchWaiting });
       await standbys.close();
-      return { ok: true, ...counts, rejected: intake.rejected };
+      return { ok: true, ...counts, rejected: intake.rejected, ...(batchWaiting.requests > 0 ? { batchWaiting } : {}) };
     }
 
     const watchers = [
@@ -287,6 +321,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     }, RESCAN_MS);
     for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
     emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
+    batchRounds.start();
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     const onSecondSignal = (signal: string) => {
       if (stopController.signal.aborted) return;
@@ -300,6 +335,8 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       await Promise.all(watchers.map((watcher) => watcher.close()));
       intake.stop();
       retries.cancel();
+      // Batches stay open at their providers: a later start re-attaches to them.
+      await batchRounds.stop();
       scheduler.pause();
       const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
       await scheduler.idle();
@@ -312,6 +349,31 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     removeLastResort();
     await managerLock.value.release();
   }
+}
+
+/**
+ * `start --once` does not sit for a day: every parked call is submitted, every open batch asked
+ * once, and what came back is run, until a round brings nothing back. What still waits is said.
+ */
+async function finishBatchRounds(rounds: BatchRounds, idle: () => Promise<void>, paths: WorkspacePaths): Promise<{ requests: number; runs: string[] }> {
+  for (;;) {
+    const round = await rounds.flush();
+    if (round.answered === 0) {
+      const where = batchPaths(paths.root);
+      const runs: string[] = [];
+      for (const run of (await readdir(where.pending).catch(() => [] as string[])).sort()) if ((await tasksStillWaiting(where, run)).size > 0) runs.push(run);
+      return { requests: round.waiting, runs };
+    }
+    await idle();
+  }
+}
+
+/** Whether a waiting run has a parked task whose calls are all answered now. */
+async function hasAnsweredTasks(paths: WorkspacePaths, runDir: string, id: string): Promise<boolean> {
+  const status = await readJsonFile(runPaths(runDir).status, RunStatusSchema);
+  if (!status.ok || status.value.state !== 'waiting') return false;
+  const parked = await tasksStillWaiting(batchPaths(paths.root), id);
+  return Object.entries(status.value.tasks).some(([name, task]) => task.state === 'waiting' && !parked.has(name));
 }
 
 /** Seeds already in pending/, oldest first: a backlog is taken in the order it arrived. */
