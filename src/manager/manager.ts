@@ -18,7 +18,7 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
-import { attemptsRunHere } from './execution/attempt-runner.js';
+import { localAttempts, type RunAttempt } from './execution/attempt-runner.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -29,7 +29,7 @@ import { RetryLater } from './execution/retry-later.js';
 import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
-import { processGateway } from '../gateway/shared.js';
+import { Gateway } from '../gateway/gateway.js';
 
 export { DEFAULT_CONCURRENCY } from './defaults.js';
 import { DEFAULT_CONCURRENCY } from './defaults.js';
@@ -47,8 +47,10 @@ export interface ManagerOptions {
   settleMs?: number;
   graceMs?: number;
   log: Logger;
-  /** Task attempts run on queue workers (`start --queue`): no warm task processes here. */
-  queued?: boolean;
+  /** `start --no-cache`: the call cache is neither read nor written. */
+  cacheOff?: boolean;
+  /** Task attempts run on queue workers this way (`start --queue`): no warm task processes here. */
+  queue?: RunAttempt | undefined;
   /** Extra consumer of events (the live progress display). */
   onEvent?: (event: ManagerEvent) => void;
 }
@@ -68,6 +70,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   let active = loaded.value;
   const { pipeline, tasks } = active;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const queued = options.queue !== undefined;
+  // Made once, for every run: the gateway (its keys this process's environment, .env loaded into it) and how attempts run.
+  const gateway = new Gateway(process.env, { cacheOff: options.cacheOff === true });
+  const runAttempt = options.queue ?? localAttempts(gateway);
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
   const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
@@ -115,7 +121,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
       });
     await workspaceId(paths.root);
-    const fileSystem = options.queued ? undefined : await networkFileSystemOf(paths.root);
+    const fileSystem = queued ? undefined : await networkFileSystemOf(paths.root);
     if (fileSystem) {
       emit({
         event: 'workspace-on-network-fs',
@@ -131,18 +137,13 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
     // than a quick task takes to run), at most one more than the slots; none when the tasks run on
     // a queue's workers.
-    const standbys = new StandbyPool(
-      paths.root,
-      active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB,
-      attemptsRunHere() ? concurrency + 1 : 0,
-      () => slots.waiting,
-    );
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, queued ? 0 : concurrency + 1, () => slots.waiting);
     slots.onWaiting = () => standbys.demandChanged();
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
-    processGateway().preload(active.pipeline);
-    processGateway().setWorkspaceLimits(active.pipeline.providers);
-    if (!options.queued) standbys.start();
+    gateway.preload(active.pipeline);
+    gateway.setWorkspaceLimits(active.pipeline.providers);
+    if (!queued) standbys.start();
     let queuedShown = 0;
     const showQueued = () => {
       if (scheduler.queued === queuedShown) return;
@@ -164,6 +165,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         command: 'start',
         standbys,
         slots,
+        runAttempt,
       });
       if (typeof outcome === 'object' && 'deferred' in outcome) {
         // Stays queued: tried again when the cause (a full disk) may have passed.
@@ -235,7 +237,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       if (!next.ok) return emit({ event: 'pipeline-invalid', problems: next.error });
       if (next.value.pipelineText === active.pipelineText) return;
       active = next.value;
-      processGateway().setWorkspaceLimits(active.pipeline.providers);
+      gateway.setWorkspaceLimits(active.pipeline.providers);
       emit({ event: 'pipeline-reloaded', pipeline: active.pipeline.name, tasks: active.tasks.map((task) => task.name) });
     };
 

@@ -11,7 +11,6 @@ import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { redactTaskFiles } from '../../secrets/redact-task-files.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
-import { runAttempt } from './attempt-runner.js';
 import { countAttemptCutShort } from './crash-loop.js';
 import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
 import type { RunContext } from './run-context.js';
@@ -111,7 +110,7 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
   const progress = trackTaskProgress({ save: context.save, status, state, task: task.name, emit });
 
-  const result = await runAttempt({
+  const result = await context.runAttempt({
     attempt,
     onWorker: (worker) => {
       if (state.worker === worker) return;
