@@ -241,79 +241,123 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       emit({ event: 'pipeline-reloaded', pipeline: active.pipeline.name, tasks: active.tasks.map((task) => task.name) });
     };
 
+    const loop: ManagerLoop = { paths, emit, intake, scheduler, retries, standbys, slots, queuedRuns, handleRequest, stopController, stopStarting };
     if (options.once) {
-      for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
-      emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'once' });
-      for (const name of await pendingSeedNames(paths)) intake.offer(name);
-      await intake.idle();
-      await scheduler.idle();
-      while (retries.waiting > 0) {
-        await retries.next();
-        await scheduler.idle();
-      }
-      await standbys.close();
+      await workThroughOnce(loop);
       return { ok: true, ...counts, rejected: intake.rejected };
     }
-
-    const watchers = [
-      watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
-      watchFolder(
-        paths.root,
-        (name) => name === 'pipeline.json',
-        () => void reloadPipeline(),
-      ),
-      watchFolder(
-        paths.requests,
-        (name) => name.endsWith('.json') && !name.startsWith('.'),
-        (name) => void handleRequest(join(paths.requests, name)),
-      ),
-    ];
-    await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
-    for (const name of await pendingSeedNames(paths)) intake.offer(name);
-    // chokidar does not report a file whose name it still remembers from a file just moved away
-    // (a seed dropped again under the same name): a look at the folder now and then catches it.
-    // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
-    const rescan = setInterval(() => {
-      if (!intake.busy)
-        void readdir(paths.pending).then(
-          (names) => intake.rescan(names.filter(isSeedName)),
-          () => {},
-        );
-      // A request written on another host sharing the folder raises no event here.
-      void readdir(paths.requests).then(
-        (names) => {
-          for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
-        },
-        () => {},
-      );
-    }, RESCAN_MS);
-    for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
-    emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
-    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    const onSecondSignal = (signal: string) => {
-      if (stopController.signal.aborted) return;
-      emit({ event: 'manager-forcing', signal, running: slots.running });
-      stopController.abort(new Error(`a second ${signal}`));
-    };
-    await waitForStopSignal(onSecondSignal, async (signal) => {
-      stopStarting.abort();
-      emit({ event: 'manager-stopping', signal, running: slots.running, graceMs });
-      clearInterval(rescan);
-      await Promise.all(watchers.map((watcher) => watcher.close()));
-      intake.stop();
-      retries.cancel();
-      scheduler.pause();
-      const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
-      await scheduler.idle();
-      clearTimeout(grace);
-      await standbys.close();
-    });
+    await watchUntilStopped(loop, reloadPipeline, options.graceMs ?? DEFAULT_GRACE_MS);
     emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
     return { ok: true, ...counts, rejected: intake.rejected };
   } finally {
     removeLastResort();
     await managerLock.value.release();
   }
+}
+
+/** What the `--once` path and the watch path share, once the manager has taken in what was left. */
+interface ManagerLoop {
+  paths: WorkspacePaths;
+  emit: (event: ManagerEvent) => void;
+  intake: SeedIntake;
+  scheduler: Scheduler<string>;
+  retries: RetryLater<string>;
+  standbys: StandbyPool;
+  slots: TaskSlots;
+  /** Runs taken in and not yet done. */
+  queuedRuns: ReadonlyMap<string, unknown>;
+  /** Take in one request file of `resume` or `rerun`. */
+  handleRequest: (path: string) => Promise<void>;
+  /** Aborted when running tasks must be ended. */
+  stopController: AbortController;
+  /** Aborted as soon as the manager begins to stop. */
+  stopStarting: AbortController;
+}
+
+/** `--once`: the requests and seeds there now, every run they make settled, then done. */
+async function workThroughOnce(loop: ManagerLoop): Promise<void> {
+  const { paths, intake, scheduler, retries } = loop;
+  await takeWaitingRequests(loop);
+  loop.emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'once' });
+  for (const name of await pendingSeedNames(paths)) intake.offer(name);
+  await intake.idle();
+  await scheduler.idle();
+  while (retries.waiting > 0) {
+    await retries.next();
+    await scheduler.idle();
+  }
+  await loop.standbys.close();
+}
+
+/** Watching pending/, pipeline.json and the requests until SIGINT or SIGTERM, then a graceful stop. */
+async function watchUntilStopped(loop: ManagerLoop, reloadPipeline: () => Promise<void>, graceMs: number): Promise<void> {
+  const { paths, intake, emit, slots, stopController } = loop;
+  const watchers = [
+    watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
+    watchFolder(
+      paths.root,
+      (name) => name === 'pipeline.json',
+      () => void reloadPipeline(),
+    ),
+    watchFolder(paths.requests, isRequestName, (name) => void loop.handleRequest(join(paths.requests, name))),
+  ];
+  await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+  for (const name of await pendingSeedNames(paths)) intake.offer(name);
+  const rescan = rescanNowAndThen(loop);
+  await takeWaitingRequests(loop);
+  emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'watching' });
+  const onSecondSignal = (signal: string) => {
+    if (stopController.signal.aborted) return;
+    emit({ event: 'manager-forcing', signal, running: slots.running });
+    stopController.abort(new Error(`a second ${signal}`));
+  };
+  await waitForStopSignal(onSecondSignal, async (signal) => {
+    loop.stopStarting.abort();
+    emit({ event: 'manager-stopping', signal, running: slots.running, graceMs });
+    clearInterval(rescan);
+    await Promise.all(watchers.map((watcher) => watcher.close()));
+    await stopGracefully(loop, graceMs);
+  });
+}
+
+/**
+ * chokidar does not report a file whose name it still remembers from a file just moved away
+ * (a seed dropped again under the same name): a look at the folder now and then catches it.
+ * Only when the intake is idle: while it works through a backlog the files are being taken anyway.
+ */
+function rescanNowAndThen(loop: ManagerLoop): NodeJS.Timeout {
+  const { paths, intake } = loop;
+  return setInterval(() => {
+    if (!intake.busy)
+      void readdir(paths.pending).then(
+        (names) => intake.rescan(names.filter(isSeedName)),
+        () => {},
+      );
+    // A request written on another host sharing the folder raises no event here.
+    void readdir(paths.requests).then(
+      (names) => {
+        for (const name of names) if (isRequestName(name)) void loop.handleRequest(join(paths.requests, name));
+      },
+      () => {},
+    );
+  }, RESCAN_MS);
+}
+
+/** No run or task starts any more; running tasks get the grace period, then are stopped. */
+async function stopGracefully(loop: ManagerLoop, graceMs: number): Promise<void> {
+  const { scheduler, stopController } = loop;
+  loop.intake.stop();
+  loop.retries.cancel();
+  scheduler.pause();
+  const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
+  await scheduler.idle();
+  clearTimeout(grace);
+  await loop.standbys.close();
+}
+
+/** The request files already waiting, taken in before the manager says it is ready. */
+async function takeWaitingRequests(loop: ManagerLoop): Promise<void> {
+  for (const name of await readdir(loop.paths.requests)) if (isRequestName(name)) await loop.handleRequest(join(loop.paths.requests, name));
 }
 
 /** Seeds already in pending/, oldest first: a backlog is taken in the order it arrived. */
@@ -325,6 +369,9 @@ async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
 
 /** Hidden names too: the intake rejects those that stay (see SeedIntake), rather than ignore them. */
 const isSeedName = (name: string) => name.toLowerCase().endsWith('.json');
+
+/** A request file of `resume` or `rerun` (hidden names are left alone). */
+const isRequestName = (name: string) => name.endsWith('.json') && !name.startsWith('.');
 
 /**
  * Watch one folder (not its subfolders) for files. No awaitWriteFinish: it would add a fixed wait
