@@ -171,7 +171,7 @@ describe('the Batch API', () => {
     expect(fake.batches).toHaveLength(2);
     expect(fake.realtimeRequests).toEqual([]);
     const [record] = await readRunRecords(ws);
-    expect((record && askOf(record))).toMatchObject({ attempts: 1, refinements: 1 });
+    expect(record && askOf(record)).toMatchObject({ attempts: 1, refinements: 1 });
     const lines = await ledgerOf(join(ws.complete, record!.id), 'ask');
     expect(lines.map((line) => [line.call, line.batch])).toEqual([
       [1, true],
@@ -223,7 +223,7 @@ describe('the Batch API', () => {
     expect(status.tasks.ask?.error?.reason).toBe('provider-failed');
   });
 
-  it('a batch the provider fails: its calls fail with the provider\'s message', async () => {
+  it("a batch the provider fails: its calls fail with the provider's message", async () => {
     const fake = await fakeWith({ failBatch: 'line 1: model "small" does not exist' });
     const ws = await batchWorkspace(fake);
     const result = await once(ws);

@@ -105,7 +105,6 @@ function addDaemonCommands(program: Command): void {
     .option('--queue <redis-url>', 'hand task attempts to `pop worker`s through Redis (redis://host:port[/db])')
     .action(async (options: { root: string; once?: boolean; concurrency: number; json?: boolean; cache: boolean; queue?: string }) => {
       const paths = workspace(options.root);
-      if (!options.cache) (await import('../gateway/shared.js')).processGateway().cacheOff = true;
       // BullMQ and ioredis are loaded only by the commands that use the queue: the others start faster.
       const queue =
         options.queue === undefined
@@ -124,12 +123,13 @@ function addDaemonCommands(program: Command): void {
       const result = await runManager({
         root: paths.root,
         once: options.once === true,
-        queued: queue !== undefined,
+        cacheOff: !options.cache,
+        queue: queue?.value.runAttempt,
         concurrency: options.concurrency,
         log: output.log,
         ...(output.onEvent ? { onEvent: output.onEvent } : {}),
       });
-      await queue?.value();
+      await queue?.value.release();
       output.stop();
       if (!result.ok) {
         for (const problem of result.problems) process.stderr.write(`pop: ${problem}\n`);

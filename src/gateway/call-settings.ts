@@ -9,12 +9,7 @@ import { batchPaths } from '../batch/batch-store.js';
  * nothing else: its providers and prices, the models it may be served, its spending limits. The
  * manager and every worker build it alike, so no message can widen it.
  */
-export function callSettingsOf(
-  snapshot: Pipeline,
-  task: ResolvedTask,
-  cacheDir: string | undefined,
-  where?: { root: string; runDir: string },
-): CallSettings {
+export function callSettingsOf(snapshot: Pipeline, task: ResolvedTask, cacheDir: string | undefined, where?: { root: string; runDir: string }): CallSettings {
   const maxCostUsd = snapshot.maxCostUsd === undefined && task.maxCostUsd === undefined ? undefined : { run: snapshot.maxCostUsd, task: task.maxCostUsd };
   return {
     providers: snapshot.providers,

@@ -101,6 +101,14 @@ export interface Answer {
   cached?: boolean;
 }
 
+/** How a gateway is set up for the life of its process. */
+export interface GatewayOptions {
+  /** How a provider's budget is made: in this process (the default), or shared through Redis (`pop worker`). */
+  makeBudget?: (provider: string) => ProviderBudget;
+  /** `start --no-cache`: the cache is neither read nor written for this gateway's life. */
+  cacheOff?: boolean;
+}
+
 /**
  * The manager's gateway: every model call of every task goes through it. It holds the providers
  * (one SDK client each, its keys read from the manager's environment) and tries a call's models in
@@ -112,14 +120,17 @@ export class Gateway {
   private readonly states = new Map<string, { budget: ProviderBudget; health: ProviderHealth }>();
   private readonly caches = new Map<string, CallCache>();
   private readonly spend = new SpendMeter();
-  /** How a provider's budget is made: in this process, or shared through Redis (`pop worker`). */
-  makeBudget: (provider: string) => ProviderBudget = () => new ProviderBudget();
-  /** `start --no-cache`: the cache is neither read nor written for this manager's life. */
-  cacheOff = false;
+  private readonly makeBudget: (provider: string) => ProviderBudget;
+  private readonly cacheOff: boolean;
   /** Provider limits by provider name, from the workspace's current pipeline.json: a run's snapshot never sets them. */
   private workspaceLimits: Map<string, ProviderLimits | undefined> | undefined;
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    options: GatewayOptions = {},
+  ) {
+    this.makeBudget = options.makeBudget ?? (() => new ProviderBudget());
+    this.cacheOff = options.cacheOff === true;
     this.pool = new ProviderPool(env, (provider) => {
       const state = this.stateOf(provider);
       return providerFetch(state.budget, state.health);
@@ -218,7 +229,10 @@ export class Gateway {
     const decision = await batchedCall(request, context);
     if (decision.kind === 'parked') return { result: err([]), parked: { id: decision.id, provider: decision.provider } };
     if (decision.kind === 'failed') {
-      log.warn({ event: 'model-failed', model: `${decision.provider}:${decision.model}`, call: request.call, reason: 'batch-failed', message: decision.message }, 'model failed');
+      log.warn(
+        { event: 'model-failed', model: `${decision.provider}:${decision.model}`, call: request.call, reason: 'batch-failed', message: decision.message },
+        'model failed',
+      );
       return { result: err([{ reason: 'batch-failed', provider: decision.provider, model: decision.model, message: decision.message }]) };
     }
     if (decision.kind !== 'answered') return undefined;

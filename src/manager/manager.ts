@@ -18,7 +18,7 @@ import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
 import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
-import { attemptsRunHere } from './execution/attempt-runner.js';
+import { localAttempts, type RunAttempt } from './execution/attempt-runner.js';
 import { DEFAULT_MEMORY_MB } from '../formats/resolve-pipeline.js';
 import { DEFAULT_SETTLE_MS, SeedIntake } from './intake/seed-intake.js';
 import { inspectSeed } from './intake/inspect-seed.js';
@@ -29,7 +29,7 @@ import { RetryLater } from './execution/retry-later.js';
 import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
-import { processGateway } from '../gateway/shared.js';
+import { Gateway } from '../gateway/gateway.js';
 import { BatchRounds } from './batch-rounds.js';
 import { batchPaths, tasksStillWaiting } from '../batch/batch-store.js';
 import { RunStatusSchema } from '../formats/tasks-status.js';
@@ -50,8 +50,10 @@ export interface ManagerOptions {
   settleMs?: number;
   graceMs?: number;
   log: Logger;
-  /** Task attempts run on queue workers (`start --queue`): no warm task processes here. */
-  queued?: boolean;
+  /** `start --no-cache`: the call cache is neither read nor written. */
+  cacheOff?: boolean;
+  /** Task attempts run on queue workers this way (`start --queue`): no warm task processes here. */
+  queue?: RunAttempt | undefined;
   /** Extra consumer of events (the live progress display). */
   onEvent?: (event: ManagerEvent) => void;
 }
@@ -64,9 +66,12 @@ export type ManagerResult =
       rejected: number;
       interrupted: number;
       /** `--once`: calls still at the Batch API, and the runs they belong to (a later start continues them). */
-      batchWaiting?: { requests: number; runs: string[] };
+      batchWaiting?: BatchWaiting;
     }
   | { ok: false; problems: string[] };
+
+/** Calls still at the Batch API when `start --once` ends. */
+type BatchWaiting = { requests: number; runs: string[] };
 
 /**
  * The outer layer: claims seeds, runs their tasks (each in a child process), promotes finished
@@ -81,6 +86,10 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   let active = loaded.value;
   const { pipeline, tasks } = active;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const queued = options.queue !== undefined;
+  // Made once, for every run: the gateway (its keys this process's environment, .env loaded into it) and how attempts run.
+  const gateway = new Gateway(process.env, { cacheOff: options.cacheOff === true });
+  const runAttempt = options.queue ?? localAttempts(gateway);
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
 
   const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
@@ -128,7 +137,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
       });
     await workspaceId(paths.root);
-    const fileSystem = options.queued ? undefined : await networkFileSystemOf(paths.root);
+    const fileSystem = queued ? undefined : await networkFileSystemOf(paths.root);
     if (fileSystem) {
       emit({
         event: 'workspace-on-network-fs',
@@ -144,18 +153,13 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
     // than a quick task takes to run), at most one more than the slots; none when the tasks run on
     // a queue's workers.
-    const standbys = new StandbyPool(
-      paths.root,
-      active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB,
-      attemptsRunHere() ? concurrency + 1 : 0,
-      () => slots.waiting,
-    );
+    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, queued ? 0 : concurrency + 1, () => slots.waiting);
     slots.onWaiting = () => standbys.demandChanged();
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
-    processGateway().preload(active.pipeline);
-    processGateway().setWorkspaceLimits(active.pipeline.providers);
-    if (!options.queued) standbys.start();
+    gateway.preload(active.pipeline);
+    gateway.setWorkspaceLimits(active.pipeline.providers);
+    if (!queued) standbys.start();
     let queuedShown = 0;
     const showQueued = () => {
       if (scheduler.queued === queuedShown) return;
@@ -177,6 +181,7 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
         command: 'start',
         standbys,
         slots,
+        runAttempt,
       });
       if (typeof outcome === 'object' && 'deferred' in outcome) {
         // Stays queued: tried again when the cause (a full disk) may have passed.
@@ -267,82 +272,29 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       if (!next.ok) return emit({ event: 'pipeline-invalid', problems: next.error });
       if (next.value.pipelineText === active.pipelineText) return;
       active = next.value;
-      processGateway().setWorkspaceLimits(active.pipeline.providers);
+      gateway.setWorkspaceLimits(active.pipeline.providers);
       emit({ event: 'pipeline-reloaded', pipeline: active.pipeline.name, tasks: active.tasks.map((task) => task.name) });
     };
 
+    const loop: ManagerLoop = {
+      paths,
+      emit,
+      intake,
+      scheduler,
+      retries,
+      standbys,
+      slots,
+      queuedRuns,
+      handleRequest,
+      stopController,
+      stopStarting,
+      batchRounds,
+    };
     if (options.once) {
-      for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
-      emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'once' });
-      for (const name of await pendingSeedNames(paths)) intake.offer(name);
-      await intake.idle();
-      await scheduler.idle();
-      while (retries.waiting > 0) {
-        await retries.next();
-        await scheduler.idle();
-      }
-      const batchWaiting = await finishBatchRounds(batchRounds, () => scheduler.idle(), paths);
-      if (batchWaiting.requests > 0) emit({ event: 'batches-waiting', ...batchWaiting });
-      await standbys.close();
+      const batchWaiting = await workThroughOnce(loop);
       return { ok: true, ...counts, rejected: intake.rejected, ...(batchWaiting.requests > 0 ? { batchWaiting } : {}) };
     }
-
-    const watchers = [
-      watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
-      watchFolder(
-        paths.root,
-        (name) => name === 'pipeline.json',
-        () => void reloadPipeline(),
-      ),
-      watchFolder(
-        paths.requests,
-        (name) => name.endsWith('.json') && !name.startsWith('.'),
-        (name) => void handleRequest(join(paths.requests, name)),
-      ),
-    ];
-    await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
-    for (const name of await pendingSeedNames(paths)) intake.offer(name);
-    // chokidar does not report a file whose name it still remembers from a file just moved away
-    // (a seed dropped again under the same name): a look at the folder now and then catches it.
-    // Only when the intake is idle: while it works through a backlog the files are being taken anyway.
-    const rescan = setInterval(() => {
-      if (!intake.busy)
-        void readdir(paths.pending).then(
-          (names) => intake.rescan(names.filter(isSeedName)),
-          () => {},
-        );
-      // A request written on another host sharing the folder raises no event here.
-      void readdir(paths.requests).then(
-        (names) => {
-          for (const name of names) if (name.endsWith('.json') && !name.startsWith('.')) void handleRequest(join(paths.requests, name));
-        },
-        () => {},
-      );
-    }, RESCAN_MS);
-    for (const name of await readdir(paths.requests)) if (name.endsWith('.json') && !name.startsWith('.')) await handleRequest(join(paths.requests, name));
-    emit({ event: 'manager-ready', resumed: queuedRuns.size, pending: 'watching' });
-    batchRounds.start();
-    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    const onSecondSignal = (signal: string) => {
-      if (stopController.signal.aborted) return;
-      emit({ event: 'manager-forcing', signal, running: slots.running });
-      stopController.abort(new Error(`a second ${signal}`));
-    };
-    await waitForStopSignal(onSecondSignal, async (signal) => {
-      stopStarting.abort();
-      emit({ event: 'manager-stopping', signal, running: slots.running, graceMs });
-      clearInterval(rescan);
-      await Promise.all(watchers.map((watcher) => watcher.close()));
-      intake.stop();
-      retries.cancel();
-      // Batches stay open at their providers: a later start re-attaches to them.
-      await batchRounds.stop();
-      scheduler.pause();
-      const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
-      await scheduler.idle();
-      clearTimeout(grace);
-      await standbys.close();
-    });
+    await watchUntilStopped(loop, reloadPipeline, options.graceMs ?? DEFAULT_GRACE_MS);
     emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
     return { ok: true, ...counts, rejected: intake.rejected };
   } finally {
@@ -351,20 +303,58 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   }
 }
 
+/** What the `--once` path and the watch path share, once the manager has taken in what was left. */
+interface ManagerLoop {
+  paths: WorkspacePaths;
+  emit: (event: ManagerEvent) => void;
+  intake: SeedIntake;
+  scheduler: Scheduler<string>;
+  retries: RetryLater<string>;
+  standbys: StandbyPool;
+  slots: TaskSlots;
+  /** Runs taken in and not yet done. */
+  queuedRuns: ReadonlyMap<string, unknown>;
+  /** Take in one request file of `resume` or `rerun`. */
+  handleRequest: (path: string) => Promise<void>;
+  /** Aborted when running tasks must be ended. */
+  stopController: AbortController;
+  /** Aborted as soon as the manager begins to stop. */
+  stopStarting: AbortController;
+  batchRounds: BatchRounds;
+}
+
+/** `--once`: the requests and seeds there now, every run they make settled, then done; says what still waits for a Batch API. */
+async function workThroughOnce(loop: ManagerLoop): Promise<BatchWaiting> {
+  const { paths, intake, scheduler, retries } = loop;
+  await takeWaitingRequests(loop);
+  loop.emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'once' });
+  for (const name of await pendingSeedNames(paths)) intake.offer(name);
+  await intake.idle();
+  await scheduler.idle();
+  while (retries.waiting > 0) {
+    await retries.next();
+    await scheduler.idle();
+  }
+  const batchWaiting = await finishBatchRounds(loop);
+  if (batchWaiting.requests > 0) loop.emit({ event: 'batches-waiting', ...batchWaiting });
+  await loop.standbys.close();
+  return batchWaiting;
+}
+
 /**
  * `start --once` does not sit for a day: every parked call is submitted, every open batch asked
  * once, and what came back is run, until a round brings nothing back. What still waits is said.
  */
-async function finishBatchRounds(rounds: BatchRounds, idle: () => Promise<void>, paths: WorkspacePaths): Promise<{ requests: number; runs: string[] }> {
+async function finishBatchRounds(loop: ManagerLoop): Promise<BatchWaiting> {
   for (;;) {
-    const round = await rounds.flush();
+    const round = await loop.batchRounds.flush();
     if (round.answered === 0) {
-      const where = batchPaths(paths.root);
+      const where = batchPaths(loop.paths.root);
       const runs: string[] = [];
       for (const run of (await readdir(where.pending).catch(() => [] as string[])).sort()) if ((await tasksStillWaiting(where, run)).size > 0) runs.push(run);
       return { requests: round.waiting, runs };
     }
-    await idle();
+    await loop.scheduler.idle();
   }
 }
 
@@ -376,6 +366,80 @@ async function hasAnsweredTasks(paths: WorkspacePaths, runDir: string, id: strin
   return Object.entries(status.value.tasks).some(([name, task]) => task.state === 'waiting' && !parked.has(name));
 }
 
+/** Watching pending/, pipeline.json and the requests until SIGINT or SIGTERM, then a graceful stop. */
+async function watchUntilStopped(loop: ManagerLoop, reloadPipeline: () => Promise<void>, graceMs: number): Promise<void> {
+  const { paths, intake, emit, slots, stopController } = loop;
+  const watchers = [
+    watchFolder(paths.pending, isSeedName, (name) => intake.offer(name)),
+    watchFolder(
+      paths.root,
+      (name) => name === 'pipeline.json',
+      () => void reloadPipeline(),
+    ),
+    watchFolder(paths.requests, isRequestName, (name) => void loop.handleRequest(join(paths.requests, name))),
+  ];
+  await Promise.all(watchers.map((watcher) => new Promise<void>((resolve) => watcher.once('ready', () => resolve()))));
+  for (const name of await pendingSeedNames(paths)) intake.offer(name);
+  const rescan = rescanNowAndThen(loop);
+  await takeWaitingRequests(loop);
+  emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'watching' });
+  loop.batchRounds.start();
+  const onSecondSignal = (signal: string) => {
+    if (stopController.signal.aborted) return;
+    emit({ event: 'manager-forcing', signal, running: slots.running });
+    stopController.abort(new Error(`a second ${signal}`));
+  };
+  await waitForStopSignal(onSecondSignal, async (signal) => {
+    loop.stopStarting.abort();
+    emit({ event: 'manager-stopping', signal, running: slots.running, graceMs });
+    clearInterval(rescan);
+    await Promise.all(watchers.map((watcher) => watcher.close()));
+    await stopGracefully(loop, graceMs);
+  });
+}
+
+/**
+ * chokidar does not report a file whose name it still remembers from a file just moved away
+ * (a seed dropped again under the same name): a look at the folder now and then catches it.
+ * Only when the intake is idle: while it works through a backlog the files are being taken anyway.
+ */
+function rescanNowAndThen(loop: ManagerLoop): NodeJS.Timeout {
+  const { paths, intake } = loop;
+  return setInterval(() => {
+    if (!intake.busy)
+      void readdir(paths.pending).then(
+        (names) => intake.rescan(names.filter(isSeedName)),
+        () => {},
+      );
+    // A request written on another host sharing the folder raises no event here.
+    void readdir(paths.requests).then(
+      (names) => {
+        for (const name of names) if (isRequestName(name)) void loop.handleRequest(join(paths.requests, name));
+      },
+      () => {},
+    );
+  }, RESCAN_MS);
+}
+
+/** No run or task starts any more; running tasks get the grace period, then are stopped. */
+async function stopGracefully(loop: ManagerLoop, graceMs: number): Promise<void> {
+  const { scheduler, stopController } = loop;
+  loop.intake.stop();
+  loop.retries.cancel();
+  // Batches stay open at their providers: a later start re-attaches to them.
+  await loop.batchRounds.stop();
+  scheduler.pause();
+  const grace = setTimeout(() => stopController.abort(new Error('grace period over')), graceMs);
+  await scheduler.idle();
+  clearTimeout(grace);
+  await loop.standbys.close();
+}
+
+/** The request files already waiting, taken in before the manager says it is ready. */
+async function takeWaitingRequests(loop: ManagerLoop): Promise<void> {
+  for (const name of await readdir(loop.paths.requests)) if (isRequestName(name)) await loop.handleRequest(join(loop.paths.requests, name));
+}
+
 /** Seeds already in pending/, oldest first: a backlog is taken in the order it arrived. */
 async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
   const names = (await readdir(paths.pending)).filter(isSeedName);
@@ -385,6 +449,9 @@ async function pendingSeedNames(paths: WorkspacePaths): Promise<string[]> {
 
 /** Hidden names too: the intake rejects those that stay (see SeedIntake), rather than ignore them. */
 const isSeedName = (name: string) => name.toLowerCase().endsWith('.json');
+
+/** A request file of `resume` or `rerun` (hidden names are left alone). */
+const isRequestName = (name: string) => name.endsWith('.json') && !name.startsWith('.');
 
 /**
  * Watch one folder (not its subfolders) for files. No awaitWriteFinish: it would add a fixed wait

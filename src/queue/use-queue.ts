@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { workspaceId } from '../fs/workspace-id.js';
-import { useAttemptRunner } from '../manager/execution/attempt-runner.js';
-import { runTaskProcess } from '../manager/execution/task-process.js';
+import type { RunAttempt } from '../manager/execution/attempt-runner.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { err, messageOf, ok, type Result } from '../result.js';
 import { checkReachable, connect, queueNameFor } from './connection.js';
@@ -14,9 +13,13 @@ const ONCE_ADD_TRIES = 5;
 /**
  * `start --queue`: this manager's task attempts go to the workspace's queue instead of local
  * processes, and the manager holds the workspace's lease in Redis besides its lock file. Returns
- * how to let go of both when the manager stops.
+ * how to run an attempt on the queue, and how to let go of both when the manager stops.
  */
-export async function useQueue(url: string, root: string, options: { command: string; once?: boolean }): Promise<Result<() => Promise<void>, string>> {
+export async function useQueue(
+  url: string,
+  root: string,
+  options: { command: string; once?: boolean },
+): Promise<Result<{ runAttempt: RunAttempt; release: () => Promise<void> }, string>> {
   const reachable = await checkReachable(url);
   if (!reachable.ok) return err(reachable.error);
   const connections = [connect(url), connect(url)] as const;
@@ -50,11 +53,12 @@ export async function useQueue(url: string, root: string, options: { command: st
   }
   // `start --once` must end: a job Redis keeps refusing is left for the next start after a few tries.
   const attempts = new QueueAttempts(name, connections[0], connections[1], options.once ? ONCE_ADD_TRIES : undefined);
-  useAttemptRunner(attempts.run);
-  return ok(async () => {
-    useAttemptRunner(runTaskProcess);
-    await lease.value.release();
-    await attempts.close();
-    for (const connection of connections) connection.disconnect();
+  return ok({
+    runAttempt: attempts.run,
+    release: async () => {
+      await lease.value.release();
+      await attempts.close();
+      for (const connection of connections) connection.disconnect();
+    },
   });
 }

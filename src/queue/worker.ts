@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { processGateway } from '../gateway/shared.js';
+import { Gateway } from '../gateway/gateway.js';
 import { applyWorkspaceLimits } from '../gateway/workspace-limits.js';
 import { runTaskProcess } from '../manager/execution/task-process.js';
 import { StandbyPool } from '../manager/execution/standby-pool.js';
@@ -17,6 +17,12 @@ import { attemptLockPath } from './attempt-lock.js';
 import { connect, lockTimings, queueNameFor } from './connection.js';
 import { RedisBudget } from './redis-budget.js';
 import { JOB_REFUSED, type TaskJobResult } from './task-job.js';
+
+/** What this worker makes once and every job uses: its gateway and its warm task processes. */
+interface WorkerServices {
+  gateway: Gateway;
+  standbys: StandbyPool;
+}
 
 export interface WorkerOptions {
   url: string;
@@ -35,7 +41,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const me = `${hostname()}:${process.pid}`;
   const budgets = connect(options.url);
   budgets.on('error', () => {});
-  processGateway().makeBudget = (provider) => new RedisBudget(budgets, `${name}:budget:${provider}`);
+  // Provider limits are shared through Redis by every worker of the workspace.
+  const gateway = new Gateway(process.env, { makeBudget: (provider) => new RedisBudget(budgets, `${name}:budget:${provider}`) });
   const stopping = new AbortController();
   /** The jobs in hand: a job whose lock could not be renewed is another worker's to retry, so its task is stopped here. */
   const held = new Map<string, AbortController>();
@@ -43,13 +50,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const pipeline = await readJsonFile(workspacePaths(options.root).pipelineFile, PipelineSchema);
   if (pipeline.ok) {
     noteKeyVariables(pipeline.value.providers);
-    processGateway().preload(pipeline.value);
+    gateway.preload(pipeline.value);
   }
   const standbys = new StandbyPool(options.root, (pipeline.ok && pipeline.value.defaults?.memoryMb) || DEFAULT_MEMORY_MB, options.concurrency + 1);
   standbys.start();
 
   const jobs = connect(options.url);
-  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, standbys, held, options.log), {
+  const worker = new Worker(name, (job: Job) => runJob(job, options.root, me, stopping.signal, { gateway, standbys }, held, options.log), {
     connection: jobs,
     concurrency: options.concurrency,
     // A job whose worker died fails at once: the manager starts the next attempt, numbered as today.
@@ -89,7 +96,7 @@ async function runJob(
   root: string,
   me: string,
   stopping: AbortSignal,
-  standbys: StandbyPool,
+  services: WorkerServices,
   held: Map<string, AbortController>,
   log: (message: string) => void,
 ): Promise<TaskJobResult> {
@@ -111,7 +118,7 @@ async function runJob(
     throw new UnrecoverableError(`${JOB_REFUSED}: ${why}`);
   }
   try {
-    return await runAdmitted(job, data, root, me, stopping, standbys, held);
+    return await runAdmitted(job, data, root, me, stopping, services, held);
   } finally {
     await attemptLock.value.release();
   }
@@ -123,19 +130,19 @@ async function runAdmitted(
   root: string,
   me: string,
   stopping: AbortSignal,
-  standbys: StandbyPool,
+  services: WorkerServices,
   held: Map<string, AbortController>,
 ): Promise<TaskJobResult> {
   await job.updateProgress({ type: 'worker', worker: me });
   // The workspace's pipeline.json as it is now sets the provider limits (it may have changed since the last job).
-  await applyWorkspaceLimits(processGateway(), workspacePaths(root).pipelineFile);
+  await applyWorkspaceLimits(services.gateway, workspacePaths(root).pipelineFile);
   await appendFile(
     data.taskLog,
     `${JSON.stringify({ level: 30, time: Date.now(), event: 'worker', worker: me, attempt: data.attempt, msg: `attempt ${data.attempt} runs on worker ${me}` })}\n`,
   );
   const lost = new AbortController();
   held.set(job.id ?? '', lost);
-  const result = await runTaskProcess({
+  const result = await runTaskProcess(services.gateway, {
     workspace: root,
     run: data.run,
     task: data.task,
@@ -146,7 +153,7 @@ async function runAdmitted(
     timeoutMs: data.timeoutMs,
     memoryMb: data.memoryMb,
     cancelSignal: AbortSignal.any([stopping, lost.signal]),
-    standbys,
+    standbys: services.standbys,
     calls: data.calls,
     onMessage: (message) => void job.updateProgress(message).catch(() => {}),
   });

@@ -9,9 +9,9 @@ import { ArtifactWriter, type OnRedacted } from './artifacts.js';
 import { ModelCaller, UsageMeter, type CallDefaults } from './model-caller.js';
 import { runPromptLoop } from './prompt-loop.js';
 import { CallParkedError } from './inference.js';
-import { failureOf, StageError, stageRunner, writeFor, type Stage } from './stage.js';
+import { failureOf, StageError, stageRunner, writeFor, type Stage, type StageRunner } from './stage.js';
 import { defaultStageArtifact } from './stage-references.js';
-import type { Ingested, TaskContext, TaskDefinition } from './task-api.js';
+import type { FanOutTaskDefinition, Ingested, SingleTaskDefinition, TaskContext, TaskDefinition } from './task-api.js';
 import type { TaskLogger } from './task-log.js';
 import { recordTextNotes } from './text-notes.js';
 
@@ -42,11 +42,55 @@ export type TaskRunResult =
   /** Calls wait for the Batch API: the attempt runs again once they are answered. */
   | { ok: false; parked: string; usage: Usage; refinements: number };
 
+/** What the parts of one attempt share: its setup, artifacts, model caller and stages. */
+interface TaskRun {
+  setup: TaskRunSetup;
+  letter: Letter;
+  task: TaskDefinition;
+  log: TaskLogger;
+  onRedacted: OnRedacted;
+  artifacts: ArtifactWriter;
+  schema: z.ZodType | undefined;
+  outputJsonSchema: Record<string, unknown> | undefined;
+  meter: UsageMeter;
+  defaults: CallDefaults;
+  caller: ModelCaller;
+  stage: StageRunner;
+  textNotes: { truncated: Truncation[]; stop: () => void };
+  ctx: TaskContext;
+  write: (name: string, content: unknown) => Promise<void>;
+  /** Kept up to date as the attempt goes: a failure reports the refinements made before it. */
+  refinements: number;
+  escalations: number;
+}
+
+/** How stages 3–7 (and finalization) ended, once or per item: the value, or why not. */
+type Ended = { ok: true; value: unknown; model: string | null; items?: Output['items'] } | { ok: false; error: TaskFailure };
+
 /**
  * Run one attempt of one task through the eight stages, leaving an artifact per stage. Stages 3–7
  * run once (prompt-loop.ts), or once per item when the task has `each` (items.ts).
  */
 export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
+  const run = await openTaskRun(setup);
+  const { meter, artifacts } = run;
+  const failed = (error: TaskFailure): TaskRunResult => ({ ok: false, usage: meter.usage, refinements: run.refinements, costUsd: meter.costUsd, error });
+  try {
+    const prepared = await ingestAndPrepare(run);
+    const { task } = run;
+    const ended = task.each ? await runFanOut(run, task, prepared) : await runSinglePrompt(run, task, prepared);
+    if (!ended.ok) return failed(ended.error);
+    return { ok: true, output: await writeTaskOutput(run, ended) };
+  } catch (error) {
+    if (error instanceof CallParkedError) return { ok: false, parked: error.provider, usage: meter.usage, refinements: run.refinements };
+    return failed(failureOf(error, artifacts.lastWritten ? `tasks/${run.letter.task}/${artifacts.lastWritten}` : undefined));
+  } finally {
+    run.textNotes.stop();
+  }
+}
+
+/** Everything an attempt needs before its first stage: the artifact writer, the model caller, the task's context. */
+async function openTaskRun(setup: TaskRunSetup): Promise<TaskRun> {
   const { letter, definition: task, log } = setup;
   const onRedacted: OnRedacted = (artifact, variables) => log.warn({ event: 'secrets-redacted', artifact, variables }, 'API keys taken out of an artifact');
   const artifacts = await ArtifactWriter.open(setup.taskDir, onRedacted);
@@ -66,11 +110,8 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
     signal: setup.signal,
   };
   const caller = new ModelCaller(defaults, artifacts, meter, log);
-  let refinements = 0;
-  let escalations = 0;
   const stage = stageRunner(log, artifacts, setup.onStage);
   const textNotes = recordTextNotes(log, () => stage.current, setup.onTruncated);
-  const { truncated } = textNotes;
 
   const ctx: TaskContext = {
     runId: letter.runId,
@@ -91,108 +132,128 @@ export async function runTask(setup: TaskRunSetup): Promise<TaskRunResult> {
     callModel: (messages, options) => caller.call(messages, options, true),
   };
   const write = (name: string, content: unknown) => writeFor(stage, artifacts, name, content);
-  const failed = (error: TaskFailure): TaskRunResult => ({ ok: false, usage: meter.usage, refinements, costUsd: meter.costUsd, error });
+  return {
+    setup,
+    letter,
+    task,
+    log,
+    onRedacted,
+    artifacts,
+    schema,
+    outputJsonSchema,
+    meter,
+    defaults,
+    caller,
+    stage,
+    textNotes,
+    ctx,
+    write,
+    refinements: 0,
+    escalations: 0,
+  };
+}
+
+/** Stages 1 and 2, each leaving its artifact: what the task works on. */
+async function ingestAndPrepare(run: TaskRun): Promise<unknown> {
+  const { setup, letter, task, ctx, artifacts, stage, write } = run;
+  const ingested = await stage('ingestion', () => (task.ingest ? task.ingest(ctx) : ({ seed: setup.seed, inputs: setup.inputs } satisfies Ingested)));
+  const references = defaultStageArtifact(letter.inputs);
+  const ingestion = artifacts.freeName('01-ingestion', 'json');
+  await write(ingestion, task.ingest ? (ingested ?? null) : references);
+
+  const prepared = await stage('pre-processing', () => (task.preprocess ? task.preprocess(ingested as never, ctx) : ingested));
+  // Passed through unchanged: a reference, to the ingestion artifact or to what it references.
+  await write(artifacts.freeName('02-preprocessed', 'json'), task.preprocess ? (prepared ?? null) : task.ingest ? { $ref: ingestion } : references);
+  return prepared;
+}
+
+/** A task with `each`: stages 3–7 once per item (items.ts), then finalization over the items' values. */
+async function runFanOut(run: TaskRun, task: FanOutTaskDefinition, prepared: unknown): Promise<Ended> {
+  const { setup, letter, ctx, stage } = run;
+  const list = await stage('items', async () => {
+    const returned = await task.each(prepared as never, ctx);
+    if (!Array.isArray(returned)) throw new TypeError(`each must return a list of items, not ${returned === null ? 'null' : typeof returned}`);
+    return returned as unknown[];
+  });
+  // Loaded only by fan-out tasks: module loading is most of a task process's start-up.
+  const { runItems } = await import('./items.js');
+  const outcome = await runItems(
+    {
+      letter,
+      taskDir: setup.taskDir,
+      task,
+      ctx,
+      defaults: run.defaults,
+      meter: run.meter,
+      log: run.log,
+      schema: run.schema,
+      outputJsonSchema: run.outputJsonSchema,
+      artifacts: run.artifacts,
+      onRedacted: run.onRedacted,
+      onItems: (counts) => setup.onItems?.(counts),
+    },
+    list,
+  ).catch((error: unknown) => {
+    throw error instanceof StageError || error instanceof CallParkedError ? error : new StageError('items', error);
+  });
+  run.refinements = outcome.refinements;
+  if (!outcome.ok) return { ok: false, error: outcome.error };
+  run.escalations = outcome.escalations;
+  const finalCtx = { ...ctx, failedItems: outcome.failedItems };
+  const value = await stage('finalization', () => (task.finalize ? task.finalize(outcome.values as never, finalCtx) : outcome.values));
+  return { ok: true, value, model: outcome.model, items: { ...outcome.counts, failedItems: outcome.failedItems } };
+}
+
+/** A task without `each`: stages 3–7 once (prompt-loop.ts), then finalization. */
+async function runSinglePrompt(run: TaskRun, task: SingleTaskDefinition, prepared: unknown): Promise<Ended> {
+  const { letter, ctx, stage } = run;
+  const escalate = { rungs: letter.escalate ?? [], after: letter.escalateAfter ?? 1 };
   const header = `task ${letter.task} · run ${letter.runId} · attempt ${letter.attempt} · models ${letter.model.join(', ')}`;
+  const result = await runPromptLoop(
+    {
+      task,
+      ctx,
+      caller: run.caller,
+      artifacts: run.artifacts,
+      folder: `tasks/${letter.task}`,
+      schema: run.schema,
+      outputJsonSchema: run.outputJsonSchema,
+      maxRefinements: letter.maxRefinements,
+      escalate,
+      header,
+      stage,
+    },
+    prepared,
+  );
+  run.refinements = result.refinements;
+  run.escalations = result.escalations;
+  if (!result.ok) return { ok: false, error: result.error };
+  const checked = result.value;
+  const value = await stage('finalization', () => (task.finalize ? task.finalize(checked as never, ctx) : checked));
+  return { ok: true, value, model: result.model };
+}
 
-  try {
-    const ingested = await stage('ingestion', () => (task.ingest ? task.ingest(ctx) : ({ seed: setup.seed, inputs: setup.inputs } satisfies Ingested)));
-    const references = defaultStageArtifact(letter.inputs);
-    const ingestion = artifacts.freeName('01-ingestion', 'json');
-    await write(ingestion, task.ingest ? (ingested ?? null) : references);
-
-    const prepared = await stage('pre-processing', () => (task.preprocess ? task.preprocess(ingested as never, ctx) : ingested));
-    // Passed through unchanged: a reference, to the ingestion artifact or to what it references.
-    await write(artifacts.freeName('02-preprocessed', 'json'), task.preprocess ? (prepared ?? null) : task.ingest ? { $ref: ingestion } : references);
-
-    let value: unknown;
-    let model: string | null;
-    let items: Output['items'];
-    if (task.each) {
-      const each = task.each;
-      const list = await stage('items', async () => {
-        const returned = await each(prepared as never, ctx);
-        if (!Array.isArray(returned)) throw new TypeError(`each must return a list of items, not ${returned === null ? 'null' : typeof returned}`);
-        return returned as unknown[];
-      });
-      // Loaded only by fan-out tasks: module loading is most of a task process's start-up.
-      const { runItems } = await import('./items.js');
-      const outcome = await runItems(
-        {
-          letter,
-          taskDir: setup.taskDir,
-          task,
-          ctx,
-          defaults,
-          meter,
-          log,
-          schema,
-          outputJsonSchema,
-          artifacts,
-          onRedacted,
-          onItems: (counts) => setup.onItems?.(counts),
-        },
-        list,
-      ).catch((error: unknown) => {
-        throw error instanceof StageError || error instanceof CallParkedError ? error : new StageError('items', error);
-      });
-      refinements = outcome.refinements;
-      if (!outcome.ok) return failed(outcome.error);
-      escalations = outcome.escalations;
-      const finalCtx = { ...ctx, failedItems: outcome.failedItems };
-      value = await stage('finalization', () => (task.finalize ? task.finalize(outcome.values as never, finalCtx) : outcome.values));
-      model = outcome.model;
-      items = { ...outcome.counts, failedItems: outcome.failedItems };
-    } else {
-      const escalate = { rungs: letter.escalate ?? [], after: letter.escalateAfter ?? 1 };
-      const result = await runPromptLoop(
-        {
-          task,
-          ctx,
-          caller,
-          artifacts,
-          folder: `tasks/${letter.task}`,
-          schema,
-          outputJsonSchema,
-          maxRefinements: letter.maxRefinements,
-          escalate,
-          header,
-          stage,
-        },
-        prepared,
-      );
-      refinements = result.refinements;
-      escalations = result.escalations;
-      if (!result.ok) return failed(result.error);
-      const checked = result.value;
-      value = await stage('finalization', () => (task.finalize ? task.finalize(checked as never, ctx) : checked));
-      model = result.model;
-    }
-
-    // The calls this attempt made: the manager adds each attempt's to the task's totals, so items
-    // reused from an earlier attempt (whose calls that attempt reported) are not counted again.
-    const costUsd = meter.costUsd;
-    const output: Output = {
-      task: letter.task,
-      attempt: letter.attempt,
-      value: value ?? null,
-      model,
-      usage: meter.usage,
-      refinements,
-      ...(escalations ? { escalations } : {}),
-      ...(costUsd === undefined ? {} : { costUsd }),
-      ...(items ? { items } : {}),
-      ...(truncated.length ? { truncated } : {}),
-      finishedAt: new Date().toISOString(),
-    };
-    await artifacts.writeOutput(output);
-    caller.keepTheRest();
-    return { ok: true, output };
-  } catch (error) {
-    if (error instanceof CallParkedError) {
-      return { ok: false, parked: error.provider, usage: meter.usage, refinements };
-    }
-    return failed(failureOf(error, artifacts.lastWritten ? `tasks/${letter.task}/${artifacts.lastWritten}` : undefined));
-  } finally {
-    textNotes.stop();
-  }
+/** output.json, the mark of a finished attempt; then the calls' answers may be kept in the cache. */
+async function writeTaskOutput(run: TaskRun, ended: Extract<Ended, { ok: true }>): Promise<Output> {
+  const { letter, meter, refinements, escalations } = run;
+  const { truncated } = run.textNotes;
+  // The calls this attempt made: the manager adds each attempt's to the task's totals, so items
+  // reused from an earlier attempt (whose calls that attempt reported) are not counted again.
+  const costUsd = meter.costUsd;
+  const output: Output = {
+    task: letter.task,
+    attempt: letter.attempt,
+    value: ended.value ?? null,
+    model: ended.model,
+    usage: meter.usage,
+    refinements,
+    ...(escalations ? { escalations } : {}),
+    ...(costUsd === undefined ? {} : { costUsd }),
+    ...(ended.items ? { items: ended.items } : {}),
+    ...(truncated.length ? { truncated } : {}),
+    finishedAt: new Date().toISOString(),
+  };
+  await run.artifacts.writeOutput(output);
+  run.caller.keepTheRest();
+  return output;
 }

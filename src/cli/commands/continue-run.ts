@@ -13,7 +13,8 @@ import { writeRunRequest } from '../../manager/runs/requests.js';
 import { executeRunLocked, type LockedRunOptions } from '../../manager/execution/run-locked.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT } from '../exit-codes.js';
-import { processGateway } from '../../gateway/shared.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { localAttempts } from '../../manager/execution/attempt-runner.js';
 import { applyWorkspaceLimits } from '../../gateway/workspace-limits.js';
 
 const WAIT_POLL_MS = 250;
@@ -72,8 +73,10 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
     return options.wait ? waitForOutcome(paths, id, before.ok ? before.value.updatedAt : undefined) : EXIT.ok;
   }
 
-  // Provider limits are the workspace's, not those of the run's snapshot.
-  await applyWorkspaceLimits(processGateway(), paths.pipelineFile);
+  // This process runs the tasks itself, their calls through its own gateway. Provider limits are
+  // the workspace's, not those of the run's snapshot.
+  const gateway = new Gateway(process.env);
+  await applyWorkspaceLimits(gateway, paths.pipelineFile);
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
@@ -90,6 +93,7 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
       },
       cancelSignal: stop.signal,
       command: options.command,
+      runAttempt: localAttempts(gateway),
     });
     if (outcome === 'busy') {
       process.stderr.write(`pop: run ${id} is busy: another process is working on it\n`);

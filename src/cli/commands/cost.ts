@@ -64,7 +64,17 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
     // Batch columns only where the Batch API was used: most workspaces never do.
     const withBatch = totalFigures.batchCalls > 0;
     const batch = (...cells: string[]) => (withBatch ? cells : []);
-    const header = [options.by.toUpperCase(), 'CALLS', ...batch('BATCH'), 'CACHED', 'FAILED', 'TOKENS IN/OUT', 'CACHED IN', 'COST', ...batch('BATCH COST', 'REAL-TIME COST')];
+    const header = [
+      options.by.toUpperCase(),
+      'CALLS',
+      ...batch('BATCH'),
+      'CACHED',
+      'FAILED',
+      'TOKENS IN/OUT',
+      'CACHED IN',
+      'COST',
+      ...batch('BATCH COST', 'REAL-TIME COST'),
+    ];
     const line = (name: string, f: ReturnType<typeof figures>) => [
       name,
       String(f.calls),
@@ -94,7 +104,8 @@ export async function costCommand(paths: WorkspacePaths, options: CostOptions): 
 function figures(totals: CallTotals, calls: WorkspaceCall[]) {
   const { usage } = totals;
   const batched = calls.filter((call) => call.batch && call.outcome === 'answered');
-  const costOfAll = (group: WorkspaceCall[]) => group.reduce<number | undefined>((sum, call) => (call.costUsd === undefined ? sum : (sum ?? 0) + call.costUsd), undefined);
+  const costOfAll = (group: WorkspaceCall[]) =>
+    group.reduce<number | undefined>((sum, call) => (call.costUsd === undefined ? sum : (sum ?? 0) + call.costUsd), undefined);
   return {
     batchCalls: batched.length,
     batchCostUsd: costOfAll(batched),

@@ -1,4 +1,5 @@
 import type { Output } from '../../formats/output.js';
+import type { Gateway } from '../../gateway/gateway.js';
 import type { Result } from '../../result.js';
 import { runTaskProcess, type TaskProcessFailure, type TaskProcessOptions } from './task-process.js';
 
@@ -10,20 +11,10 @@ export type AttemptOptions = TaskProcessOptions & {
   /** Told when the attempt cannot be handed on yet (`start --queue`: Redis refused its job). */
   onWaiting?: (wait: { reason: string; message: string; waitMs?: number }) => void;
 };
+/** How a task attempt runs: in a local task process, or as a job on a queue's workers (`start --queue`). */
 export type RunAttempt = (options: AttemptOptions) => Promise<Result<Output, TaskProcessFailure>>;
 
-let current: RunAttempt = runTaskProcess;
-
-/** How this manager runs a task attempt: a local task process, or a job on a queue. */
-export function useAttemptRunner(runner: RunAttempt): void {
-  current = runner;
-}
-
-/** Whether task attempts run in this process's own task processes (not on a queue's workers). */
-export function attemptsRunHere(): boolean {
-  return current === runTaskProcess;
-}
-
-export function runAttempt(options: AttemptOptions): Promise<Result<Output, TaskProcessFailure>> {
-  return current(options);
+/** Attempts run in this process's own task processes, their model calls through `gateway`. */
+export function localAttempts(gateway: Gateway): RunAttempt {
+  return (options) => runTaskProcess(gateway, options);
 }

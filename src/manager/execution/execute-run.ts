@@ -5,6 +5,7 @@ import type { RunStatus } from '../../formats/tasks-status.js';
 import { TaskGraph } from '../../formats/task-graph.js';
 import { runPaths, type WorkspacePaths } from '../../workspace.js';
 import type { EmitEvent } from '../events.js';
+import type { RunAttempt } from './attempt-runner.js';
 import type { RunContext } from './run-context.js';
 import { completeRun, failRun, interruptRun, recoverFinishedTask, waitRun, type RunOutcome } from './run-outcome.js';
 import type { StandbyPool } from './standby-pool.js';
@@ -28,6 +29,8 @@ export interface ExecuteRunOptions {
   alreadyRecorded?: (id: string) => Promise<boolean>;
   standbys?: StandbyPool | undefined;
   slots?: TaskSlots | undefined;
+  /** How a task attempt runs: locally, or on a queue's workers. */
+  runAttempt: RunAttempt;
 }
 
 /**
@@ -57,6 +60,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     stopping,
     standbys: options.standbys,
     slots: options.slots,
+    runAttempt: options.runAttempt,
     save,
   };
   if (!snapshot.ok) {

@@ -3,6 +3,7 @@ import type { RunStatus } from '../../formats/tasks-status.js';
 import type { TaskGraph } from '../../formats/task-graph.js';
 import type { WorkspacePaths } from '../../workspace.js';
 import type { EmitEvent } from '../events.js';
+import type { RunAttempt } from './attempt-runner.js';
 import type { StandbyPool } from './standby-pool.js';
 import type { TaskSlots } from './task-slots.js';
 
@@ -24,6 +25,8 @@ export interface RunContext {
   standbys: StandbyPool | undefined;
   /** The manager's cap on task processes; none for a run continued by the CLI on its own. */
   slots: TaskSlots | undefined;
+  /** How this process runs a task attempt: locally, or on a queue's workers. */
+  runAttempt: RunAttempt;
   /** Write tasks-status.json (serialised: tasks of the run finish concurrently). */
   save: () => Promise<void>;
 }

@@ -10,6 +10,7 @@ import { executeRun, type RunOutcome } from './execute-run.js';
 import { failRunOnError } from './fail-on-error.js';
 import { runsJsonlHas } from '../recovery/reconcile.js';
 import { saveStatus } from '../runs/run-status.js';
+import type { RunAttempt } from './attempt-runner.js';
 import type { StandbyPool } from './standby-pool.js';
 import type { TaskSlots } from './task-slots.js';
 
@@ -28,6 +29,8 @@ export interface LockedRunOptions {
   command: string;
   standbys?: StandbyPool | undefined;
   slots?: TaskSlots | undefined;
+  /** How a task attempt runs: locally, or on a queue's workers. */
+  runAttempt: RunAttempt;
 }
 
 /** `deferred`: the lock could not be taken at all (disk full): the run stays queued, to try again. */
@@ -84,6 +87,7 @@ export async function executeRunLocked(options: LockedRunOptions): Promise<Locke
       stopSignal: options.stopSignal,
       standbys: options.standbys,
       slots: options.slots,
+      runAttempt: options.runAttempt,
       alreadyRecorded: (run) => runsJsonlHas(paths.runsJsonl, run),
     });
   } catch (error) {

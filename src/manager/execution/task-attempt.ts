@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { writeJsonAtomic } from '../../fs/atomic-write.js';
 import { readJsonFile } from '../../fs/read-json.js';
 import type { Letter } from '../../formats/letter.js';
-import { OutputSchema } from '../../formats/output.js';
+import { OutputSchema, type Output } from '../../formats/output.js';
 import type { ResolvedTask } from '../../formats/resolve-pipeline.js';
 import type { TaskStatus } from '../../formats/tasks-status.js';
 import { emptyUsage } from '../../util/usage.js';
@@ -12,8 +12,9 @@ import { redactTaskFiles } from '../../secrets/redact-task-files.js';
 import { batchPaths, readPendingOfRun, readSubmissions, tasksStillWaiting } from '../../batch/batch-store.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
-import { runAttempt } from './attempt-runner.js';
+import type { AttemptOptions } from './attempt-runner.js';
 import { countAttemptCutShort } from './crash-loop.js';
+import type { TaskProcessFailure } from './task-process.js';
 import { itemsOfOutput, trackTaskProgress } from './task-progress.js';
 import type { RunContext } from './run-context.js';
 
@@ -61,32 +62,52 @@ async function setBackToPending(context: RunContext, name: string): Promise<Task
   return 'interrupted';
 }
 
+/**
+ * One attempt of a task: its upstream outputs checked, its letter written, the attempt run (here
+ * or on a worker), then what its process left settled and the task's state saved.
+ */
 async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailures: number): Promise<TaskOutcome | 'retry'> {
-  const { runDir, status, emit } = context;
-  const run = status.id;
   const state = taskState(context, task.name);
-  const files = taskPaths(runDir, task.name);
+  const files = taskPaths(context.runDir, task.name);
   await mkdir(files.dir, { recursive: true });
 
-  // The runner trusts what it is handed, so the outputs it reads are checked here, once.
   const upstream = context.graph.upstreamOf(task.name);
-  for (const done of upstream) {
-    const output = await readJsonFile(taskPaths(runDir, done).output, OutputSchema);
-    if (!output.ok) {
-      return failTask(context, task.name, state.attempts, {
-        reason: 'bad-input',
-        message: `the output of task "${done}", which "${task.name}" needs, is unusable: ${output.error.message}`,
-      });
-    }
-  }
-
+  const unusable = await unusableUpstream(context, task.name, upstream);
+  if (unusable) return failTask(context, task.name, state.attempts, unusable);
   const crashLoop = countAttemptCutShort(state);
   if (crashLoop) return failTask(context, task.name, state.attempts, crashLoop);
 
   // A parked task runs again as the same attempt: parking is no failure.
   const attempt = state.state === 'waiting' ? Math.max(1, state.attempts) : state.attempts + 1;
+  await writeLetter(context, task, attempt, upstream, files.letter);
+  const startedAt = await markRunning(context, task, attempt);
+  const progress = trackTaskProgress({ save: context.save, status: context.status, state, task: task.name, emit: context.emit });
+  const result = await context.runAttempt(attemptOptionsOf(context, task, attempt, files, progress));
+  await progress.settle();
+  await settleTaskFiles(context, task.name, files.dir, startedAt);
+
+  if (result.ok) return completeTask(context, task, attempt, startedAt, result.value);
+  return endFailedAttempt(context, task, attempt, startedAt, result.error, outsideFailures);
+}
+
+/** The runner trusts what it is handed, so the outputs it reads are checked here, once. */
+async function unusableUpstream(context: RunContext, name: string, upstream: string[]): Promise<NonNullable<TaskStatus['error']> | undefined> {
+  for (const done of upstream) {
+    const output = await readJsonFile(taskPaths(context.runDir, done).output, OutputSchema);
+    if (!output.ok) {
+      return {
+        reason: 'bad-input',
+        message: `the output of task "${done}", which "${name}" needs, is unusable: ${output.error.message}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The letter: everything the task process is told about this attempt. */
+async function writeLetter(context: RunContext, task: ResolvedTask, attempt: number, upstream: string[], letterPath: string): Promise<void> {
   const letter: Letter = {
-    runId: run,
+    runId: context.status.id,
     task: task.name,
     module: task.module,
     attempt,
@@ -102,8 +123,12 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     itemFailures: task.itemFailures,
     createdAt: new Date().toISOString(),
   };
-  await writeJsonAtomic(files.letter, letter);
+  await writeJsonAtomic(letterPath, letter);
+}
 
+/** The task is running, as attempt `attempt`, from now: saved before the attempt starts, so a crash finds it. */
+async function markRunning(context: RunContext, task: ResolvedTask, attempt: number): Promise<Date> {
+  const state = taskState(context, task.name);
   const startedAt = new Date();
   Object.assign(state, { state: 'running', attempts: attempt, startedAt: startedAt.toISOString() });
   delete state.error;
@@ -113,10 +138,22 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   delete state.worker;
   delete state.waiting;
   await context.save();
-  emit({ event: 'task-started', run, task: task.name, attempt, model: task.models.join(' → ') });
-  const progress = trackTaskProgress({ save: context.save, status, state, task: task.name, emit });
+  context.emit({ event: 'task-started', run: context.status.id, task: task.name, attempt, model: task.models.join(' → ') });
+  return startedAt;
+}
 
-  const result = await runAttempt({
+/** How the attempt is run and what is heard from it: its files, limits, call settings and events. */
+function attemptOptionsOf(
+  context: RunContext,
+  task: ResolvedTask,
+  attempt: number,
+  files: ReturnType<typeof taskPaths>,
+  progress: ReturnType<typeof trackTaskProgress>,
+): AttemptOptions {
+  const { emit } = context;
+  const run = context.status.id;
+  const state = taskState(context, task.name);
+  return {
     attempt,
     onWorker: (worker) => {
       if (state.worker === worker) return;
@@ -137,7 +174,9 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
     cancelSignal: context.cancelSignal,
     standbys: context.standbys,
     calls: {
-      ...(context.pipeline ? callSettingsOf(context.pipeline, task, context.paths.callCache, { root: context.paths.root, runDir }) : { providers: context.providers, maxRetries: task.maxRetries }),
+      ...(context.pipeline
+        ? callSettingsOf(context.pipeline, task, context.paths.callCache, { root: context.paths.root, runDir: context.runDir })
+        : { providers: context.providers, maxRetries: task.maxRetries }),
       caller: `${run}/${task.name}`,
       onWaiting: (wait) => emit({ event: 'task-waiting', run, task: task.name, ...wait }),
       onRecorded: (line) =>
@@ -156,49 +195,67 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
       if (message.type === 'stage') emit({ event: 'task-stage', run, task: task.name, stage: message.stage, call: message.call });
       progress.onMessage(message);
     },
-  });
-  await progress.settle();
+  };
+}
+
+/** After any attempt, before anyone reads its files: keys taken out, usage and cost taken from the ledger. */
+async function settleTaskFiles(context: RunContext, name: string, dir: string, startedAt: Date): Promise<void> {
+  const { runDir, emit } = context;
+  const run = context.status.id;
   // Nothing the task process wrote may hold a key, whatever way it came in, before anyone reads it.
-  await redactTaskFiles(files.dir, startedAt.getTime(), (artifact, variables) =>
-    emit({ event: 'secrets-redacted', run, task: task.name, artifact, variables }),
-  );
+  await redactTaskFiles(dir, startedAt.getTime(), (artifact, variables) => emit({ event: 'secrets-redacted', run, task: name, artifact, variables }));
   // Usage and cost are the ledger's, over every attempt: what the task process says is display only.
-  const ledger = await taskLedgerTotals(runDir, task.name, run);
-  applyLedger(state, ledger);
+  const ledger = await taskLedgerTotals(runDir, name, run);
+  applyLedger(taskState(context, name), ledger);
   if (ledger.skipped || ledger.problem)
-    emit({ event: 'ledger-problem', run, task: task.name, skipped: ledger.skipped, ...(ledger.problem ? { message: ledger.problem } : {}) });
+    emit({ event: 'ledger-problem', run, task: name, skipped: ledger.skipped, ...(ledger.problem ? { message: ledger.problem } : {}) });
+}
 
-  if (result.ok) crashPoint('after-task-output');
+/** When the attempt ended and how long it took. */
+function finishedSince(startedAt: Date): { endedAt: string; durationMs: number } {
   const endedAt = new Date();
-  const finished = { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
-  if (result.ok) {
-    const done = result.value;
-    Object.assign(state, {
-      state: 'complete',
-      ...finished,
-      refinements: done.refinements,
-      ...itemsOfOutput(done),
-      ...(done.model ? { model: done.model } : {}),
-      ...(done.escalations ? { escalations: done.escalations } : {}),
-    });
-    await context.save();
-    emit({
-      event: 'task-complete',
-      run,
-      task: task.name,
-      attempt,
-      durationMs: finished.durationMs,
-      refinements: done.refinements,
-      usage: state.usage,
-      model: done.model,
-      ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }),
-      ...(state.worker ? { worker: state.worker } : {}),
-    });
-    return 'complete';
-  }
+  return { endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - startedAt.getTime() };
+}
 
-  const failure = result.error;
-  Object.assign(state, { ...finished, refinements: failure.refinements });
+async function completeTask(context: RunContext, task: ResolvedTask, attempt: number, startedAt: Date, done: Output): Promise<TaskOutcome> {
+  crashPoint('after-task-output');
+  const state = taskState(context, task.name);
+  const finished = finishedSince(startedAt);
+  Object.assign(state, {
+    state: 'complete',
+    ...finished,
+    refinements: done.refinements,
+    ...itemsOfOutput(done),
+    ...(done.model ? { model: done.model } : {}),
+    ...(done.escalations ? { escalations: done.escalations } : {}),
+  });
+  await context.save();
+  context.emit({
+    event: 'task-complete',
+    run: context.status.id,
+    task: task.name,
+    attempt,
+    durationMs: finished.durationMs,
+    refinements: done.refinements,
+    usage: state.usage,
+    model: done.model,
+    ...(state.costUsd === undefined ? {} : { costUsd: state.costUsd }),
+    ...(state.worker ? { worker: state.worker } : {}),
+  });
+  return 'complete';
+}
+
+/** A failed attempt: set back to pending when stopped, tried again after a failure from outside, else the task fails. */
+async function endFailedAttempt(
+  context: RunContext,
+  task: ResolvedTask,
+  attempt: number,
+  startedAt: Date,
+  failure: TaskProcessFailure,
+  outsideFailures: number,
+): Promise<TaskOutcome | 'retry'> {
+  const state = taskState(context, task.name);
+  Object.assign(state, { ...finishedSince(startedAt), refinements: failure.refinements });
   if (failure.error.reason === 'parked') return parkTask(context, task.name, attempt);
   if (failure.error.reason === 'interrupted') {
     // Not the task's fault: it is tried again as a new attempt when the run continues.
@@ -209,7 +266,14 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   if (OUTSIDE_FAILURES.has(failure.error.reason) && outsideFailures + 1 < MAX_ATTEMPTS_AFTER_OUTSIDE_FAILURE) {
     Object.assign(state, { state: 'failed', error: failure.error });
     await context.save();
-    emit({ event: 'task-retrying', run, task: task.name, attempt, reason: failure.error.reason, message: failure.error.message });
+    context.emit({
+      event: 'task-retrying',
+      run: context.status.id,
+      task: task.name,
+      attempt,
+      reason: failure.error.reason,
+      message: failure.error.message,
+    });
     return 'retry';
   }
   return failTask(context, task.name, attempt, failure.error);
@@ -234,15 +298,16 @@ async function failTask(context: RunContext, name: string, attempt: number, erro
 /** Its calls wait for the Batch API: `waiting`, with what it waits for, and no process held. */
 async function parkTask(context: RunContext, name: string, attempt: number): Promise<TaskOutcome> {
   const run = context.status.id;
-  const requests = (await readPendingOfRun(batchPaths(context.paths.root), run)).filter((request) => request.owner.task === name);
-  const provider = requests[0]?.provider ?? 'unknown';
+  const where = batchPaths(context.paths.root);
+  const requests = (await readPendingOfRun(where, run)).filter((request) => request.owner.task === name);
   const state = taskState(context, name);
   state.state = 'waiting';
   // Submitted already (the pool works while the task finishes): which batch, since when.
   const ids = new Set(requests.map((request) => request.id));
-  const submission = (await readSubmissions(batchPaths(context.paths.root))).find(
+  const submission = (await readSubmissions(where)).find(
     (candidate) => candidate.state === 'open' && candidate.requests.some((request) => ids.has(request.id)),
   );
+  const provider = requests[0]?.provider ?? 'unknown';
   state.waiting = {
     reason: 'batch',
     provider,

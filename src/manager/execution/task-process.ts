@@ -10,10 +10,9 @@ import { err, messageOf, ok, type Result } from '../../result.js';
 import { bindToOwner, withFaultOwner } from '../last-resort.js';
 import { faultPoint } from '../recovery/crash-point.js';
 import { redactText } from '../../secrets/known-secrets.js';
-import type { CallSettings } from '../../gateway/gateway.js';
+import type { CallSettings, Gateway } from '../../gateway/gateway.js';
 import { noteKeyVariables } from '../../gateway/key-variables.js';
 import { isCallMessage, serveCalls } from '../../gateway/serve-calls.js';
-import { processGateway } from '../../gateway/shared.js';
 import { ledgerPathOf } from '../../ledger/ledger-file.js';
 import { dirname } from 'node:path';
 import { lockDurationMs } from '../../util/lock-duration.js';
@@ -62,8 +61,9 @@ type Ending = { reason: 'timeout' | 'interrupted' } | { reason: 'protocol-violat
  * Run one task attempt in its own Node process (a warm standby when one is free) and say how it
  * ended. Whatever the task does — throw, exit, hang, run out of memory, abuse its channel — it ends
  * here as a value. It completes only on a valid output.json on disk, whatever the runner says.
+ * Its model calls go through `gateway`, this process's own.
  */
-export async function runTaskProcess(options: TaskProcessOptions): Promise<Result<Output, TaskProcessFailure>> {
+export async function runTaskProcess(gateway: Gateway, options: TaskProcessOptions): Promise<Result<Output, TaskProcessFailure>> {
   noteKeyVariables(options.calls.providers);
   const standby = options.standbys?.take(options.memoryMb);
   const runner =
@@ -82,7 +82,7 @@ export async function runTaskProcess(options: TaskProcessOptions): Promise<Resul
     }
     // A runner that has gone away gets no answer; its calls are aborted when it is seen to end.
     const ledger = { path: ledgerPathOf(dirname(options.outputPath)), run: options.run, task: options.task, attempt: options.attempt };
-    const calls = serveCalls(processGateway(), { ...options.calls, ledger }, (message) => runner.channel.send(message));
+    const calls = serveCalls(gateway, { ...options.calls, ledger }, (message) => runner.channel.send(message));
     let final: RunnerMessage | undefined;
     runner.channel.onMessage(
       bindToOwner((message: RunnerMessage) => {
