@@ -39,6 +39,8 @@ interface BatchWorkspaceOptions {
   provider?: 'openai' | 'anthropic';
   task?: Record<string, unknown>;
   batch?: Record<string, unknown>;
+  /** No key variable: the daemon helper starts with the test's own environment. */
+  noKey?: boolean;
 }
 
 function batchWorkspace(fake: FakeBatchServer, options: BatchWorkspaceOptions = {}): Promise<Workspace> {
@@ -51,7 +53,7 @@ function batchWorkspace(fake: FakeBatchServer, options: BatchWorkspaceOptions = 
       providers: {
         llm:
           provider === 'openai'
-            ? { type: 'openai', baseURL: fake.openaiBaseURL, apiKeyEnv: 'TEST_KEY', maxRetries: 0 }
+            ? { type: 'openai', baseURL: fake.openaiBaseURL, maxRetries: 0, ...(options.noKey ? {} : { apiKeyEnv: 'TEST_KEY' }) }
             : { type: 'anthropic', baseURL: fake.anthropicBaseURL, apiKeyEnv: 'TEST_KEY', maxRetries: 0 },
       },
       prices: { 'llm:small': PRICE },
@@ -122,7 +124,7 @@ describe('the Batch API', () => {
 
   it('a watching manager holds no task process while the batch is open, and completes the runs when it ends', async () => {
     const fake = await fakeWith({ delayMs: 2500 });
-    const ws = await batchWorkspace(fake, { seeds: 3, batch: { windowMs: 300, pollMs: 200 } });
+    const ws = await batchWorkspace(fake, { seeds: 3, batch: { windowMs: 300, pollMs: 200 }, noKey: true });
     const daemon = await startDaemon(ws);
     try {
       await daemon.waitForEvent('batch-submitted', (event) => event.requests === 3);
@@ -160,7 +162,7 @@ describe('the Batch API', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(fake.creates()).toBe(1);
     expect(fake.batches[0]?.requests).toHaveLength(2);
-    expect(await readRunRecords(ws)).toHaveLength(2);
+    expect(await readRunRecords(ws), killed.stdout + '\n----\n' + again.stdout).toHaveLength(2);
   });
 
   it('a reply that fails validation: its refinement waits for a second batch round', async () => {

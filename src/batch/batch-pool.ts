@@ -29,7 +29,7 @@ export interface BatchPoolOptions {
   /** Runs that got answers: their parked tasks can run again. */
   onAnswered: (runs: Set<string>) => void | Promise<void>;
   /** A submission was made or its counts changed: the waiting tasks' status can say so. */
-  onChanged?: (submission: Submission) => void;
+  onChanged?: (submission: Submission) => Promise<void>;
   /** Called on each side of creating a batch (the crash-safety tests stop the process there). */
   step?: (name: 'before-batch-create' | 'after-batch-create') => void;
 }
@@ -64,17 +64,18 @@ export class BatchPool {
     await this.readSubmissions();
     const settings = this.options.settings();
     const now = Date.now();
+    const answeredRuns = new Set<string>();
     const unsubmitted = await this.unsubmitted();
     for (const group of groupByTarget(unsubmitted)) {
       const oldest = Math.min(...group.map((request) => Date.parse(request.queuedAt)));
       if (!flush && group.length < settings.maxRequests && now - oldest < settings.windowMs) continue;
-      for (let start = 0; start < group.length; start += settings.maxRequests) await this.submit(group.slice(start, start + settings.maxRequests));
+      for (let start = 0; start < group.length; start += settings.maxRequests)
+        for (const run of await this.submit(group.slice(start, start + settings.maxRequests))) answeredRuns.add(run);
     }
-    const answeredRuns = new Set<string>();
     for (const key of [...this.submissions.keys()]) {
       // Left `submitting` by a crash or a failed create: looked for by its key before creating it.
       const left = this.submissions.get(key);
-      if (left?.state === 'submitting') await this.create(left, { lookFirst: true });
+      if (left?.state === 'submitting') for (const run of await this.create(left, { lookFirst: true })) answeredRuns.add(run);
       const submission = this.submissions.get(key);
       if (submission?.state !== 'open' || !submission.batch) continue;
       if (!flush && now - (this.lastPoll.get(key) ?? 0) < settings.pollMs) continue;
@@ -109,9 +110,9 @@ export class BatchPool {
   }
 
   /** The record first (state `submitting`), then the batch: a crash between leaves a record `create` finds again. */
-  private async submit(requests: PendingRequest[]): Promise<void> {
+  private async submit(requests: PendingRequest[]): Promise<Set<string>> {
     const first = requests[0];
-    if (!first) return;
+    if (!first) return new Set();
     const key = `pop-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${newKey()}`;
     const submission: Submission = {
       key,
@@ -122,13 +123,14 @@ export class BatchPool {
       requests,
     };
     await this.save(submission);
-    await this.create(submission, { lookFirst: false });
+    return this.create(submission, { lookFirst: false });
   }
 
   /** Create the submission's batch, unless one made under its key already exists (found by the key, after a crash). */
-  private async create(submission: Submission, how: { lookFirst: boolean }): Promise<void> {
+  /** The runs answered at once (a provider without a Batch API answers every request so). */
+  private async create(submission: Submission, how: { lookFirst: boolean }): Promise<Set<string>> {
     const first = submission.requests[0];
-    if (!first) return;
+    if (!first) return new Set();
     const api = this.options.apiFor(first);
     try {
       const found =
@@ -141,7 +143,7 @@ export class BatchPool {
       if (found) {
         await this.save({ ...submission, state: 'open', batch: found, submittedAt: submission.submittedAt ?? new Date().toISOString() });
         this.options.emit({ event: 'batch-reattached', key: submission.key, provider: submission.provider, batch: found });
-        return;
+        return new Set();
       }
       this.options.step?.('before-batch-create');
       const batch = await api.create(
@@ -167,22 +169,24 @@ export class BatchPool {
         batch,
         requests: submission.requests.length,
       });
-      this.options.onChanged?.(open);
+      await this.options.onChanged?.(open);
+      return new Set();
     } catch (error) {
       if (error instanceof BatchUnsupportedError) return this.unsupported(submission, error.message);
       // Tried again at the next round, after looking for it by its key first.
       this.options.emit({ event: 'batch-error', key: submission.key, provider: submission.provider, message: redactText(messageOf(error)) });
+      return new Set();
     }
   }
 
   /** No Batch API at this provider: every request gets that answer (real time, unless `required`). */
-  private async unsupported(submission: Submission, message: string): Promise<void> {
+  private async unsupported(submission: Submission, message: string): Promise<Set<string>> {
     const text = redactText(message);
     const outcomes: Outcome[] = submission.requests.map((request) => ({ customId: request.id, ok: false, reason: 'unsupported', message: text }));
     const runs = await applyResults(this.options.paths, this.options.currentDir, submission, outcomes);
     await this.save({ ...submission, state: 'unsupported', message: text, endedAt: new Date().toISOString() });
     this.options.emit({ event: 'batch-unsupported', key: submission.key, provider: submission.provider, requests: submission.requests.length, message: text });
-    if (runs.size) await this.options.onAnswered(runs);
+    return runs;
   }
 
   /** Ask an open batch how it is; store its results once it has ended. */
@@ -195,7 +199,7 @@ export class BatchPool {
           const changed = { ...submission, counts: status.counts };
           await this.save(changed);
           this.options.emit({ event: 'batch-progress', key: submission.key, provider: submission.provider, batch: submission.batch, counts: status.counts });
-          this.options.onChanged?.(changed);
+          await this.options.onChanged?.(changed);
         }
         return new Set();
       }

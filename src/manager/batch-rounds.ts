@@ -43,7 +43,7 @@ export class BatchRounds {
       apiFor: (request) => this.apiFor(request, where.mock),
       emit: (event) => options.emit(event),
       onAnswered: (runs) => options.onAnswered(runs),
-      onChanged: (submission) => void this.noteProgress(submission),
+      onChanged: (submission) => this.noteProgress(submission),
       step: (name) => crashPoint(name),
     });
   }
