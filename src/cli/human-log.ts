@@ -50,6 +50,23 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
         return c.red(`run ${line.run} failed at ${line.task}; it stays in ${line.dir}`);
       case 'run-interrupted':
         return c.yellow(`run ${line.run} interrupted at ${line.task}; it continues on the next start`);
+      case 'task-parked':
+        return `${line.run} · ${line.task} parked: ${line.requests} call(s) wait for ${line.provider}'s Batch API (no process held)`;
+      case 'run-waiting':
+        return `run ${line.run} waits for the Batch API (${(line.tasks as string[]).join(', ')}); it continues when the answers are in`;
+      case 'batch-submitted':
+        return `batch ${line.batch} submitted to ${line.provider} (${line.model}): ${line.requests} request(s)`;
+      case 'batch-reattached':
+        return `batch ${line.batch} at ${line.provider} found again after a restart; nothing submitted twice`;
+      case 'batch-ended': {
+        const counts = line.counts as { succeeded: number; failed: number; total: number };
+        const said = `batch ${line.batch} at ${line.provider} ${line.state}: ${counts.succeeded}/${counts.total} answered${counts.failed ? `, ${counts.failed} failed` : ''}`;
+        return line.state === 'failed' ? c.red(`${said}: ${line.message ?? ''}`) : said;
+      }
+      case 'batch-unsupported':
+        return c.yellow(`${line.provider} has no Batch API: ${line.requests} call(s) go in real time (or fail, for batch: "required"): ${line.message}`);
+      case 'batch-error':
+        return c.yellow(`batch ${line.key} at ${line.provider}: ${line.message}; tried again at the next round`);
       case 'manager-stopping':
         return `stopping (${line.signal}); no new task starts; waiting up to ${seconds(line.graceMs)} for ${line.running} running task(s); Ctrl-C again stops them now`;
       case 'manager-forcing':

@@ -30,6 +30,10 @@ export class LiveProgress {
   /** A run's calls so far, as the ledger records them, and how many came from the call cache. */
   private readonly runCalls = new Map<string, { calls: number; cachedCalls: number }>();
   private queued = 0;
+  /** Batches open at their providers, by batch id: what parked tasks wait for. */
+  private readonly batches = new Map<string, { provider: string; requests: number; answered: number; since: number }>();
+  /** Tasks parked on a Batch API, holding no process. */
+  private readonly parked = new Set<string>();
   private drawnLines = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -48,6 +52,7 @@ export class LiveProgress {
   onEvent(event: ManagerEvent): void {
     switch (event.event) {
       case 'task-started':
+        this.parked.delete(key(event.run, event.task));
         this.tasks.set(key(event.run, event.task), {
           run: event.run,
           task: event.task,
@@ -105,6 +110,28 @@ export class LiveProgress {
       case 'task-failed':
       case 'task-retrying':
         this.tasks.delete(key(event.run, event.task));
+        this.parked.delete(key(event.run, event.task));
+        break;
+      case 'task-parked':
+        this.tasks.delete(key(event.run, event.task));
+        this.parked.add(key(event.run, event.task));
+        break;
+      case 'batch-submitted':
+      case 'batch-reattached':
+        this.batches.set(event.batch, {
+          provider: event.provider,
+          requests: 'requests' in event ? event.requests : 0,
+          answered: 0,
+          since: Date.now(),
+        });
+        break;
+      case 'batch-progress': {
+        const batch = this.batches.get(event.batch);
+        if (batch) Object.assign(batch, { requests: event.counts.total, answered: event.counts.succeeded });
+        break;
+      }
+      case 'batch-ended':
+        this.batches.delete(event.batch);
         break;
       case 'runs-queued':
         this.queued = event.queued;
@@ -113,6 +140,7 @@ export class LiveProgress {
       case 'run-failed':
       case 'run-interrupted':
         for (const [at, task] of this.tasks) if (task.run === event.run) this.tasks.delete(at);
+        for (const at of this.parked) if (at.startsWith(`${event.run}\u0000`)) this.parked.delete(at);
         this.runTokens.delete(event.run);
         this.runCalls.delete(event.run);
         break;
@@ -148,6 +176,9 @@ export class LiveProgress {
       const climbed = task.escalated ? ` · escalated to ${task.escalated.model} (rung ${task.escalated.rung})` : '';
       return `  ▸ ${task.run} · ${task.task} · ${doing}${climbed}${wait} · attempt ${task.attempt}${task.worker ? ` on ${task.worker}` : ''} · ${elapsed} · ${formatCalls(this.runCalls.get(task.run) ?? { calls: 0 })} calls · ${this.runTokens.get(task.run) ?? 0} tokens`;
     });
+    for (const [id, batch] of this.batches)
+      texts.push(`  ⏸ batch ${id} at ${batch.provider} · ${batch.answered}/${batch.requests} answered · open ${formatDuration(Date.now() - batch.since)}`);
+    if (this.parked.size > 0) texts.push(`  ${this.parked.size} task(s) parked on a Batch API, holding no process`);
     if (this.queued > 0) texts.push(`  ${this.queued} run(s) queued`);
     const lines = texts.map((text) => `\x1b[2m${text.slice(0, width - 1)}\x1b[0m`);
     if (lines.length === 0) return;

@@ -27,7 +27,8 @@ export function formatAge(iso: string, now = Date.now()): string {
 export const formatCost = (usd: number | undefined) => formatCostOr(usd, '-');
 
 /** Calls as a person counts them: every answer, with how many came from the call cache. */
-export function formatCalls(usage: { calls: number; cachedCalls?: number | undefined }): string {
+export function formatCalls(usage: { calls: number; cachedCalls?: number | undefined; batchCalls?: number | undefined }): string {
   const cached = usage.cachedCalls ?? 0;
-  return cached ? `${usage.calls + cached} (${cached} cached)` : String(usage.calls);
+  const notes = [...(cached ? [`${cached} cached`] : []), ...(usage.batchCalls ? [`${usage.batchCalls} batch`] : [])];
+  return notes.length ? `${usage.calls + cached} (${notes.join(', ')})` : String(usage.calls);
 }

@@ -6,6 +6,7 @@ export const UsageSchema = z.strictObject({
   outputTokens: z.number().int().min(0),
   calls: z.number().int().min(0).describe('calls a provider answered (not those served from the call cache)'),
   cachedCalls: z.number().int().min(0).optional().describe('calls answered from the call cache: no tokens spent, no cost'),
+  batchCalls: z.number().int().min(0).optional().describe("calls answered through a provider's Batch API (part of calls), at its batch price"),
   cachedInputTokens: z.number().int().min(0).optional().describe("input tokens read from the provider's prompt cache (part of inputTokens)"),
   cacheWriteTokens: z.number().int().min(0).optional().describe("input tokens written to the provider's prompt cache (part of inputTokens)"),
   reasoningTokens: z.number().int().min(0).optional().describe('reasoning tokens (part of outputTokens)'),

@@ -21,6 +21,7 @@ export function usageOfRecord(record: CallRecord): Usage {
     inputTokens: usage.inputTokens,
     outputTokens: usage.outputTokens,
     calls: 1,
+    ...(record.batch ? { batchCalls: 1 } : {}),
     ...(usage.cachedInputTokens ? { cachedInputTokens: usage.cachedInputTokens } : {}),
     ...(usage.cacheWriteTokens ? { cacheWriteTokens: usage.cacheWriteTokens } : {}),
     ...(usage.reasoningTokens ? { reasoningTokens: usage.reasoningTokens } : {}),

@@ -4,7 +4,7 @@ import type { ByModel, Usage } from '../formats/usage.js';
 export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, calls: 0 });
 
 /** The counts that only usage which has them shows: everything else reads as it always has. */
-const OPTIONAL_COUNTS = ['cachedCalls', 'cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens', 'failedCalls', 'abortedCalls'] as const;
+const OPTIONAL_COUNTS = ['cachedCalls', 'batchCalls', 'cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens', 'failedCalls', 'abortedCalls'] as const;
 
 export function addUsage(a: Usage, b: Usage): Usage {
   const sum: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, calls: a.calls + b.calls };

@@ -108,8 +108,10 @@ export async function continueRun(options: ContinueOptions): Promise<number> {
       return EXIT.usage;
     }
     if (outcome === 'complete') process.stderr.write(`pop: run ${id} complete\n`);
+    else if (outcome === 'waiting')
+      process.stderr.write(`pop: run ${id} waits for the Batch API; \`pop start\` (or start --once) submits its calls and continues it\n`);
     else process.stderr.write(`pop: run ${id} ${outcome}; see: pop status ${id}\n`);
-    return outcome === 'complete' ? EXIT.ok : EXIT.runsFailed;
+    return outcome === 'complete' || outcome === 'waiting' ? EXIT.ok : EXIT.runsFailed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

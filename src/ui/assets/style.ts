@@ -18,7 +18,7 @@ tfoot th, tfoot td { background:var(--soft); font-weight:600; }
 .badge { display:inline-block; padding:0 7px; border-radius:9px; font-size:12px; color:#fff; background:var(--pending); white-space:nowrap; }
 .badge.state-complete, .badge.state-passed, .badge.state-same { background:var(--complete); }
 .badge.state-failed, .badge.state-rejected { background:var(--failed); }
-.badge.state-running { background:var(--running); } .badge.state-queued { background:var(--queued); }
+.badge.state-running { background:var(--running); } .badge.state-queued { background:var(--queued); } .badge.state-waiting { background:#6b7fa8; }
 .badge.state-changed { background:#d1862f; } .badge.state-missing { background:var(--pending); }
 .badge.copied { background:var(--copied); } .badge.cached { background:#4a8c8c; } .badge.escalated { background:#b5651d; }
 .note { color:var(--muted); font-size:12px; } .bad { color:var(--failed); } .empty { color:var(--muted); font-style:italic; }

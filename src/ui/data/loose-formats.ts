@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WaitingSchema } from '../../formats/batch.js';
 
 /**
  * Lenient readings of the files a run leaves, for display only. The view must show runs written by
@@ -9,7 +10,13 @@ const optionalNumber = z.number().optional().catch(undefined);
 const optionalString = z.string().optional().catch(undefined);
 
 export const LooseUsageSchema = z
-  .looseObject({ inputTokens: z.number().catch(0), outputTokens: z.number().catch(0), calls: z.number().catch(0), cachedCalls: optionalNumber })
+  .looseObject({
+    inputTokens: z.number().catch(0),
+    outputTokens: z.number().catch(0),
+    calls: z.number().catch(0),
+    cachedCalls: optionalNumber,
+    batchCalls: optionalNumber,
+  })
   .catch({ inputTokens: 0, outputTokens: 0, calls: 0 });
 export type LooseUsage = z.output<typeof LooseUsageSchema>;
 
@@ -47,6 +54,7 @@ export const LooseTaskStatusSchema = z.looseObject({
   error: LooseFailureSchema.optional().catch(undefined),
   items: ItemCountsSchema.optional().catch(undefined),
   copied: z.boolean().optional().catch(undefined),
+  waiting: WaitingSchema.optional().catch(undefined),
 });
 export type LooseTaskStatus = z.output<typeof LooseTaskStatusSchema>;
 

@@ -1,3 +1,4 @@
+import { describeWaiting } from '../../batch/describe-waiting.js';
 import type { LoadedRun } from '../data/load-run.js';
 import { runningTasks } from '../data/load-run.js';
 import type { LooseFailure, LooseTaskStatus } from '../data/loose-formats.js';
@@ -47,11 +48,11 @@ function taskRow(run: LoadedRun, name: string, task: LooseTaskStatus | undefined
   const skipped = response?.skipped ?? [];
   return html`<tr data-task="${name}">
 <td><a href="${taskHref(run.id, name)}">${name}</a>${task?.copied ? html` <span class="badge copied">copied</span>` : ''}${task?.escalations ? html` <span class="badge escalated" title="replies that failed validation were refined on a stronger model">escalated ×${task.escalations}</span>` : ''}</td>
-<td>${stateBadge(state)}</td>
+<td>${stateBadge(state)}${task?.waiting ? html`<div class="note" data-waiting>${describeWaiting(task.waiting)}</div>` : ''}</td>
 <td class="num">${task?.attempts ?? 0}</td>
 <td class="num">${task?.refinements ?? 0}</td>
 <td class="num">${task?.items ? html`${task.items.complete}/${task.items.total}${task.items.failed ? html` <span class="bad">${task.items.failed} failed</span>` : ''}` : '–'}</td>
-<td class="num">${formatCount(task?.usage?.calls ?? 0)}${task?.usage?.cachedCalls ? html` <span class="note">(${task.usage.cachedCalls} cached)</span>` : ''}</td>
+<td class="num">${formatCount(task?.usage?.calls ?? 0)}${task?.usage?.cachedCalls ? html` <span class="note">(${task.usage.cachedCalls} cached)</span>` : ''}${task?.usage?.batchCalls ? html` <span class="note">(${task.usage.batchCalls} batch)</span>` : ''}</td>
 <td class="num">${formatCount(task?.usage?.inputTokens ?? 0)} / ${formatCount(task?.usage?.outputTokens ?? 0)}</td>
 <td class="num">${formatCost(task?.costUsd)}</td>
 <td class="num">${formatDuration(task?.durationMs)}</td>

@@ -3,7 +3,7 @@ import { formatCost, formatCount, formatDuration, formatTime } from './format.js
 import { html, runHref, type SafeHtml } from './html.js';
 import { stateBadge } from './layout.js';
 
-const STATES = ['running', 'queued', 'failed', 'complete'];
+const STATES = ['running', 'queued', 'waiting', 'failed', 'complete'];
 
 function filterForm(filter: RunFilter, pipelines: string[], limit: number): SafeHtml {
   const option = (value: string, selected: string | undefined, label = value) =>

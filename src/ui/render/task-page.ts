@@ -1,3 +1,4 @@
+import { describeWaiting } from '../../batch/describe-waiting.js';
 import type { LoadedRun } from '../data/load-run.js';
 import type { LooseTaskStatus } from '../data/loose-formats.js';
 import type { ItemSummary, StageFolder } from '../data/stage-artifacts.js';
@@ -40,6 +41,7 @@ function taskFacts(status: LooseTaskStatus): string[] {
   if (status.durationMs !== undefined) facts.push(formatDuration(status.durationMs));
   if (status.model) facts.push(status.model);
   if (status.escalations) facts.push(`escalated ×${status.escalations}`);
+  if (status.state === 'waiting' && status.waiting) facts.push(`waiting for the Batch API: ${describeWaiting(status.waiting)}`);
   return facts;
 }
 
