@@ -98,6 +98,10 @@ describe('the Batch API', () => {
       }
       // Nothing holds a process while the batch is open.
       expect(await runnerChildren(ws)).toEqual([]);
+      const shown = await runPopWithEnv(ws, ['status', waiting[0]!], env());
+      expect(shown.stdout).toMatch(/state\s+waiting \(ask waiting for the Batch API\)/);
+      expect(shown.stdout).toContain(`ask waits for the Batch API: llm batch ${fake.batches[0]?.id}: `);
+      expect((await runPopWithEnv(ws, ['batches'], env())).stdout).toMatch(new RegExp(`${fake.batches[0]?.id}\\s+llm\\s+small\\s+open\\s+6`));
 
       await waitFor(async () => Date.now() > (fake.batches[0]?.createdAt ?? 0) + 1500);
       const second = await once(ws);

@@ -26,6 +26,7 @@ export const TaskStatusSchema = z.object({
   costUsd: z.number().min(0).optional(),
   byModel: ByModelSchema.optional().describe('usage and cost by the model that answered'),
   error: TaskFailureSchema.optional(),
+  parked: z.number().int().min(1).optional().describe('times the current attempt parked on the Batch API'),
   waiting: WaitingSchema.optional().describe('a task parked on the Batch API: its provider, batch and counts'),
   worker: z.string().optional().describe('the worker running or that ran the attempt (host:pid), with start --queue'),
   cutShort: z.number().int().min(1).optional().describe('attempts in a row that a manager crash cut short; at 5 the task fails with manager-crashed'),

@@ -36,8 +36,8 @@ export interface AdmittedJob {
 export async function admitJob(root: string, id: string | undefined, data: unknown): Promise<Result<AdmittedJob, string>> {
   const parsed = TaskJobSchema.safeParse(data);
   if (!parsed.success) return err(`its data is not a task job: ${describeZodError(parsed.error)}`);
-  const { run, task, attempt } = parsed.data;
-  if (id !== jobIdOf(run, task, attempt)) return err(`its id "${id ?? ''}" is not the one of attempt ${attempt} of task "${task}" of run ${run}`);
+  const { run, task, attempt, round } = parsed.data;
+  if (id !== jobIdOf(run, task, attempt, round)) return err(`its id "${id ?? ''}" is not the one of attempt ${attempt} of task "${task}" of run ${run}`);
 
   const runDir = join(workspacePaths(root).current, run);
   const folder = await lstat(runDir).catch(() => undefined);

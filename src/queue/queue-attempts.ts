@@ -74,7 +74,7 @@ export class QueueAttempts {
       const output = await readJsonFile(options.outputPath, OutputSchema);
       if (output.ok && isOutputOf(output.value, options.task, options.attempt - 1)) return ok(output.value);
     }
-    const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt);
+    const id = live && previous?.id ? previous.id : jobIdOf(options.run, options.task, options.attempt, options.round);
     // Listening before the job exists: a quick worker's first word would otherwise be missed.
     const ended = await this.waitFor(id, options, async () => (live ? undefined : this.addJob(id, options)));
     if (ended === 'interrupted')

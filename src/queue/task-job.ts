@@ -18,6 +18,8 @@ export const TaskJobSchema = z.strictObject({
   run: RunIdSchema,
   task: TaskNameSchema,
   attempt: z.number().int().min(1),
+  /** Times the attempt parked on the Batch API before this run of it. */
+  round: z.number().int().min(1).optional(),
 });
 export type TaskJob = z.output<typeof TaskJobSchema>;
 
@@ -38,14 +40,15 @@ export const TaskJobResultSchema = z.union([
 export type TaskJobResult = z.output<typeof TaskJobResultSchema>;
 
 /**
- * One job per attempt, never two: the id says which. No `:` (BullMQ keeps it for its own keys);
- * `.` appears in neither a run id nor a task name, so the id names one attempt only.
+ * One job per attempt, never two: the id says which (an attempt that runs again after parking on
+ * the Batch API, one per run of it: `.r2`, ...). No `:` (BullMQ keeps it for its own keys); `.`
+ * appears in neither a run id nor a task name, so the id names one attempt only.
  */
-export const jobIdOf = (run: string, task: string, attempt: number): string => `${run}.${task}.${attempt}`;
+export const jobIdOf = (run: string, task: string, attempt: number, round?: number): string => `${run}.${task}.${attempt}${round ? `.r${round + 1}` : ''}`;
 
 /** How a worker fails a job it will not run; the manager fails the task with this reason. */
 export const JOB_REFUSED = 'job-refused';
 
-export function taskJobOf(options: TaskProcessOptions, attempt: number): TaskJob {
-  return { run: options.run, task: options.task, attempt };
+export function taskJobOf(options: TaskProcessOptions & { round?: number | undefined }, attempt: number): TaskJob {
+  return { run: options.run, task: options.task, attempt, ...(options.round ? { round: options.round } : {}) };
 }

@@ -10,6 +10,8 @@ export type AttemptOptions = TaskProcessOptions & {
   onJobLost?: (message: string) => void;
   /** Told when the attempt cannot be handed on yet (`start --queue`: Redis refused its job). */
   onWaiting?: (wait: { reason: string; message: string; waitMs?: number }) => void;
+  /** How often this attempt parked on the Batch API before: each run of it after parking is a job of its own. */
+  round?: number | undefined;
 };
 /** How a task attempt runs: in a local task process, or as a job on a queue's workers (`start --queue`). */
 export type RunAttempt = (options: AttemptOptions) => Promise<Result<Output, TaskProcessFailure>>;

@@ -78,11 +78,13 @@ async function attemptTask(context: RunContext, task: ResolvedTask, outsideFailu
   if (crashLoop) return failTask(context, task.name, state.attempts, crashLoop);
 
   // A parked task runs again as the same attempt: parking is no failure.
-  const attempt = state.state === 'waiting' ? Math.max(1, state.attempts) : state.attempts + 1;
+  const resumed = state.state === 'waiting';
+  const attempt = resumed ? Math.max(1, state.attempts) : state.attempts + 1;
+  if (!resumed) delete state.parked;
   await writeLetter(context, task, attempt, upstream, files.letter);
   const startedAt = await markRunning(context, task, attempt);
   const progress = trackTaskProgress({ save: context.save, status: context.status, state, task: task.name, emit: context.emit });
-  const result = await context.runAttempt(attemptOptionsOf(context, task, attempt, files, progress));
+  const result = await context.runAttempt({ ...attemptOptionsOf(context, task, attempt, files, progress), round: state.parked });
   await progress.settle();
   await settleTaskFiles(context, task.name, files.dir, startedAt);
 
@@ -295,12 +297,25 @@ async function failTask(context: RunContext, name: string, attempt: number, erro
   return 'failed';
 }
 
+/**
+ * A task parks once per round of calls it makes (its first calls, each refinement): more than this
+ * in one attempt means it asks for new calls every time it runs, and would never finish.
+ */
+const MAX_PARKED_ROUNDS = 25;
+
 /** Its calls wait for the Batch API: `waiting`, with what it waits for, and no process held. */
 async function parkTask(context: RunContext, name: string, attempt: number): Promise<TaskOutcome> {
   const run = context.status.id;
   const where = batchPaths(context.paths.root);
   const requests = (await readPendingOfRun(where, run)).filter((request) => request.owner.task === name);
   const state = taskState(context, name);
+  state.parked = (state.parked ?? 0) + 1;
+  if (state.parked > MAX_PARKED_ROUNDS) {
+    return failTask(context, name, attempt, {
+      reason: 'provider-failed',
+      message: `the task parked on the Batch API ${MAX_PARKED_ROUNDS} times in one attempt, asking for new calls each time; are its prompts the same each time it runs (no timestamps, no random ids)?`,
+    });
+  }
   state.state = 'waiting';
   // Submitted already (the pool works while the task finishes): which batch, since when.
   const ids = new Set(requests.map((request) => request.id));
