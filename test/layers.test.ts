@@ -1,5 +1,5 @@
 /**
- * The folders of src/ are layers: formats, util, fs, secrets, ledger and gateway are what the
+ * The folders of src/ are layers: formats, util, fs, secrets, ledger, gateway and batch are what the
  * runner, the manager, the queue, the CLI and the view are built on, and never reach up into them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ function importsOf(file: string): string[] {
 }
 
 describe('the layers of src/', () => {
-  it('formats, util, fs, secrets, ledger and gateway import nothing from the layers built on them', () => {
+  it('formats, util, fs, secrets, ledger, gateway and batch import nothing from the layers built on them', () => {
     const upward: string[] = [];
     for (const layer of LOWER) {
       const dir = join(REPO_ROOT, 'src', layer);
