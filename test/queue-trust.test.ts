@@ -99,7 +99,9 @@ async function endOf(queue: Queue, id: string): Promise<{ state: string; reason:
     async () => {
       const job = await Job.fromId(queue, id);
       const state = job ? await job.getState() : 'gone';
-      return state === 'completed' || state === 'failed' ? { state, reason: job?.failedReason ?? '' } : undefined;
+      if (state !== 'completed' && state !== 'failed') return undefined;
+      // Read again: the job fetched before it ended has no failedReason yet.
+      return { state, reason: (await Job.fromId(queue, id))?.failedReason ?? '' };
     },
     { description: `job ${id} to end` },
   );

@@ -12,6 +12,7 @@ import { startDaemon } from './daemon.js';
 import { fanOut } from './fan-out.js';
 import { queueFigures } from './queue-figures.js';
 import { escalationFigures } from './escalation.js';
+import { batchFigures } from './batch.js';
 import { median, percentile, round } from './stats.js';
 import { startSlowOpenAiServer } from './slow-openai-server.js';
 import { REPO, dropSeed, fakeCompletedRuns, makeWorkspace, type BenchTaskEntry } from './workspace.js';
@@ -35,7 +36,7 @@ interface RunLine {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches,queue,escalation`: measure just those figures. */
+/** `--only per-task,pickup,throughput,memory,fan-out,cpu,api,rate,cache,branches,queue,escalation,batch`: measure just those figures. */
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -283,6 +284,7 @@ async function main() {
     if (wanted('branches')) await parallelBranches();
     if (wanted('queue')) await queueFigures({ quick, record, workspaces });
     if (wanted('escalation')) await escalationFigures({ quick, workspace, record });
+    if (wanted('batch')) await batchFigures({ quick, record, workspaces });
   } finally {
     await Promise.all(workspaces.map((root) => rm(root, { recursive: true, force: true })));
   }

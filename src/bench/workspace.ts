@@ -13,7 +13,7 @@ export default { prompt: ({ seed }) => 'Say something about ' + String(seed.n) +
 `;
 
 /** A task entry of pipeline.json (only what these workspaces use). */
-export type BenchTaskEntry = string | { name: string; needs?: string[]; concurrency?: number };
+export type BenchTaskEntry = string | { name: string; needs?: string[]; concurrency?: number; batch?: boolean };
 
 /** The default: three tasks in a row. */
 export const LINEAR_TASKS: BenchTaskEntry[] = ['one', 'two', 'three'];
