@@ -10,6 +10,7 @@ import { ledgerOf } from './support/ledger.js';
 import { GOOD_VALUE, JSON_TASK, popEnv, runPopWithEnv } from './support/fake-llm-server.js';
 import { startFakeBatchServer, type FakeBatchOptions, type FakeBatchServer } from './support/fake-batch-server.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
+import { rawRequest, startUi } from './support/ui.js';
 import type { RunRecord } from '../src/formats/run-record.js';
 import {
   makeWorkspace,
@@ -123,6 +124,8 @@ describe('the Batch API', () => {
       expect(report.total.batchCalls).toBe(6);
       expect(report.total.batchCostUsd).toBeCloseTo((6 * FULL_COST) / 2, 12);
       expect(report.total.realtimeCostUsd ?? 0).toBe(0);
+      const runs = await runPopWithEnv(ws, ['runs'], env());
+      expect(runs.stdout).toMatch(/\b1 \(1 batch\)/);
     });
   }
 
@@ -142,19 +145,20 @@ describe('the Batch API', () => {
     }
   });
 
-  it('SIGKILL after the batch is created, before its id is saved: the restarted manager finds it by its key and submits nothing again', async () => {
-    const fake = await fakeWith({ delayMs: 0 });
-    const ws = await batchWorkspace(fake, { seeds: 2 });
-    const killed = await once(ws, { POP_CRASH_AT: 'after-batch-create' });
-    expect(killed.signal).toBe('SIGKILL');
-    expect(fake.creates()).toBe(1);
-    const again = await once(ws);
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.events.some((event) => event.event === 'batch-reattached')).toBe(true);
-    expect(fake.creates()).toBe(1);
-    expect(await readRunRecords(ws)).toHaveLength(2);
-    expect(fake.realtimeRequests).toEqual([]);
-  });
+  for (const provider of ['openai', 'anthropic'] as const)
+    it(`${provider}: SIGKILL after the batch is created, before its id is saved: the restarted manager finds it (by its key, or its requests' ids) and submits nothing again`, async () => {
+      const fake = await fakeWith({ delayMs: 0 });
+      const ws = await batchWorkspace(fake, { seeds: 2, provider });
+      const killed = await once(ws, { POP_CRASH_AT: 'after-batch-create' });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(fake.creates()).toBe(1);
+      const again = await once(ws);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.events.some((event) => event.event === 'batch-reattached')).toBe(true);
+      expect(fake.creates()).toBe(1);
+      expect(await readRunRecords(ws)).toHaveLength(2);
+      expect(fake.realtimeRequests).toEqual([]);
+    });
 
   it('SIGKILL between the submission record and the create call: at most one batch exists afterwards', async () => {
     const fake = await fakeWith({ delayMs: 0 });
@@ -166,7 +170,7 @@ describe('the Batch API', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(fake.creates()).toBe(1);
     expect(fake.batches[0]?.requests).toHaveLength(2);
-    expect(await readRunRecords(ws), killed.stdout + '\n----\n' + again.stdout).toHaveLength(2);
+    expect(await readRunRecords(ws)).toHaveLength(2);
   });
 
   it('a reply that fails validation: its refinement waits for a second batch round', async () => {
@@ -282,6 +286,33 @@ describe('the Batch API', () => {
     expect(status.state).toBe('failed');
     expect(status.tasks.ask).toMatchObject({ state: 'failed', error: { reason: 'cancelled' } });
     expect((await runPopWithEnv(ws, ['batches'], env())).stdout).toMatch(/No calls are waiting/);
+  });
+
+  it('the web view shows a waiting task: its state, its batch, the counts and how long it has waited', async () => {
+    const ws = await makeWorkspace({
+      'pipeline.json': {
+        name: 'mock-batch',
+        tasks: [{ name: 'ask', batch: true }],
+        providers: { mock: { batchDelayMs: 600_000 } },
+        batch: { windowMs: 0, pollMs: 100 },
+      },
+      'pipeline-tasks/index.js': registryModule(['ask']),
+      'pipeline-tasks/ask.js': JSON_TASK,
+      'pipeline-pending/q.json': { q: 'Why is the sea salty?' },
+    });
+    expect((await once(ws)).exitCode).toBe(0);
+    const [id] = await runDirs(ws.current);
+    const ui = await startUi(ws, popEnv());
+    try {
+      const page = await rawRequest(ui.origin, `/runs/${id}`, { headers: { cookie: ui.cookie } });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('state-waiting');
+      expect(page.body).toMatch(/data-waiting>mock batch mockbatch_\w+: 0\/1 answered · submitted [^<]* ago · waiting /);
+      const task = await rawRequest(ui.origin, `/runs/${id}/tasks/ask`, { headers: { cookie: ui.cookie } });
+      expect(task.body).toMatch(/waiting for the Batch API: mock batch mockbatch_\w+/);
+    } finally {
+      await ui.stop();
+    }
   });
 
   it('the offline mock: a parked run survives a manager restart and completes from its batch', async () => {

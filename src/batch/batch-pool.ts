@@ -6,7 +6,7 @@ import { messageOf } from '../result.js';
 import { redactText } from '../secrets/known-secrets.js';
 import { BatchUnsupportedError, type BatchApi } from './batch-api.js';
 import { applyResults, type Outcome } from './apply-results.js';
-import { readAllPending, readSubmissions, writeSubmission, type BatchPaths } from './batch-store.js';
+import { listPending, readPending, readSubmissions, writeSubmission, type BatchPaths } from './batch-store.js';
 
 /** What the pool tells the manager (its events, and the live line). */
 export type BatchEvent =
@@ -95,12 +95,27 @@ export class BatchPool {
     this.submissions = new Map((await readSubmissions(this.options.paths)).map((submission) => [submission.key, submission]));
   }
 
-  /** Parked calls no submission holds yet; each file is parsed once. */
+  /**
+   * Parked calls no submission holds yet. Each file is parsed once: while a batch is open its
+   * calls' files stay, and the pool looks at the folder every second.
+   */
   private async unsubmitted(): Promise<PendingRequest[]> {
     const taken = new Set<string>();
     for (const submission of this.submissions.values()) if (submission.state !== 'cancelled') for (const request of submission.requests) taken.add(request.id);
-    const all = await readAllPending(this.options.paths);
-    return all.filter((request) => !taken.has(request.id));
+    const files = await listPending(this.options.paths);
+    const present = new Set(files);
+    for (const path of this.parsed.keys()) if (!present.has(path)) this.parsed.delete(path);
+    const requests: PendingRequest[] = [];
+    for (const path of files) {
+      let request = this.parsed.get(path);
+      if (!request) {
+        request = await readPending(path);
+        if (!request) continue;
+        this.parsed.set(path, request);
+      }
+      if (!taken.has(request.id)) requests.push(request);
+    }
+    return requests;
   }
 
   private async save(submission: Submission): Promise<void> {

@@ -38,6 +38,21 @@ export async function removePending(paths: BatchPaths, request: Pick<PendingRequ
   await rm(pendingPath(paths, request), { force: true });
 }
 
+/** The files of every parked call of every run. */
+export async function listPending(paths: BatchPaths): Promise<string[]> {
+  const files: string[] = [];
+  for (const run of await readdir(paths.pending).catch(() => [] as string[])) {
+    for (const name of await readdir(join(paths.pending, run)).catch(() => [] as string[]))
+      if (name.endsWith('.json') && !name.startsWith('.')) files.push(join(paths.pending, run, name));
+  }
+  return files;
+}
+
+export async function readPending(path: string): Promise<PendingRequest | undefined> {
+  const read = await readJsonFile(path, PendingRequestSchema);
+  return read.ok ? read.value : undefined;
+}
+
 /** Every parked call of every run; unreadable files are skipped (and named to `onProblem`). */
 export async function readAllPending(paths: BatchPaths, onProblem?: (message: string) => void): Promise<PendingRequest[]> {
   const runs = await readdir(paths.pending).catch(() => [] as string[]);

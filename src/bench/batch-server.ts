@@ -40,7 +40,8 @@ export async function startBatchServer() {
   let released = false;
   let realtime = 0;
   let counter = 0;
-  const json = (res: ServerResponse, status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  const json = (res: ServerResponse, status: number, value: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
   const batchBody = (batch: Batch) => ({
     id: batch.id,
     object: 'batch',
@@ -72,12 +73,24 @@ export async function startBatchServer() {
       const output = lines
         .map((line) => {
           const { custom_id, body: call } = JSON.parse(line) as { custom_id: string; body: { model: string } };
-          return JSON.stringify({ id: `r-${++counter}`, custom_id, response: { status_code: 200, body: completion(call.model, `chatcmpl-${counter}`) }, error: null });
+          return JSON.stringify({
+            id: `r-${++counter}`,
+            custom_id,
+            response: { status_code: 200, body: completion(call.model, `chatcmpl-${counter}`) },
+            error: null,
+          });
         })
         .join('\n');
       const outputFile = `file-${++counter}`;
       files.set(outputFile, `${output}\n`);
-      const batch: Batch = { id: `batch_${++counter}`, inputFile: request.input_file_id, metadata: request.metadata ?? null, createdAt: Date.now(), requests: lines.length, outputFile };
+      const batch: Batch = {
+        id: `batch_${++counter}`,
+        inputFile: request.input_file_id,
+        metadata: request.metadata ?? null,
+        createdAt: Date.now(),
+        requests: lines.length,
+        outputFile,
+      };
       batches.push(batch);
       return json(res, 200, batchBody(batch));
     }

@@ -29,6 +29,7 @@ export const RunRecordSchema = z.object({
       inputTokens: z.number().int().min(0),
       outputTokens: z.number().int().min(0),
       cachedCalls: z.number().int().min(0).optional().describe('calls answered from the call cache (not in calls, no cost)'),
+      batchCalls: z.number().int().min(0).optional().describe("calls answered through a provider's Batch API (part of calls)"),
       cachedInputTokens: z.number().int().min(0).optional(),
       failedCalls: z.number().int().min(0).optional(),
       abortedCalls: z.number().int().min(0).optional(),

@@ -49,7 +49,7 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
   const escalated = records.some((run) => run.totals.escalations);
   const esc = (cell: string) => (escalated ? [cell] : []);
   const rows = [['RUN', 'PIPELINE', 'SEED', 'COMPLETED', 'DURATION', 'CALLS', ...esc('ESCALATED'), 'TOKENS IN/OUT', 'COST']];
-  const total = { calls: 0, cachedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
+  const total = { calls: 0, cachedCalls: 0, batchCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: undefined as number | undefined };
   for (const run of records) {
     rows.push([
       run.id,
@@ -64,6 +64,7 @@ export async function runsCommand(paths: WorkspacePaths, options: RunsOptions): 
     ]);
     total.calls += run.totals.calls;
     total.cachedCalls += run.totals.cachedCalls ?? 0;
+    total.batchCalls += run.totals.batchCalls ?? 0;
     total.inputTokens += run.totals.inputTokens;
     total.outputTokens += run.totals.outputTokens;
     if (run.totals.costUsd !== undefined) total.costUsd = (total.costUsd ?? 0) + run.totals.costUsd;

@@ -47,6 +47,7 @@ export async function buildRunRecord(runDir: string, status: RunStatus, complete
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
       ...(usage.cachedCalls ? { cachedCalls: usage.cachedCalls } : {}),
+      ...(usage.batchCalls ? { batchCalls: usage.batchCalls } : {}),
       ...(usage.cachedInputTokens ? { cachedInputTokens: usage.cachedInputTokens } : {}),
       ...(usage.failedCalls ? { failedCalls: usage.failedCalls } : {}),
       ...(usage.abortedCalls ? { abortedCalls: usage.abortedCalls } : {}),
