@@ -2,33 +2,15 @@
  * The Batch API with `start --queue`: a worker's gateway parks the calls on the shared workspace,
  * the manager alone submits and polls, and a parked task holds no worker while its batch is open.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { popInBackground, type BackgroundCli } from './support/cli.js';
+import { describe, expect, it } from 'vitest';
 import { JSON_TASK, popEnv } from './support/fake-llm-server.js';
 import { startFakeBatchServer } from './support/fake-batch-server.js';
-import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
 import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runnerChildren, waitFor, type Workspace } from './support/workspace.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { join } from 'node:path';
 
-let redis: RedisServer;
-const started: BackgroundCli[] = [];
-beforeEach(async () => {
-  if (hasRedis) redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    cli.subprocess.kill('SIGKILL');
-    await cli.done();
-  }
-  await redis?.close();
-});
-
-function background(ws: Workspace, args: string[]): BackgroundCli {
-  const cli = popInBackground(ws, args, { env: { ...popEnv(), POP_QUEUE_LOCK_MS: '4000' }, extendEnv: false, root: false, timeoutMs: 120_000 });
-  started.push(cli);
-  return cli;
-}
+const { redis, background } = queueProcesses(() => ({ ...popEnv(), POP_QUEUE_LOCK_MS: '4000' }));
 
 describe.skipIf(!hasRedis)(`the Batch API through a queue (needs redis-server: ${INSTALL_REDIS})`, () => {
   it('parked tasks hold no worker; start --once exits with what waits, and a second start --once completes the runs', async () => {
@@ -45,8 +27,8 @@ describe.skipIf(!hasRedis)(`the Batch API through a queue (needs redis-server: $
       'pipeline-tasks/ask.js': JSON_TASK,
       ...seeds,
     });
-    const worker = background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', '1']);
-    const first = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--once']);
+    const worker = background(ws, ['worker', '--queue', redis().url, '--root', ws.root, '--concurrency', '1']);
+    const first = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis().url, '--once']);
     const ended = await first.done();
     expect(ended.exitCode, ended.stderr).toBe(0);
     expect(ended.stderr).toMatch(/3 call\(s\) wait for the Batch API/);
@@ -61,7 +43,7 @@ describe.skipIf(!hasRedis)(`the Batch API through a queue (needs redis-server: $
     expect(worker.events().filter((event) => event.event === 'batch-submitted')).toEqual([]);
 
     await waitFor(() => Date.now() > (fake.batches[0]?.createdAt ?? Infinity) + 3000, { timeoutMs: 10_000 });
-    const second = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--once']);
+    const second = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis().url, '--once']);
     const done = await second.done();
     expect(done.exitCode, done.stderr).toBe(0);
     expect(await readRunRecords(ws), done.stdout.slice(-4000) + done.stderr).toHaveLength(3);

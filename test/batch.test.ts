@@ -10,6 +10,7 @@ import { ledgerOf } from './support/ledger.js';
 import { GOOD_VALUE, JSON_TASK, popEnv, runPopWithEnv } from './support/fake-llm-server.js';
 import { startFakeBatchServer, type FakeBatchOptions, type FakeBatchServer } from './support/fake-batch-server.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
+import { OutputSchema } from '../src/formats/output.js';
 import { rawRequest, startUi } from './support/ui.js';
 import type { RunRecord } from '../src/formats/run-record.js';
 import {
@@ -286,6 +287,39 @@ describe('the Batch API', () => {
     expect(status.state).toBe('failed');
     expect(status.tasks.ask).toMatchObject({ state: 'failed', error: { reason: 'cancelled' } });
     expect((await runPopWithEnv(ws, ['batches'], env())).stdout).toMatch(/No calls are waiting/);
+  });
+
+  it('a batched fan-out: every item parks in the same batch, and the task runs on once they are answered', async () => {
+    const fake = await fakeWith({ answer: (body) => JSON.stringify({ word: /echo: (\w+)/.exec(JSON.stringify(body.messages))?.[1] ?? '?' }) });
+    const ws = await makeWorkspace({
+      'pipeline.json': {
+        name: 'batched-fan',
+        tasks: [{ name: 'fan', model: 'llm:small', batch: true, concurrency: 2 }],
+        providers: { llm: { type: 'openai', baseURL: fake.openaiBaseURL, maxRetries: 0 } },
+        batch: { windowMs: 0, pollMs: 100 },
+      },
+      'pipeline-tasks/index.js': registryModule(['fan']),
+      'pipeline-tasks/fan.js': `import { defineTask, z } from 'pop';
+export default defineTask({
+  output: z.object({ word: z.string().min(1) }),
+  each: ({ seed }) => seed.words,
+  prompt: (word) => 'echo: ' + word,
+  finalize: (values) => values.map((value) => value.word),
+});
+`,
+      'pipeline-pending/words.json': { words: ['alpha', 'beta', 'gamma', 'delta', 'epsilon'] },
+    });
+    const result = await once(ws);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(fake.creates()).toBe(1);
+    expect(fake.batches[0]?.requests).toHaveLength(5);
+    expect(fake.realtimeRequests).toEqual([]);
+    const [record] = await readRunRecords(ws);
+    const output = await readValid(OutputSchema, join(ws.complete, record!.id, 'tasks', 'fan', 'output.json'));
+    expect(output.value).toEqual(['alpha', 'beta', 'gamma', 'delta', 'epsilon']);
+    const lines = await ledgerOf(join(ws.complete, record!.id), 'fan');
+    expect(lines.map((line) => [line.item, line.batch])).toEqual(expect.arrayContaining([0, 1, 2, 3, 4].map((item) => [item, true])));
+    expect(lines).toHaveLength(5);
   });
 
   it('the web view shows a waiting task: its state, its batch, the counts and how long it has waited', async () => {

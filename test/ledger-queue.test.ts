@@ -4,11 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ledgerOf } from './support/ledger.js';
-import { popInBackground, type BackgroundCli } from './support/cli.js';
 import { fromRequest, jsonReply, popEnv, reply, slow, startFakeLlm, type RecordedRequest } from './support/fake-llm-server.js';
-import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
 import { makeWorkspace, readRunRecords, registryModule, runDirs, waitFor, type Workspace } from './support/workspace.js';
 
 const FAN_TASK = `import { defineTask, z } from 'pop';
@@ -20,24 +19,7 @@ export default defineTask({
 `;
 const WORDS = Array.from({ length: 12 }, (_, index) => `word${index}`);
 
-let redis: RedisServer;
-const started: BackgroundCli[] = [];
-beforeEach(async () => {
-  if (hasRedis) redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    cli.subprocess.kill('SIGKILL');
-    await cli.done();
-  }
-  await redis?.close();
-});
-
-function background(ws: Workspace, args: string[]): BackgroundCli {
-  const cli = popInBackground(ws, args, { env: { ...popEnv(), POP_QUEUE_LOCK_MS: '4000' }, extendEnv: false, root: false, timeoutMs: 170_000 });
-  started.push(cli);
-  return cli;
-}
+const { redis, background } = queueProcesses(() => ({ ...popEnv(), POP_QUEUE_LOCK_MS: '4000' }));
 
 describe.skipIf(!hasRedis)(`the ledger through a queue (needs redis-server: ${INSTALL_REDIS})`, () => {
   it('a worker SIGKILLed in the middle of a fan-out: every call the server answered is counted', async () => {
@@ -54,8 +36,8 @@ describe.skipIf(!hasRedis)(`the ledger through a queue (needs redis-server: ${IN
       'pipeline-tasks/fan.js': FAN_TASK,
       'pipeline-pending/words.json': { words: WORDS },
     });
-    const manager = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--once']);
-    const first = background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', '1']);
+    const manager = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis().url, '--once']);
+    const first = background(ws, ['worker', '--queue', redis().url, '--root', ws.root, '--concurrency', '1']);
     const runDir = await waitFor(async () => {
       const [id] = await runDirs(ws.current);
       return id ? join(ws.current, id) : undefined;
@@ -64,7 +46,7 @@ describe.skipIf(!hasRedis)(`the ledger through a queue (needs redis-server: ${IN
     await waitFor(() => done() >= 4, { description: 'four items done on the first worker', timeoutMs: 60_000 });
     first.subprocess.kill('SIGKILL');
     await first.done();
-    background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', '1']);
+    background(ws, ['worker', '--queue', redis().url, '--root', ws.root, '--concurrency', '1']);
     const ended = await manager.done();
     expect(ended.exitCode, ended.stderr).toBe(0);
 

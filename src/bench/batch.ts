@@ -8,20 +8,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBatchServer } from './batch-server.js';
 import { startDaemon } from './daemon.js';
-import { round } from './stats.js';
+import { round, type RecordFigure } from './stats.js';
 import { REPO, dropSeed, makeWorkspace } from './workspace.js';
 
 const WAIT_MS = 5000;
 const SAMPLE_MS = 100;
 const CONCURRENCY = 8;
-
-type RecordFigure = (
-  figure: string,
-  value: number,
-  baseline: number | undefined,
-  unit: string,
-  target: { kind: 'ratio' | 'absolute' | 'info'; max: number },
-) => void;
 
 const TASK = `/** @type {import('pop').TaskDefinition} */
 export default { prompt: ({ seed }) => 'Write one sentence about the number ' + String(seed.n) + '.' };

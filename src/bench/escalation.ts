@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { median } from './stats.js';
+import { median, type RecordFigure } from './stats.js';
 import { REPO, dropSeed } from './workspace.js';
 
 const ITEMS = 200;
@@ -68,14 +68,6 @@ async function startServer() {
     close: () => new Promise<void>((done) => (server.close(() => done()), server.closeAllConnections())),
   };
 }
-
-type RecordFigure = (
-  figure: string,
-  value: number,
-  baseline: number | undefined,
-  unit: string,
-  target: { kind: 'ratio' | 'absolute' | 'info'; max: number },
-) => void;
 
 interface Outcome {
   costUsd: number;

@@ -7,3 +7,12 @@ export function percentile(values: number[], p: number): number {
 
 export const median = (values: number[]) => percentile(values, 50);
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** How a figure is recorded: its value, its baseline measured in the same run, and its target. */
+export type RecordFigure = (
+  figure: string,
+  value: number,
+  baseline: number | undefined,
+  unit: string,
+  target: { kind: 'ratio' | 'absolute' | 'info'; max: number },
+) => void;

@@ -8,7 +8,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { waitFor } from './workspace.js';
+import { afterEach, beforeEach } from 'vitest';
+import { popInBackground, type BackgroundCli } from './cli.js';
+import { waitFor, type Workspace } from './workspace.js';
 import { freePort } from '../../src/util/free-port.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -71,6 +73,39 @@ export async function startRedis(options: { unixSocket?: boolean } = {}): Promis
     close: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a test file of the queue: a fresh redis-server before each test, and the CLI processes it
+ * starts in the background (a manager, workers) killed after it, with the environment `env`.
+ */
+export function queueProcesses(env: () => Record<string, string>): {
+  redis: () => RedisServer;
+  background: (ws: Workspace, args: string[]) => BackgroundCli;
+} {
+  let redis: RedisServer | undefined;
+  const started: BackgroundCli[] = [];
+  beforeEach(async () => {
+    if (hasRedis) redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const cli of started.splice(0)) {
+      cli.subprocess.kill('SIGKILL');
+      await cli.done();
+    }
+    await redis?.close();
+  });
+  return {
+    redis: () => {
+      if (!redis) throw new Error('redis-server is not running');
+      return redis;
+    },
+    background: (ws, args) => {
+      const cli = popInBackground(ws, args, { env: env(), extendEnv: false, root: false, timeoutMs: 170_000 });
+      started.push(cli);
+      return cli;
     },
   };
 }
