@@ -3,7 +3,7 @@
  * the manager has their answers. Real processes, the official SDKs against a local server speaking
  * OpenAI's Files + Batches and Anthropic's Message Batches; the offline mock's batches too.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ledgerOf } from './support/ledger.js';
@@ -287,6 +287,19 @@ describe('the Batch API', () => {
     expect(status.state).toBe('failed');
     expect(status.tasks.ask).toMatchObject({ state: 'failed', error: { reason: 'cancelled' } });
     expect((await runPopWithEnv(ws, ['batches'], env())).stdout).toMatch(/No calls are waiting/);
+  });
+
+  it('with cache: true a validated batch answer is kept: the same call later is answered from the cache, with no batch', async () => {
+    const fake = await fakeWith({});
+    const ws = await batchWorkspace(fake, { task: { cache: true } });
+    expect((await once(ws)).exitCode).toBe(0);
+    await writeFile(join(ws.pending, 'again.json'), JSON.stringify({ q: 'Question 0?' }));
+    const again = await once(ws);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(fake.creates()).toBe(1);
+    expect(fake.realtimeRequests).toEqual([]);
+    const second = (await readRunRecords(ws)).find((record) => record.seed === 'again.json');
+    expect(await ledgerOf(join(ws.complete, second!.id), 'ask')).toMatchObject([{ cached: true, outcome: 'answered' }]);
   });
 
   it('a batched fan-out: every item parks in the same batch, and the task runs on once they are answered', async () => {

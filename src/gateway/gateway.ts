@@ -237,6 +237,9 @@ export class Gateway {
     }
     if (decision.kind !== 'answered') return undefined;
     const { spec, text, usage, costUsd, finishReason } = decision;
+    // A batch answer that passes validation may be kept in the call cache, as a real-time one is.
+    const slot = this.cacheSlotOf(spec, request, settings);
+    const stored: CachedReply = { model: spec, servedModel: decision.servedModel, text, usage, finishReason, latencyMs: 0, createdAt: new Date().toISOString() };
     return {
       result: ok({
         text,
@@ -247,16 +250,23 @@ export class Gateway {
         ...(costUsd === undefined ? {} : { costUsd }),
         ...(finishReason === undefined ? {} : { finishReason }),
       }),
+      ...(slot && !NOT_CACHED_FINISHES.has(finishReason ?? '') ? { store: () => slot.cache.put(slot.key, stored).catch(() => {}) } : {}),
     };
+  }
+
+  /** Where the call cache keeps this call's answer from `spec`, when the task has `cache: true`. */
+  private cacheSlotOf(spec: string, request: GatewayRequest, settings: CallSettings): { cache: CallCache; key: string } | undefined {
+    const cache = this.cacheFor(settings);
+    const parts = splitModelSpec(spec);
+    const config = parts && providerConfigFor(parts.provider, settings.providers);
+    if (!cache || !parts || !config) return undefined;
+    return { cache, key: cacheKey({ config, baseURL: resolvedBaseURL(config, this.env), model: parts.model, ...request }) };
   }
 
   /** Whether the call cache holds an answer for the call's first model (a cached call is not batched). */
   private async isCached(request: GatewayRequest, settings: CallSettings): Promise<boolean> {
-    const cache = this.cacheFor(settings);
-    const parts = splitModelSpec(request.models[0] ?? '');
-    const config = parts && providerConfigFor(parts.provider, settings.providers);
-    if (!cache || !parts || !config) return false;
-    return (await cache.get(cacheKey({ config, baseURL: resolvedBaseURL(config, this.env), model: parts.model, ...request }))) !== undefined;
+    const slot = this.cacheSlotOf(request.models[0] ?? '', request, settings);
+    return slot !== undefined && (await slot.cache.get(slot.key)) !== undefined;
   }
 
   /** Why the run or the task may make no more calls, by their ledgers; undefined while they may. */
