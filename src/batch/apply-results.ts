@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchAnswer, PendingRequest, Submission } from '../formats/batch.js';
 import { exists } from '../fs/create-new-file.js';
@@ -46,6 +47,8 @@ export async function applyResults(
     if (!seen.has(request.id))
       await store(request, { customId: request.id, ok: false, reason: 'expired', message: 'the batch ended without a result for this request' });
   }
+  // A run's pending folder goes once nothing of it waits (a folder still holding calls stays).
+  for (const run of new Set(submission.requests.map((request) => request.owner.run))) await rmdir(join(paths.pending, run)).catch(() => {});
   return runs;
 }
 

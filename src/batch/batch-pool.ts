@@ -6,7 +6,9 @@ import { messageOf } from '../result.js';
 import { redactText } from '../secrets/known-secrets.js';
 import { BatchUnsupportedError, type BatchApi } from './batch-api.js';
 import { applyResults, type Outcome } from './apply-results.js';
-import { listPending, readPending, readSubmissions, writeSubmission, type BatchPaths } from './batch-store.js';
+import { listPending, readPending, readSubmissions, removePending, writeSubmission, type BatchPaths } from './batch-store.js';
+import { exists } from '../fs/create-new-file.js';
+import { join } from 'node:path';
 
 /** What the pool tells the manager (its events, and the live line). */
 export type BatchEvent =
@@ -113,7 +115,13 @@ export class BatchPool {
         if (!request) continue;
         this.parsed.set(path, request);
       }
-      if (!taken.has(request.id)) requests.push(request);
+      if (taken.has(request.id)) continue;
+      // A run removed meanwhile (pruned, deleted by hand) has nobody to answer: its calls are not submitted.
+      if (!(await exists(join(this.options.currentDir, request.owner.run)))) {
+        await removePending(this.options.paths, request);
+        continue;
+      }
+      requests.push(request);
     }
     return requests;
   }

@@ -30,8 +30,15 @@ export const answerPath = (runDir: string, task: string, id: string) => join(tas
 export async function writePending(paths: BatchPaths, request: PendingRequest): Promise<void> {
   const path = pendingPath(paths, request);
   if (await exists(path)) return;
-  await mkdir(join(paths.pending, request.owner.run), { recursive: true });
-  await writeJsonAtomic(path, request);
+  // The run's folder may be removed (emptied by the pool) between making it and writing: once more.
+  for (let tries = 1; ; tries++) {
+    await mkdir(join(paths.pending, request.owner.run), { recursive: true });
+    try {
+      return await writeJsonAtomic(path, request);
+    } catch (error) {
+      if (tries >= 3 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 export async function removePending(paths: BatchPaths, request: Pick<PendingRequest, 'id' | 'owner'>): Promise<void> {
