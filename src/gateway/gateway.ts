@@ -239,7 +239,15 @@ export class Gateway {
     const { spec, text, usage, costUsd, finishReason } = decision;
     // A batch answer that passes validation may be kept in the call cache, as a real-time one is.
     const slot = this.cacheSlotOf(spec, request, settings);
-    const stored: CachedReply = { model: spec, servedModel: decision.servedModel, text, usage, finishReason, latencyMs: 0, createdAt: new Date().toISOString() };
+    const stored: CachedReply = {
+      model: spec,
+      servedModel: decision.servedModel,
+      text,
+      usage,
+      finishReason,
+      latencyMs: 0,
+      createdAt: new Date().toISOString(),
+    };
     return {
       result: ok({
         text,

@@ -7,15 +7,17 @@ import { runPaths, workspacePaths, type WorkspacePaths } from '../workspace.js';
 import { readJsonFile } from '../fs/read-json.js';
 import { SourceSchema } from '../formats/source.js';
 import { setAsideDuplicate } from './intake/set-aside-duplicate.js';
-import { acquireLock } from '../fs/lock-file.js';
+import { acquireLock, type HeldLock } from '../fs/lock-file.js';
+import { err, type Result } from '../result.js';
 import { networkFileSystemOf } from '../fs/network-fs.js';
 import { workspaceId } from '../fs/workspace-id.js';
-import { logEvent, type ManagerEvent } from './events.js';
-import { loadWorkspace } from './load-workspace.js';
+import { logEvent, type EmitEvent, type ManagerEvent } from './events.js';
+import { loadWorkspace, type LoadedWorkspace } from './load-workspace.js';
 import { claimSeed } from './intake/claim-seed.js';
-import { executeRunLocked, type LockedRunOptions } from './execution/run-locked.js';
+import { executeRunLocked } from './execution/run-locked.js';
+import { RunQueue, type RunQueueOptions } from './execution/run-queue.js';
+import type { Pipeline } from '../formats/pipeline.js';
 import { scanCurrentRuns, type CurrentRun } from './recovery/reconcile.js';
-import { Scheduler } from './execution/scheduler.js';
 import { StandbyPool } from './execution/standby-pool.js';
 import { TaskSlots } from './execution/task-slots.js';
 import { localAttempts, type RunAttempt } from './execution/attempt-runner.js';
@@ -25,7 +27,6 @@ import { inspectSeed } from './intake/inspect-seed.js';
 import { prepareResume } from './recovery/prepare-resume.js';
 import { takeRunRequest } from './runs/requests.js';
 import { installLastResort } from './last-resort.js';
-import { RetryLater } from './execution/retry-later.js';
 import { repairTornTail } from '../fs/append-line.js';
 import { tornLinesFile } from './runs/promote-run.js';
 import { noteKeyVariables } from '../gateway/key-variables.js';
@@ -84,33 +85,14 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
   if (!loaded.ok) return { ok: false, problems: loaded.error };
   // Replaced when pipeline.json changes and still checks out; runs keep the snapshot they started with.
   let active = loaded.value;
-  const { pipeline, tasks } = active;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const queued = options.queue !== undefined;
   // Made once, for every run: the gateway (its keys this process's environment, .env loaded into it) and how attempts run.
   const gateway = new Gateway(process.env, { cacheOff: options.cacheOff === true });
   const runAttempt = options.queue ?? localAttempts(gateway);
   await Promise.all([paths.pending, paths.current, paths.complete, paths.requests, paths.locks].map((dir) => mkdir(dir, { recursive: true })));
-
-  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
-    onLost: (by) => {
-      // Another host judged this manager dead (its heartbeat stopped, a frozen machine): two must never work at once.
-      const event: ManagerEvent = { event: 'lock-lost', path: paths.managerLock, host: by?.host ?? 'unknown', pid: by?.pid ?? 0 };
-      logEvent(options.log, event);
-      options.onEvent?.(event);
-      process.kill(process.pid, 'SIGTERM');
-    },
-  });
-  if (!managerLock.ok) {
-    if (managerLock.error.reason === 'io-error') return { ok: false, problems: [`cannot take the manager lock: ${managerLock.error.message}`] };
-    const { holder } = managerLock.error;
-    return {
-      ok: false,
-      problems: [
-        `another manager (pid ${holder.pid}, "${holder.command}"${holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : ''}) is already working on ${paths.root}`,
-      ],
-    };
-  }
+  const managerLock = await takeManagerLock(paths, options);
+  if (!managerLock.ok) return { ok: false, problems: [managerLock.error] };
 
   // A bug of the manager's own fails the task it met, not the daemon.
   const removeLastResort = installLastResort((fault) => logEvent(options.log, { event: 'internal-error', ...fault }));
@@ -118,155 +100,39 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
     const stopController = new AbortController();
     // Aborted as soon as the manager begins to stop: no task starts after that, in any run.
     const stopStarting = new AbortController();
-    const counts = { completed: 0, failed: 0, interrupted: 0 };
-    type QueuedRun = Pick<LockedRunOptions, 'runDir' | 'id' | 'status' | 'prepare'>;
-    const queuedRuns = new Map<string, QueuedRun>();
     const emit = (event: ManagerEvent) => {
       logEvent(options.log, event);
       options.onEvent?.(event);
     };
-    emit({ event: 'manager-started', root: paths.root, pipeline: pipeline.name, tasks: tasks.map((task) => task.name), concurrency, once: options.once });
-    for (const warning of active.warnings) emit({ event: 'pipeline-warning', message: warning });
-    const previous = managerLock.value.tookOver;
-    if (previous)
-      emit({
-        event: 'lock-taken-over',
-        path: paths.managerLock,
-        host: previous.host ?? 'unknown',
-        pid: previous.pid,
-        heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
-      });
-    await workspaceId(paths.root);
-    const fileSystem = queued ? undefined : await networkFileSystemOf(paths.root);
-    if (fileSystem) {
-      emit({
-        event: 'workspace-on-network-fs',
-        root: paths.root,
-        fileSystem,
-        message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds`,
-      });
-    }
-
-    // `concurrency` caps task processes across all runs; as many runs are taken in at once, so
-    // every slot has a run to fill it while runs are queued.
-    const slots = new TaskSlots(concurrency);
-    // As many standbys as tasks waiting for a slot, plus one (a replacement takes longer to start
-    // than a quick task takes to run), at most one more than the slots; none when the tasks run on
-    // a queue's workers.
-    const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, queued ? 0 : concurrency + 1, () => slots.waiting);
-    slots.onWaiting = () => standbys.demandChanged();
+    await announceStart(paths, active, { ...options, concurrency, queued, tookOver: managerLock.value.tookOver }, emit);
+    const { slots, standbys } = processSlots(paths, active, concurrency, queued);
     // Standbys are started before they have a task: the workspace's pipeline names their keys.
     noteKeyVariables(active.pipeline.providers);
     gateway.preload(active.pipeline);
     gateway.setWorkspaceLimits(active.pipeline.providers);
     if (!queued) standbys.start();
-    let queuedShown = 0;
-    const showQueued = () => {
-      if (scheduler.queued === queuedShown) return;
-      queuedShown = scheduler.queued;
-      emit({ event: 'runs-queued', queued: queuedShown });
-    };
-    // --once must end: a run that still cannot start after a few tries is left for the next start.
-    const retries = new RetryLater<string>((id) => scheduler.enqueue(id), options.once ? ONCE_LOCK_TRIES : undefined);
-    const scheduler = new Scheduler<string>(concurrency, async (id) => {
-      showQueued();
-      const entry = queuedRuns.get(id);
-      if (!entry) return;
-      const outcome = await executeRunLocked({
-        paths,
-        ...entry,
-        emit,
-        cancelSignal: stopController.signal,
-        stopSignal: stopStarting.signal,
-        command: 'start',
-        standbys,
-        slots,
-        runAttempt,
-      });
-      if (typeof outcome === 'object' && 'deferred' in outcome) {
-        // Stays queued: tried again when the cause (a full disk) may have passed.
-        const retryInMs = retries.schedule(id) ?? null;
-        if (retryInMs === null) {
-          queuedRuns.delete(id);
-          counts.interrupted++;
-        }
-        return emit({ event: 'run-deferred', run: id, reason: 'lock-unavailable', message: outcome.deferred, retryInMs });
-      }
-      queuedRuns.delete(id);
-      retries.started(id);
-      // Answers may have come in while the run's other tasks still ran: it continues at once.
-      if (outcome === 'waiting') await continueIfAnswered(id);
-      if (outcome === 'complete') counts.completed++;
-      else if (outcome === 'failed') counts.failed++;
-      else if (outcome === 'interrupted') counts.interrupted++;
-      else if (typeof outcome === 'object') emit({ event: 'request-invalid', path: entry.runDir, message: outcome.refused });
-    });
-    const enqueue = (run: QueuedRun) => {
-      if (queuedRuns.has(run.id)) return;
-      queuedRuns.set(run.id, run);
-      scheduler.enqueue(run.id);
-      showQueued();
-    };
-    /** A waiting run whose parked tasks have their answers now runs them (one being worked on is looked at when it ends). */
-    const continueIfAnswered = async (id: string) => {
-      if (queuedRuns.has(id)) return;
-      const runDir = join(paths.current, id);
-      if (await hasAnsweredTasks(paths, runDir, id)) enqueue({ runDir, id });
-    };
-    const batchRounds = new BatchRounds({
-      paths,
+
+    const { runs, batchRounds } = queueWithBatchRounds(paths, emit, {
+      concurrency,
+      lockTries: options.once ? ONCE_LOCK_TRIES : undefined,
       pipeline: () => active.pipeline,
-      emit,
-      isBusy: (run) => queuedRuns.has(run),
-      onAnswered: async (runs) => {
-        await Promise.all([...runs].map((run) => continueIfAnswered(run)));
-      },
+      execute: (entry) =>
+        executeRunLocked({
+          paths,
+          ...entry,
+          emit,
+          cancelSignal: stopController.signal,
+          stopSignal: stopStarting.signal,
+          command: 'start',
+          standbys,
+          slots,
+          runAttempt,
+        }),
     });
 
-    const tornBytes = await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
-    if (tornBytes > 0) emit({ event: 'runs-file-repaired', path: paths.runsJsonl, bytes: tornBytes, keptIn: tornLinesFile(paths) });
-    // Continue what a previous manager left: runs queued, running, or complete but not yet moved.
-    const current = await scanCurrentRuns(paths, emit);
-    for (const run of current) {
-      if (run.status.state === 'failed') continue;
-      // A run waiting for the Batch API is taken up when its answers come in.
-      if (run.status.state === 'waiting' && !(await hasAnsweredTasks(paths, run.runDir, run.status.id))) continue;
-      emit({ event: 'run-resumed', run: run.status.id, state: run.status.state });
-      enqueue({ runDir: run.runDir, id: run.status.id, status: run.status });
-    }
-
-    const intake = new SeedIntake({
-      paths,
-      seedSchema: () => active.registry.seedSchema,
-      settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
-      emit,
-      claim: async (file, seed) => {
-        const claimed = await claimSeed(paths, file, seed, { name: active.pipeline.name, text: active.pipelineText, tasks: active.tasks });
-        enqueue({ runDir: claimed.runDir, id: claimed.id, status: claimed.status });
-        return claimed.id;
-      },
-    });
+    const current = await takeUpLeftRuns(paths, runs, emit);
+    const intake = seedIntake(paths, runs, emit, options.settleMs ?? DEFAULT_SETTLE_MS, () => active);
     await setAsideCrashDuplicates(paths, current, emit);
-
-    /** `resume` and `rerun` hand runs over as request files. */
-    const beingTaken = new Set<string>();
-    const handleRequest = async (path: string) => {
-      // The watcher and the rescan may both offer one file.
-      if (beingTaken.has(path)) return;
-      beingTaken.add(path);
-      const taken = await takeRunRequest(path).finally(() => beingTaken.delete(path));
-      if (!taken) return;
-      if (!taken.ok) return emit({ event: 'request-invalid', path, message: taken.error });
-      const request = taken.value;
-      const runDir = join(paths.current, request.run);
-      emit({ event: 'run-requested', run: request.run, pipeline: request.pipeline });
-      enqueue({
-        runDir,
-        id: request.run,
-        prepare: (status) =>
-          prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
-      });
-    };
     const reloadPipeline = async () => {
       const next = await loadWorkspace(paths, { freshRegistry: true });
       if (!next.ok) return emit({ event: 'pipeline-invalid', problems: next.error });
@@ -280,27 +146,179 @@ export async function runManager(options: ManagerOptions): Promise<ManagerResult
       paths,
       emit,
       intake,
-      scheduler,
-      retries,
+      runs,
       standbys,
       slots,
-      queuedRuns,
-      handleRequest,
+      handleRequest: requestTaker(paths, runs, emit),
       stopController,
       stopStarting,
       batchRounds,
     };
     if (options.once) {
       const batchWaiting = await workThroughOnce(loop);
-      return { ok: true, ...counts, rejected: intake.rejected, ...(batchWaiting.requests > 0 ? { batchWaiting } : {}) };
+      return { ok: true, ...runs.counts, rejected: intake.rejected, ...(batchWaiting.requests > 0 ? { batchWaiting } : {}) };
     }
     await watchUntilStopped(loop, reloadPipeline, options.graceMs ?? DEFAULT_GRACE_MS);
-    emit({ event: 'manager-stopped', completed: counts.completed, failed: counts.failed, rejected: intake.rejected });
-    return { ok: true, ...counts, rejected: intake.rejected };
+    emit({ event: 'manager-stopped', completed: runs.counts.completed, failed: runs.counts.failed, rejected: intake.rejected });
+    return { ok: true, ...runs.counts, rejected: intake.rejected };
   } finally {
     removeLastResort();
     await managerLock.value.release();
   }
+}
+
+/**
+ * The runs taken in, and the Batch API rounds that hand back the runs whose parked tasks got their
+ * answers: a waiting run continues once a task of it has all its answers (one being worked on is
+ * looked at when it ends).
+ */
+function queueWithBatchRounds(
+  paths: WorkspacePaths,
+  emit: EmitEvent,
+  options: Pick<RunQueueOptions, 'concurrency' | 'lockTries' | 'execute'> & { pipeline: () => Pipeline },
+): { runs: RunQueue; batchRounds: BatchRounds } {
+  const continueIfAnswered = async (id: string) => {
+    if (runs.has(id)) return;
+    const runDir = join(paths.current, id);
+    if (await hasAnsweredTasks(paths, runDir, id)) runs.enqueue({ runDir, id });
+  };
+  // Answers may have come in while the run's other tasks still ran: it continues at once.
+  const runs: RunQueue = new RunQueue({ ...options, emit, onWaiting: continueIfAnswered });
+  const batchRounds = new BatchRounds({
+    paths,
+    pipeline: options.pipeline,
+    emit,
+    isBusy: (run) => runs.has(run),
+    onAnswered: async (answered) => {
+      await Promise.all([...answered].map((run) => continueIfAnswered(run)));
+    },
+  });
+  return { runs, batchRounds };
+}
+
+/** Seeds dropped into pipeline-pending/ become runs of the workspace's pipeline as it is when they are claimed. */
+function seedIntake(paths: WorkspacePaths, runs: RunQueue, emit: EmitEvent, settleMs: number, active: () => LoadedWorkspace): SeedIntake {
+  return new SeedIntake({
+    paths,
+    seedSchema: () => active().registry.seedSchema,
+    settleMs,
+    emit,
+    claim: async (file, seed) => {
+      const { pipeline, pipelineText, tasks } = active();
+      const claimed = await claimSeed(paths, file, seed, { name: pipeline.name, text: pipelineText, tasks });
+      runs.enqueue({ runDir: claimed.runDir, id: claimed.id, status: claimed.status });
+      return claimed.id;
+    },
+  });
+}
+
+/**
+ * The one manager of the workspace: its lock, or who holds it. A manager whose lock another host
+ * takes over (its heartbeat stopped: a frozen machine) stops, so two never work at once.
+ */
+async function takeManagerLock(paths: WorkspacePaths, options: ManagerOptions): Promise<Result<HeldLock, string>> {
+  const managerLock = await acquireLock(paths.managerLock, options.once ? 'start --once' : 'start', {
+    onLost: (by) => {
+      const event: ManagerEvent = { event: 'lock-lost', path: paths.managerLock, host: by?.host ?? 'unknown', pid: by?.pid ?? 0 };
+      logEvent(options.log, event);
+      options.onEvent?.(event);
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
+  if (managerLock.ok) return managerLock;
+  if (managerLock.error.reason === 'io-error') return err(`cannot take the manager lock: ${managerLock.error.message}`);
+  const { holder } = managerLock.error;
+  const where = holder.host && holder.host !== hostname() ? `, on host ${holder.host}` : '';
+  return err(`another manager (pid ${holder.pid}, "${holder.command}"${where}) is already working on ${paths.root}`);
+}
+
+/** What the manager says as it starts: its pipeline, the pipeline's warnings, a lock taken over, a network file system. */
+async function announceStart(
+  paths: WorkspacePaths,
+  active: LoadedWorkspace,
+  facts: { once: boolean; concurrency: number; queued: boolean; tookOver: HeldLock['tookOver'] },
+  emit: EmitEvent,
+): Promise<void> {
+  const { pipeline, tasks } = active;
+  emit({
+    event: 'manager-started',
+    root: paths.root,
+    pipeline: pipeline.name,
+    tasks: tasks.map((task) => task.name),
+    concurrency: facts.concurrency,
+    once: facts.once,
+  });
+  for (const warning of active.warnings) emit({ event: 'pipeline-warning', message: warning });
+  const previous = facts.tookOver;
+  if (previous)
+    emit({
+      event: 'lock-taken-over',
+      path: paths.managerLock,
+      host: previous.host ?? 'unknown',
+      pid: previous.pid,
+      heartbeatAt: previous.heartbeatAt ?? previous.acquiredAt,
+    });
+  await workspaceId(paths.root);
+  const fileSystem = facts.queued ? undefined : await networkFileSystemOf(paths.root);
+  if (fileSystem) {
+    emit({
+      event: 'workspace-on-network-fs',
+      root: paths.root,
+      fileSystem,
+      message: `${paths.root} is on a network file system (${fileSystem}): a manager on another host is kept out only by the lock file's heartbeat, which needs the hosts' clocks to agree within seconds`,
+    });
+  }
+}
+
+/**
+ * `concurrency` caps task processes across all runs; as many runs are taken in at once, so every
+ * slot has a run to fill it while runs are queued. As many standbys as tasks waiting for a slot,
+ * plus one (a replacement takes longer to start than a quick task takes to run), at most one more
+ * than the slots; none when the tasks run on a queue's workers.
+ */
+function processSlots(paths: WorkspacePaths, active: LoadedWorkspace, concurrency: number, queued: boolean): { slots: TaskSlots; standbys: StandbyPool } {
+  const slots = new TaskSlots(concurrency);
+  const standbys = new StandbyPool(paths.root, active.pipeline.defaults?.memoryMb ?? DEFAULT_MEMORY_MB, queued ? 0 : concurrency + 1, () => slots.waiting);
+  slots.onWaiting = () => standbys.demandChanged();
+  return { slots, standbys };
+}
+
+/**
+ * Continue what a previous manager left: runs queued, running, or complete but not yet moved (a
+ * run waiting for the Batch API once its answers are in); a torn last line of runs.jsonl is cut off.
+ */
+async function takeUpLeftRuns(paths: WorkspacePaths, runs: RunQueue, emit: EmitEvent): Promise<CurrentRun[]> {
+  const tornBytes = await repairTornTail(paths.runsJsonl, tornLinesFile(paths));
+  if (tornBytes > 0) emit({ event: 'runs-file-repaired', path: paths.runsJsonl, bytes: tornBytes, keptIn: tornLinesFile(paths) });
+  const current = await scanCurrentRuns(paths, emit);
+  for (const run of current) {
+    if (run.status.state === 'failed') continue;
+    if (run.status.state === 'waiting' && !(await hasAnsweredTasks(paths, run.runDir, run.status.id))) continue;
+    emit({ event: 'run-resumed', run: run.status.id, state: run.status.state });
+    runs.enqueue({ runDir: run.runDir, id: run.status.id, status: run.status });
+  }
+  return current;
+}
+
+/** `resume` and `rerun` hand runs over as request files: each is taken once, and its run queued. */
+function requestTaker(paths: WorkspacePaths, runs: RunQueue, emit: EmitEvent): (path: string) => Promise<void> {
+  const beingTaken = new Set<string>();
+  return async (path) => {
+    // The watcher and the rescan may both offer one file.
+    if (beingTaken.has(path)) return;
+    beingTaken.add(path);
+    const taken = await takeRunRequest(path).finally(() => beingTaken.delete(path));
+    if (!taken) return;
+    if (!taken.ok) return emit({ event: 'request-invalid', path, message: taken.error });
+    const request = taken.value;
+    const runDir = join(paths.current, request.run);
+    emit({ event: 'run-requested', run: request.run, pipeline: request.pipeline });
+    runs.enqueue({
+      runDir,
+      id: request.run,
+      prepare: (status) => prepareResume(runDir, status, request.pipeline === 'current' ? { kind: 'current', file: paths.pipelineFile } : { kind: 'snapshot' }),
+    });
+  };
 }
 
 /** What the `--once` path and the watch path share, once the manager has taken in what was left. */
@@ -308,12 +326,9 @@ interface ManagerLoop {
   paths: WorkspacePaths;
   emit: (event: ManagerEvent) => void;
   intake: SeedIntake;
-  scheduler: Scheduler<string>;
-  retries: RetryLater<string>;
+  runs: RunQueue;
   standbys: StandbyPool;
   slots: TaskSlots;
-  /** Runs taken in and not yet done. */
-  queuedRuns: ReadonlyMap<string, unknown>;
   /** Take in one request file of `resume` or `rerun`. */
   handleRequest: (path: string) => Promise<void>;
   /** Aborted when running tasks must be ended. */
@@ -325,9 +340,10 @@ interface ManagerLoop {
 
 /** `--once`: the requests and seeds there now, every run they make settled, then done; says what still waits for a Batch API. */
 async function workThroughOnce(loop: ManagerLoop): Promise<BatchWaiting> {
-  const { paths, intake, scheduler, retries } = loop;
+  const { paths, intake } = loop;
+  const { scheduler, retries } = loop.runs;
   await takeWaitingRequests(loop);
-  loop.emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'once' });
+  loop.emit({ event: 'manager-ready', resumed: loop.runs.size, pending: 'once' });
   for (const name of await pendingSeedNames(paths)) intake.offer(name);
   await intake.idle();
   await scheduler.idle();
@@ -354,7 +370,7 @@ async function finishBatchRounds(loop: ManagerLoop): Promise<BatchWaiting> {
       for (const run of (await readdir(where.pending).catch(() => [] as string[])).sort()) if ((await tasksStillWaiting(where, run)).size > 0) runs.push(run);
       return { requests: round.waiting, runs };
     }
-    await loop.scheduler.idle();
+    await loop.runs.scheduler.idle();
   }
 }
 
@@ -382,7 +398,7 @@ async function watchUntilStopped(loop: ManagerLoop, reloadPipeline: () => Promis
   for (const name of await pendingSeedNames(paths)) intake.offer(name);
   const rescan = rescanNowAndThen(loop);
   await takeWaitingRequests(loop);
-  emit({ event: 'manager-ready', resumed: loop.queuedRuns.size, pending: 'watching' });
+  emit({ event: 'manager-ready', resumed: loop.runs.size, pending: 'watching' });
   loop.batchRounds.start();
   const onSecondSignal = (signal: string) => {
     if (stopController.signal.aborted) return;
@@ -423,9 +439,10 @@ function rescanNowAndThen(loop: ManagerLoop): NodeJS.Timeout {
 
 /** No run or task starts any more; running tasks get the grace period, then are stopped. */
 async function stopGracefully(loop: ManagerLoop, graceMs: number): Promise<void> {
-  const { scheduler, stopController } = loop;
+  const { stopController } = loop;
+  const { scheduler } = loop.runs;
   loop.intake.stop();
-  loop.retries.cancel();
+  loop.runs.retries.cancel();
   // Batches stay open at their providers: a later start re-attaches to them.
   await loop.batchRounds.stop();
   scheduler.pause();
