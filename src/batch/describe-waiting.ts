@@ -1,4 +1,4 @@
-import type { Waiting } from '../formats/batch.js';
+import type { Waiting } from '../formats/waiting.js';
 import { formatDuration } from '../util/format-numbers.js';
 
 /**

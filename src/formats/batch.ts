@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { CallUsageSchema } from './ledger.js';
 import { MockBehaviourSchema, PriceSchema, ProviderSchema } from './pipeline.js';
+import { BatchCountsSchema } from './waiting.js';
+
+export { BatchCountsSchema, WaitingSchema, type BatchCounts, type Waiting } from './waiting.js';
 
 /** Whose call a batched request answers: the call a parked task will make again. */
 export const BatchOwnerSchema = z.object({
@@ -38,13 +41,6 @@ export const PendingRequestSchema = z.object({
 
 /** A submission's state: being created, open at the provider, or done with. */
 export const SubmissionStateSchema = z.enum(['submitting', 'open', 'ended', 'failed', 'unsupported', 'cancelled']);
-
-export const BatchCountsSchema = z.object({
-  total: z.number().int().min(0),
-  succeeded: z.number().int().min(0),
-  failed: z.number().int().min(0),
-  processing: z.number().int().min(0),
-});
 
 /**
  * `.pop/batches/<key>.json`: written before the batch is created, so a manager that dies at any
@@ -93,21 +89,8 @@ export const BatchAnswerSchema = z.discriminatedUnion('ok', [
   }),
 ]);
 
-/** What tasks-status.json says of a task parked on the Batch API. */
-export const WaitingSchema = z.object({
-  reason: z.literal('batch'),
-  provider: z.string(),
-  batch: z.string().optional().describe("the provider's batch id, once submitted"),
-  parkedAt: z.string(),
-  submittedAt: z.string().optional(),
-  requests: z.number().int().min(0),
-  counts: BatchCountsSchema.optional(),
-});
-
 export type BatchOwner = z.output<typeof BatchOwnerSchema>;
 export type PendingRequest = z.output<typeof PendingRequestSchema>;
 export type Submission = z.output<typeof SubmissionSchema>;
 export type SubmissionState = z.output<typeof SubmissionStateSchema>;
 export type BatchAnswer = z.output<typeof BatchAnswerSchema>;
-export type Waiting = z.output<typeof WaitingSchema>;
-export type BatchCounts = z.output<typeof BatchCountsSchema>;

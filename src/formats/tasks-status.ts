@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ByModelSchema, UsageSchema } from './usage.js';
 import { TaskFailureSchema } from './task-failure.js';
 import { ItemCountsSchema, TruncationSchema } from './items.js';
-import { WaitingSchema } from './batch.js';
+import { WaitingSchema } from './waiting.js';
 
 export const RunStateSchema = z.enum(['queued', 'running', 'waiting', 'failed', 'complete']);
 /** `waiting`: parked on the Batch API, holding no process until its answers are in. */

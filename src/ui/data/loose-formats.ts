@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WaitingSchema } from '../../formats/batch.js';
+import { WaitingSchema } from '../../formats/waiting.js';
 
 /**
  * Lenient readings of the files a run leaves, for display only. The view must show runs written by
