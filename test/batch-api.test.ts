@@ -51,15 +51,15 @@ async function untilDone(api: BatchApi, batchId: string) {
 
 type RealApi = 'openai' | 'anthropic';
 
-function apiOn(type: RealApi, fake: FakeBatchServer): { api: BatchApi; config: TypedProviderConfig } {
+async function apiOn(type: RealApi, fake: FakeBatchServer): Promise<{ api: BatchApi; config: TypedProviderConfig }> {
   const config: TypedProviderConfig =
     type === 'openai' ? { type, baseURL: fake.openaiBaseURL, maxRetries: 0 } : { type, baseURL: fake.anthropicBaseURL, maxRetries: 0 };
-  return { api: batchApiFor({ name: 'prov', config, env, mockDir: '/nonexistent', log: silentLogger }), config };
+  return { api: await batchApiFor({ name: 'prov', config, env, mockDir: '/nonexistent', log: silentLogger }), config };
 }
 
 async function serverFor(type: RealApi, options: FakeBatchOptions) {
   const fake = await startFakeBatchServer(options);
-  return { fake, ...apiOn(type, fake) };
+  return { fake, ...(await apiOn(type, fake)) };
 }
 
 describe.each<RealApi>(['openai', 'anthropic'])('%s Batch API', (type) => {
@@ -151,11 +151,11 @@ describe('mock Batch API', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pop-mock-batch-'));
     const requests = requestsFor(['req-a', 'req-b'], 'fast');
     const before = new Date();
-    const batchId = await mockApi(dir, DELAY_MS).create('sub-1', requests);
+    const batchId = await (await mockApi(dir, DELAY_MS)).create('sub-1', requests);
     expect(batchId).toMatch(/^mockbatch_/);
-    expect(await mockApi(dir, DELAY_MS).status(batchId)).toMatchObject({ state: 'open', counts: { total: 2, processing: 2 } });
+    expect(await (await mockApi(dir, DELAY_MS)).status(batchId)).toMatchObject({ state: 'open', counts: { total: 2, processing: 2 } });
 
-    const restarted = mockApi(dir, DELAY_MS);
+    const restarted = await mockApi(dir, DELAY_MS);
     expect(await restarted.find('sub-1', ['req-a', 'req-b'], before)).toBe(batchId);
     expect(await restarted.find('sub-2', ['req-a'], before)).toBeUndefined();
     expect(await untilDone(restarted, batchId)).toMatchObject({ state: 'ended', counts: { total: 2, succeeded: 2 } });
@@ -168,11 +168,11 @@ describe('mock Batch API', () => {
 
   it('cancels an open batch: its requests come back cancelled', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pop-mock-batch-'));
-    const api = mockApi(dir, 60_000);
+    const api = await mockApi(dir, 60_000);
     const batchId = await api.create('sub-1', requestsFor(['req-a']));
     await api.cancel(batchId);
     expect((await api.status(batchId)).state).toBe('ended');
-    expect([...(await collect(mockApi(dir, 60_000).results(batchId, ['req-a']))).values()]).toEqual([
+    expect([...(await collect((await mockApi(dir, 60_000)).results(batchId, ['req-a']))).values()]).toEqual([
       { customId: 'req-a', ok: false, reason: 'cancelled', message: expect.any(String) },
     ]);
   });

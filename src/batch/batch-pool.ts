@@ -26,7 +26,7 @@ export interface BatchPoolOptions {
   /** The workspace pipeline's `batch` settings, as they are now. */
   settings: () => BatchSettings;
   /** The Batch API of a request's provider. */
-  apiFor: (request: PendingRequest) => BatchApi;
+  apiFor: (request: PendingRequest) => Promise<BatchApi>;
   emit: (event: BatchEvent) => void;
   /** Runs that got answers: their parked tasks can run again. */
   onAnswered: (runs: Set<string>) => void | Promise<void>;
@@ -154,7 +154,7 @@ export class BatchPool {
   private async create(submission: Submission, how: { lookFirst: boolean }): Promise<Set<string>> {
     const first = submission.requests[0];
     if (!first) return new Set();
-    const api = this.options.apiFor(first);
+    const api = await this.options.apiFor(first);
     try {
       const found =
         how.lookFirst &&
@@ -214,7 +214,7 @@ export class BatchPool {
 
   /** Ask an open batch how it is; store its results once it has ended. */
   private async poll(submission: Submission & { batch: string }): Promise<Set<string>> {
-    const api = this.options.apiFor(submission.requests[0]!);
+    const api = await this.options.apiFor(submission.requests[0]!);
     try {
       const status = await api.status(submission.batch);
       if (status.state === 'open') {

@@ -19,7 +19,7 @@ export interface CancelReport {
  * Cancel a run's calls waiting for the Batch API: those not submitted are dropped; a batch holding
  * only this run's calls is cancelled at its provider; a batch shared with other runs goes on.
  */
-export async function cancelRunBatches(paths: BatchPaths, run: string, apiFor: (request: PendingRequest) => BatchApi): Promise<CancelReport> {
+export async function cancelRunBatches(paths: BatchPaths, run: string, apiFor: (request: PendingRequest) => Promise<BatchApi>): Promise<CancelReport> {
   const report: CancelReport = { unsubmitted: 0, cancelled: [], shared: [], problems: [] };
   const submitted = new Set<string>();
   for (const submission of await readSubmissions(paths)) {
@@ -33,7 +33,7 @@ export async function cancelRunBatches(paths: BatchPaths, run: string, apiFor: (
       continue;
     }
     try {
-      if (submission.batch) await apiFor(ours[0]!).cancel(submission.batch);
+      if (submission.batch) await (await apiFor(ours[0]!)).cancel(submission.batch);
       await writeSubmission(paths, { ...submission, state: 'cancelled', endedAt: new Date().toISOString(), message: `cancelled with pop cancel ${run}` });
       report.cancelled.push(name);
     } catch (error) {

@@ -30,7 +30,7 @@ export interface BatchRoundsOptions {
  */
 export class BatchRounds {
   private readonly pool: BatchPool;
-  private readonly apis = new Map<string, BatchApi>();
+  private readonly apis = new Map<string, Promise<BatchApi>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<unknown> = Promise.resolve();
 
@@ -49,11 +49,13 @@ export class BatchRounds {
   }
 
   /** One client per provider and its settings: SDK clients keep their connections. */
-  private apiFor(request: PendingRequest, mockDir: string): BatchApi {
+  private apiFor(request: PendingRequest, mockDir: string): Promise<BatchApi> {
     const key = JSON.stringify([request.provider, request.config]);
     let api = this.apis.get(key);
     if (!api) {
       api = batchApiFor({ name: request.provider, config: request.config, env: process.env, mockDir, log: silentLogger });
+      // One that could not be made (a key missing) is made again next time.
+      api.catch(() => this.apis.delete(key));
       this.apis.set(key, api);
     }
     return api;
