@@ -13,6 +13,8 @@ import { REPO, dropSeed, makeWorkspace } from './workspace.js';
 
 const WAIT_MS = 5000;
 const SAMPLE_MS = 100;
+/** After the submission, before the manager's CPU is measured. */
+const SETTLE_MS = 3000;
 const CONCURRENCY = 8;
 
 const TASK = `/** @type {import('pop').TaskDefinition} */
@@ -86,7 +88,9 @@ export async function batchFigures(options: { quick: boolean; record: RecordFigu
     const idleCpu = (await cpuMs(pid)) - idleFrom;
     for (let n = 0; n < seeds; n++) await dropSeed(batchedRoot, `s-${String(n).padStart(4, '0')}.json`, n);
     await daemon.next((event) => event.event === 'batch-submitted', 300_000);
-    // Every run parked: the batch holds them all. Nothing runs while it is open.
+    // Every run parked: the batch holds them all. Nothing runs while it is open. Measured once the
+    // submission's one-time work (each run's status noting the batch) is done.
+    await sleep(SETTLE_MS);
     const waitFrom = await cpuMs(pid);
     let peak = 0;
     for (const until = Date.now() + WAIT_MS; Date.now() < until; await sleep(SAMPLE_MS)) peak = Math.max(peak, await taskProcesses(batchedRoot));

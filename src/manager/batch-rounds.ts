@@ -12,6 +12,8 @@ import { crashPoint } from './recovery/crash-point.js';
 
 /** How often the pool looks for parked calls and due polls, at most (each batch is polled every `pollMs`). */
 const TICK_MS = 1000;
+/** A batch's counts go into its runs' tasks-status.json at most this often. */
+const COUNTS_NOTE_MS = 60_000;
 
 export interface BatchRoundsOptions {
   paths: WorkspacePaths;
@@ -31,6 +33,8 @@ export interface BatchRoundsOptions {
 export class BatchRounds {
   private readonly pool: BatchPool;
   private readonly apis = new Map<string, Promise<BatchApi>>();
+  /** When each submission was last noted in its runs' status, and under which batch id. */
+  private readonly noted = new Map<string, { batch: string | undefined; at: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<unknown> = Promise.resolve();
 
@@ -61,8 +65,15 @@ export class BatchRounds {
     return api;
   }
 
-  /** The waiting tasks of runs nobody is working on now say which batch they wait for, and its counts. */
+  /**
+   * The waiting tasks of runs nobody is working on now say which batch they wait for, and its
+   * counts. Each note rewrites the status of every run in the batch: once when it is submitted,
+   * then at most every COUNTS_NOTE_MS as its counts move (`pop batches` has them live).
+   */
   private async noteProgress(submission: Submission): Promise<void> {
+    const last = this.noted.get(submission.key);
+    if (last && last.batch === submission.batch && Date.now() - last.at < COUNTS_NOTE_MS) return;
+    this.noted.set(submission.key, { batch: submission.batch, at: Date.now() });
     const runs = new Set(submission.requests.map((request) => request.owner.run));
     for (const run of runs) if (!this.options.isBusy(run)) await noteBatchProgress(this.options.paths, run, submission).catch(() => {});
   }
