@@ -34,7 +34,7 @@ export class BatchRounds {
   private readonly pool: BatchPool;
   private readonly apis = new Map<string, Promise<BatchApi>>();
   /** When each submission was last noted in its runs' status, and under which batch id. */
-  private readonly noted = new Map<string, { batch: string | undefined; at: number }>();
+  private readonly noted = new Map<string, { batch: string | undefined; counted: boolean; at: number }>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<unknown> = Promise.resolve();
 
@@ -67,13 +67,14 @@ export class BatchRounds {
 
   /**
    * The waiting tasks of runs nobody is working on now say which batch they wait for, and its
-   * counts. Each note rewrites the status of every run in the batch: once when it is submitted,
-   * then at most every COUNTS_NOTE_MS as its counts move (`pop batches` has them live).
+   * counts. Each note rewrites the status of every run in the batch: when it is submitted, when its
+   * first counts are known, then at most every COUNTS_NOTE_MS as they move (`pop batches` has them live).
    */
   private async noteProgress(submission: Submission): Promise<void> {
     const last = this.noted.get(submission.key);
-    if (last && last.batch === submission.batch && Date.now() - last.at < COUNTS_NOTE_MS) return;
-    this.noted.set(submission.key, { batch: submission.batch, at: Date.now() });
+    const counted = submission.counts !== undefined;
+    if (last && last.batch === submission.batch && last.counted && Date.now() - last.at < COUNTS_NOTE_MS) return;
+    this.noted.set(submission.key, { batch: submission.batch, counted, at: Date.now() });
     const runs = new Set(submission.requests.map((request) => request.owner.run));
     for (const run of runs) if (!this.options.isBusy(run)) await noteBatchProgress(this.options.paths, run, submission).catch(() => {});
   }
