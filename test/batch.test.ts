@@ -234,16 +234,17 @@ describe('the Batch API', () => {
     expect(status.tasks.ask?.error?.reason).toBe('provider-failed');
   });
 
-  it("a batch the provider fails: its calls fail with the provider's message", async () => {
-    const fake = await fakeWith({ failBatch: 'line 1: model "small" does not exist' });
-    const ws = await batchWorkspace(fake);
-    const result = await once(ws);
-    expect(result.exitCode).toBe(1);
-    expect(fake.realtimeRequests).toEqual([]);
-    const [id] = await runDirs(ws.current);
-    const status = await statusOf(join(ws.current, id!));
-    expect(status.tasks.ask?.error?.message).toMatch(/model "small" does not exist/);
-  });
+  for (const provider of ['openai', 'anthropic'] as const)
+    it(`${provider}: a batch the provider fails (OpenAI as its state, Anthropic refusing it at creation): its calls fail with the provider's message`, async () => {
+      const fake = await fakeWith({ failBatch: 'line 1: model "small" does not exist' });
+      const ws = await batchWorkspace(fake, { provider });
+      const result = await once(ws);
+      expect(result.exitCode).toBe(1);
+      expect(fake.realtimeRequests).toEqual([]);
+      const [id] = await runDirs(ws.current);
+      const status = await statusOf(join(ws.current, id!));
+      expect(status.tasks.ask?.error?.message).toMatch(/model "small" does not exist/);
+    });
 
   it('a server without a Batch API: real-time calls with a warning; with required, the task fails', async () => {
     const fake = await fakeWith({ noBatchApi: true });

@@ -3,8 +3,8 @@ import { APIError } from '@anthropic-ai/sdk';
 import { anthropicClient, asMessage, completionOf, messagesBody } from '../gateway/anthropic.js';
 import { readKey } from '../gateway/sdk-common.js';
 import { redactText } from '../secrets/known-secrets.js';
-import { type BatchApi, type BatchRequest, type BatchResult, type BatchStatus, BatchUnsupportedError } from './batch-api.js';
-import { type BatchSetup, FIND_SLACK_MS, UNSUPPORTED_STATUSES } from './batch-setup.js';
+import { type BatchApi, type BatchRequest, type BatchResult, type BatchStatus, BatchRejectedError, BatchUnsupportedError } from './batch-api.js';
+import { type BatchSetup, FIND_SLACK_MS, REJECTED_STATUSES, UNSUPPORTED_STATUSES } from './batch-setup.js';
 
 type MessageBatch = Anthropic.Messages.Batches.MessageBatch;
 
@@ -29,6 +29,8 @@ export class AnthropicBatchApi implements BatchApi {
           `provider "${this.setup.name}" at ${this.client.baseURL} has no Batch API: POST /v1/messages/batches answered ${error.status}`,
         );
       }
+      if (error instanceof APIError && typeof error.status === 'number' && REJECTED_STATUSES.has(error.status))
+        throw new BatchRejectedError(redactText(error.apiMessage ?? error.message));
       throw error;
     }
   }

@@ -66,6 +66,17 @@ export interface BatchApi {
   cancel(batchId: string): Promise<void>;
 }
 
+/**
+ * The provider refused the batch as it was submitted (400, 413, 422: its input did not validate,
+ * as Anthropic checks at creation): its calls fail with the provider's words.
+ */
+export class BatchRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BatchRejectedError';
+  }
+}
+
 /** The server answered that it has no Batch API (404, 405, 501): calls go in real time instead. */
 export class BatchUnsupportedError extends Error {
   constructor(message: string) {

@@ -4,7 +4,7 @@ import type { BatchCounts, PendingRequest, Submission } from '../formats/batch.j
 import type { BatchSettings } from '../formats/pipeline.js';
 import { messageOf } from '../result.js';
 import { redactText } from '../secrets/known-secrets.js';
-import { BatchUnsupportedError, type BatchApi } from './batch-api.js';
+import { BatchRejectedError, BatchUnsupportedError, type BatchApi } from './batch-api.js';
 import { applyResults, type Outcome } from './apply-results.js';
 import { listPending, readPending, readSubmissions, removePending, writeSubmission, type BatchPaths } from './batch-store.js';
 import { exists } from '../fs/create-new-file.js';
@@ -17,6 +17,7 @@ export type BatchEvent =
   | { event: 'batch-progress'; key: string; provider: string; batch: string; counts: BatchCounts }
   | { event: 'batch-ended'; key: string; provider: string; batch: string; state: 'ended' | 'failed'; counts: BatchCounts; message?: string }
   | { event: 'batch-unsupported'; key: string; provider: string; requests: number; message: string }
+  | { event: 'batch-refused'; key: string; provider: string; requests: number; message: string }
   | { event: 'batch-error'; key: string; provider: string; message: string };
 
 export interface BatchPoolOptions {
@@ -49,6 +50,8 @@ export class BatchPool {
   private submissionsReadAt = -1;
   private readonly lastPoll = new Map<string, number>();
   private readonly parsed = new Map<string, PendingRequest>();
+  /** When a submission's create last failed, by key. */
+  private readonly failedCreate = new Map<string, number>();
 
   constructor(private readonly options: BatchPoolOptions) {}
 
@@ -77,7 +80,9 @@ export class BatchPool {
     for (const key of [...this.submissions.keys()]) {
       // Left `submitting` by a crash or a failed create: looked for by its key before creating it.
       const left = this.submissions.get(key);
-      if (left?.state === 'submitting') for (const run of await this.create(left, { lookFirst: true })) answeredRuns.add(run);
+      // One whose create failed (a network error, a 5xx) waits a poll before it is tried again.
+      const due = flush || now - (this.failedCreate.get(key) ?? 0) >= settings.pollMs;
+      if (left?.state === 'submitting' && due) for (const run of await this.create(left, { lookFirst: true })) answeredRuns.add(run);
       const submission = this.submissions.get(key);
       if (submission?.state !== 'open' || !submission.batch) continue;
       if (!flush && now - (this.lastPoll.get(key) ?? 0) < settings.pollMs) continue;
@@ -195,20 +200,34 @@ export class BatchPool {
       await this.options.onChanged?.(open);
       return new Set();
     } catch (error) {
-      if (error instanceof BatchUnsupportedError) return this.unsupported(submission, error.message);
-      // Tried again at the next round, after looking for it by its key first.
+      if (error instanceof BatchUnsupportedError) return this.settleUnsubmitted(submission, 'unsupported', error.message);
+      if (error instanceof BatchRejectedError)
+        return this.settleUnsubmitted(submission, 'rejected', `${submission.provider} refused the batch: ${error.message}`);
+      // Tried again a poll later, after looking for it by its key first.
+      this.failedCreate.set(submission.key, Date.now());
       this.options.emit({ event: 'batch-error', key: submission.key, provider: submission.provider, message: redactText(messageOf(error)) });
       return new Set();
     }
   }
 
-  /** No Batch API at this provider: every request gets that answer (real time, unless `required`). */
-  private async unsupported(submission: Submission, message: string): Promise<Set<string>> {
+  /**
+   * A batch that was never made: no Batch API at this provider (every request answered so: real
+   * time, unless `required`), or the provider refused it (its calls fail with the provider's words).
+   */
+  private async settleUnsubmitted(submission: Submission, reason: 'unsupported' | 'rejected', message: string): Promise<Set<string>> {
     const text = redactText(message);
-    const outcomes: Outcome[] = submission.requests.map((request) => ({ customId: request.id, ok: false, reason: 'unsupported', message: text }));
+    const outcomes: Outcome[] = submission.requests.map((request) => ({ customId: request.id, ok: false, reason, message: text }));
     const runs = await applyResults(this.options.paths, this.options.currentDir, submission, outcomes);
-    await this.save({ ...submission, state: 'unsupported', message: text, endedAt: new Date().toISOString() });
-    this.options.emit({ event: 'batch-unsupported', key: submission.key, provider: submission.provider, requests: submission.requests.length, message: text });
+    await this.save({ ...submission, state: reason === 'unsupported' ? 'unsupported' : 'failed', message: text, endedAt: new Date().toISOString() });
+    if (reason === 'unsupported')
+      this.options.emit({
+        event: 'batch-unsupported',
+        key: submission.key,
+        provider: submission.provider,
+        requests: submission.requests.length,
+        message: text,
+      });
+    else this.options.emit({ event: 'batch-refused', key: submission.key, provider: submission.provider, requests: submission.requests.length, message: text });
     return runs;
   }
 

@@ -12,6 +12,9 @@ export interface BatchSetup {
 /** A server's "no such route" answers: it has no Batch API. */
 export const UNSUPPORTED_STATUSES = new Set([404, 405, 501]);
 
+/** A provider's answers to a batch it will not take as it is: sending it again changes nothing. */
+export const REJECTED_STATUSES = new Set([400, 413, 422]);
+
 /** Providers may take a few seconds to list a batch just created; the clocks may differ too. */
 export const FIND_SLACK_MS = 60_000;
 

@@ -3,8 +3,8 @@ import { APIError, toFile } from 'openai';
 import { asChatCompletion, chatCompletionBody, completionOf, openaiClient } from '../gateway/openai.js';
 import { readKey } from '../gateway/sdk-common.js';
 import { redactText } from '../secrets/known-secrets.js';
-import { type BatchApi, type BatchRequest, type BatchResult, type BatchStatus, BatchUnsupportedError } from './batch-api.js';
-import { type BatchSetup, FIND_SLACK_MS, jsonLines, UNSUPPORTED_STATUSES } from './batch-setup.js';
+import { type BatchApi, type BatchRequest, type BatchResult, type BatchStatus, BatchRejectedError, BatchUnsupportedError } from './batch-api.js';
+import { type BatchSetup, FIND_SLACK_MS, jsonLines, REJECTED_STATUSES, UNSUPPORTED_STATUSES } from './batch-setup.js';
 
 const ENDPOINT = '/v1/chat/completions';
 
@@ -100,6 +100,8 @@ export class OpenAIBatchApi implements BatchApi {
       if (error instanceof APIError && typeof error.status === 'number' && UNSUPPORTED_STATUSES.has(error.status)) {
         throw new BatchUnsupportedError(`provider "${this.setup.name}" at ${this.client.baseURL} has no Batch API: ${route} answered ${error.status}`);
       }
+      if (error instanceof APIError && typeof error.status === 'number' && REJECTED_STATUSES.has(error.status))
+        throw new BatchRejectedError(redactText(`${route} answered ${error.status}: ${error.message}`));
       throw error;
     }
   }

@@ -65,6 +65,8 @@ export function formatEvent(line: Line, color: boolean): string | undefined {
       }
       case 'batch-unsupported':
         return c.yellow(`${line.provider} has no Batch API: ${line.requests} call(s) go in real time (or fail, for batch: "required"): ${line.message}`);
+      case 'batch-refused':
+        return c.red(`${line.provider} refused a batch of ${line.requests} call(s): ${line.message}`);
       case 'batch-error':
         return c.yellow(`batch ${line.key} at ${line.provider}: ${line.message}; tried again at the next round`);
       case 'manager-stopping':

@@ -82,6 +82,7 @@ export type ManagerEvent =
 const WARN = new Set([
   'batch-error',
   'batch-unsupported',
+  'batch-refused',
   'pipeline-warning',
   'secrets-redacted',
   'ledger-problem',
