@@ -4,9 +4,9 @@ import { splitModelSpec } from '../formats/model-spec.js';
 import { providerConfigFor, resolvedBaseURL } from '../gateway/provider-config.js';
 import { cacheKey } from '../gateway/call-cache.js';
 import type { TypedProviderConfig } from '../gateway/types.js';
-import type { Message } from '../formats/message.js';
+import type { CallRequest } from '../formats/ipc.js';
 import type { CallUsage } from '../formats/ledger.js';
-import type { MockBehaviour, ProviderConfig } from '../formats/pipeline.js';
+import type { ProviderConfig } from '../formats/pipeline.js';
 import type { AllowedModels } from '../formats/allowed-models.js';
 import type { LedgerTarget } from '../ledger/ledger-file.js';
 import type { TaskLogger } from '../util/logger.js';
@@ -27,18 +27,8 @@ export interface BatchCallSettings {
   occurrences: Map<string, number>;
 }
 
-/** The parts of a call the batch path looks at. */
-export interface BatchableCall {
-  models: string[];
-  messages: Message[];
-  schema?: Record<string, unknown> | undefined;
-  schemaName: string;
-  mock?: MockBehaviour | undefined;
-  call: number;
-  item?: number | undefined;
-  rung?: number | undefined;
-  refinement?: number | undefined;
-}
+/** A call as a task asks for it (the gateway's request is the same). */
+export type BatchableCall = Omit<CallRequest, 'type' | 'id'>;
 
 export interface BatchContext {
   batch: BatchCallSettings;

@@ -1,13 +1,13 @@
 import { dirname } from 'node:path';
 import { isAllowed, type AllowedModels } from '../formats/allowed-models.js';
 import type { CallUsage } from '../formats/ledger.js';
-import type { MockBehaviour, Pipeline, Price, ProviderConfig, ProviderLimits } from '../formats/pipeline.js';
+import type { Pipeline, Price, ProviderConfig, ProviderLimits } from '../formats/pipeline.js';
 import { appendCall, type LedgerTarget } from '../ledger/ledger-file.js';
 import { costOf } from '../ledger/price.js';
 import { SpendMeter } from '../ledger/spend.js';
 import { modelSpecParts } from '../formats/model-spec.js';
 import { resolveTasks, splitModelSpec } from '../formats/resolve-pipeline.js';
-import type { Message } from '../formats/message.js';
+import type { CallRequest } from '../formats/ipc.js';
 import type { TaskLogger } from '../util/logger.js';
 import { err, ok, type Result } from '../result.js';
 import { estimateTokens } from '../util/estimate-tokens.js';
@@ -28,21 +28,8 @@ import { batchedCall, type BatchCallSettings } from '../batch/batched-call.js';
  */
 const OUTPUT_TOKENS_RECKONED = { anthropic: 8192, openai: 1024, mock: 1024 } as const;
 
-/** One model call as a task asks for it. */
-export interface GatewayRequest {
-  models: string[];
-  messages: Message[];
-  schema?: Record<string, unknown> | undefined;
-  schemaName: string;
-  mock?: MockBehaviour | undefined;
-  call: number;
-  /** A fan-out item's index, from 0. */
-  item?: number | undefined;
-  /** The escalation rung it is made on. */
-  rung?: number | undefined;
-  /** The refinement it is made for (0: the first reply). */
-  refinement?: number | undefined;
-}
+/** One model call as a task asks for it: the channel's `call` message, without its envelope. */
+export type GatewayRequest = Omit<CallRequest, 'type' | 'id'>;
 
 /** What the manager knows of the task making the call: its run's providers, its settings. */
 export interface CallSettings {
