@@ -6,7 +6,7 @@ import { messageOf } from '../result.js';
 import { redactText } from '../secrets/known-secrets.js';
 import { BatchRejectedError, BatchUnsupportedError, type BatchApi } from './batch-api.js';
 import { applyResults, type Outcome } from './apply-results.js';
-import { listPending, readPending, readSubmissions, removePending, writeSubmission, type BatchPaths } from './batch-store.js';
+import { isOpen, listPending, readPending, readSubmissions, removePending, writeSubmission, type BatchPaths } from './batch-store.js';
 import { exists } from '../fs/create-new-file.js';
 import { join } from 'node:path';
 
@@ -55,11 +55,6 @@ export class BatchPool {
 
   constructor(private readonly options: BatchPoolOptions) {}
 
-  /** Open submissions and calls still waiting to be submitted. */
-  get openCount(): number {
-    return [...this.submissions.values()].filter((submission) => submission.state === 'open' || submission.state === 'submitting').length;
-  }
-
   /**
    * One round: submit what is due (everything with `flush`), then ask the open batches how they
    * are (all of them with `flush`, else those not asked for `pollMs`) and apply those that ended.
@@ -90,7 +85,7 @@ export class BatchPool {
       for (const run of await this.poll({ ...submission, batch: submission.batch })) answeredRuns.add(run);
     }
     if (answeredRuns.size) await this.options.onAnswered(answeredRuns);
-    const open = [...this.submissions.values()].filter((submission) => submission.state === 'open' || submission.state === 'submitting');
+    const open = [...this.submissions.values()].filter(isOpen);
     return { waiting: (await this.unsubmitted()).length + open.reduce((sum, submission) => sum + submission.requests.length, 0), answeredRuns };
   }
 

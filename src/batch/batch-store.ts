@@ -22,7 +22,10 @@ export type BatchPaths = ReturnType<typeof batchPaths>;
 const SEPARATOR = '--';
 const pendingPath = (paths: BatchPaths, request: Pick<PendingRequest, 'id' | 'owner'>) =>
   join(paths.pending, request.owner.run, `${request.owner.task}${SEPARATOR}${request.id}.json`);
-export const submissionPath = (paths: BatchPaths, key: string) => join(paths.dir, `${key}.json`);
+const submissionPath = (paths: BatchPaths, key: string) => join(paths.dir, `${key}.json`);
+
+/** A submission still at its provider, or being made: its calls wait. */
+export const isOpen = (submission: Submission) => submission.state === 'open' || submission.state === 'submitting';
 /** A run's answers to its task's batched calls, beside the task's other artifacts. */
 export const answerPath = (runDir: string, task: string, id: string) => join(taskPaths(runDir, task).dir, 'batch', `${id}.json`);
 

@@ -2,7 +2,7 @@ import { messageOf } from '../result.js';
 import { redactText } from '../secrets/known-secrets.js';
 import type { PendingRequest } from '../formats/batch.js';
 import type { BatchApi } from './batch-api.js';
-import { readPendingOfRun, readSubmissions, removeRunPending, writeSubmission, type BatchPaths } from './batch-store.js';
+import { isOpen, readPendingOfRun, readSubmissions, removeRunPending, writeSubmission, type BatchPaths } from './batch-store.js';
 
 export interface CancelReport {
   /** Calls that were still waiting to be submitted: dropped. */
@@ -23,7 +23,7 @@ export async function cancelRunBatches(paths: BatchPaths, run: string, apiFor: (
   const report: CancelReport = { unsubmitted: 0, cancelled: [], shared: [], problems: [] };
   const submitted = new Set<string>();
   for (const submission of await readSubmissions(paths)) {
-    if (submission.state !== 'open' && submission.state !== 'submitting') continue;
+    if (!isOpen(submission)) continue;
     const ours = submission.requests.filter((request) => request.owner.run === run);
     if (ours.length === 0) continue;
     for (const request of ours) submitted.add(request.id);

@@ -1,7 +1,7 @@
 import { batchApiFor } from '../../batch/batch-api-for.js';
 import { cancelRunBatches } from '../../batch/cancel-batches.js';
-import { batchPaths, readAllPending, readSubmissions } from '../../batch/batch-store.js';
-import type { PendingRequest, Submission } from '../../formats/batch.js';
+import { batchPaths, isOpen, readAllPending, readSubmissions } from '../../batch/batch-store.js';
+import type { PendingRequest, } from '../../formats/batch.js';
 import { RunStatusSchema } from '../../formats/tasks-status.js';
 import { acquireLock } from '../../fs/lock-file.js';
 import { readJsonFile } from '../../fs/read-json.js';
@@ -13,12 +13,10 @@ import { runLockPath, runPaths, type WorkspacePaths } from '../../workspace.js';
 import { EXIT, exitForFindError } from '../exit-codes.js';
 import { table } from '../table.js';
 
-const OPEN = new Set<Submission['state']>(['open', 'submitting']);
-
 /** `pop batches`: open submissions (all with --all) with their age and counts, and calls not submitted yet. */
 export async function batchesCommand(paths: WorkspacePaths, options: { all: boolean; json: boolean }): Promise<number> {
   const where = batchPaths(paths.root);
-  const submissions = (await readSubmissions(where)).filter((submission) => options.all || OPEN.has(submission.state));
+  const submissions = (await readSubmissions(where)).filter((submission) => options.all || isOpen(submission));
   const submitted = new Set(submissions.flatMap((submission) => submission.requests.map((request) => request.id)));
   const unsubmitted = (await readAllPending(where)).filter((request) => !submitted.has(request.id));
   const now = Date.now();
