@@ -135,7 +135,13 @@ describe('the Batch API', () => {
     const ws = await batchWorkspace(fake, { seeds: 3, batch: { windowMs: 300, pollMs: 200 }, noKey: true });
     const daemon = await startDaemon(ws);
     try {
-      await daemon.waitForEvent('batch-submitted', (event) => event.requests === 3);
+      const submitted = await daemon.waitForEvent('batch-submitted', (event) => event.requests === 3);
+      // Every run's status names the batch, whether or not the manager was still working on it when it went.
+      await waitFor(async () => {
+        const ids = await runDirs(ws.current);
+        const batches = await Promise.all(ids.map(async (id) => (await statusOf(join(ws.current, id))).tasks.ask?.waiting?.batch));
+        return ids.length === 3 && batches.every((batch) => batch === submitted.batch);
+      });
       // Standbys may wait for work; no runner is working on a letter.
       const working = (await runnerChildren(ws)).filter((child) => child.target !== '--standby');
       expect(working).toEqual([]);

@@ -35,6 +35,8 @@ export class BatchRounds {
   private readonly apis = new Map<string, Promise<BatchApi>>();
   /** When each submission was last noted in its runs' status, and under which batch id. */
   private readonly noted = new Map<string, { batch: string | undefined; counted: boolean; at: number }>();
+  /** Runs that were being worked on when their batch was noted, and that batch as it was then. */
+  private readonly unnoted = new Map<string, Submission>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<unknown> = Promise.resolve();
 
@@ -76,7 +78,19 @@ export class BatchRounds {
     if (last && last.batch === submission.batch && last.counted && Date.now() - last.at < COUNTS_NOTE_MS) return;
     this.noted.set(submission.key, { batch: submission.batch, counted, at: Date.now() });
     const runs = new Set(submission.requests.map((request) => request.owner.run));
-    for (const run of runs) if (!this.options.isBusy(run)) await noteBatchProgress(this.options.paths, run, submission).catch(() => {});
+    for (const run of runs) {
+      // A run being worked on has its status written by its executor: noted once that is done.
+      if (this.options.isBusy(run)) this.unnoted.set(run, submission);
+      else await noteBatchProgress(this.options.paths, run, submission).catch(() => {});
+    }
+  }
+
+  /** A run has ended waiting: what its batch was while the run was being worked on goes into its status. */
+  async noteLeftOut(run: string): Promise<void> {
+    const submission = this.unnoted.get(run);
+    if (!submission) return;
+    this.unnoted.delete(run);
+    await noteBatchProgress(this.options.paths, run, submission).catch(() => {});
   }
 
   /** Tick every second until stopped; rounds never overlap. */

@@ -182,8 +182,13 @@ function queueWithBatchRounds(
     const runDir = join(paths.current, id);
     if (await hasAnsweredTasks(paths, runDir, id)) runs.enqueue({ runDir, id });
   };
-  // Answers may have come in while the run's other tasks still ran: it continues at once.
-  const runs: RunQueue = new RunQueue({ ...options, emit, onWaiting: continueIfAnswered });
+  // A run that ended waiting: its status learns the batch noted while it ran, and answers that came
+  // in while its other tasks ran let it continue at once.
+  const onWaiting = async (id: string) => {
+    await batchRounds.noteLeftOut(id);
+    await continueIfAnswered(id);
+  };
+  const runs: RunQueue = new RunQueue({ ...options, emit, onWaiting });
   const batchRounds = new BatchRounds({
     paths,
     pipeline: options.pipeline,

@@ -9,7 +9,7 @@ import { emptyUsage } from '../../util/usage.js';
 import { callSettingsOf } from '../../gateway/call-settings.js';
 import { applyLedger, taskLedgerTotals } from '../../ledger/task-totals.js';
 import { redactTaskFiles } from '../../secrets/redact-task-files.js';
-import { batchPaths, readPendingOfRun, readSubmissions, tasksStillWaiting } from '../../batch/batch-store.js';
+import { batchPaths, readPendingOfRun, tasksStillWaiting } from '../../batch/batch-store.js';
 import { relativeOutputPath, taskPaths } from '../../workspace.js';
 import { crashPoint } from '../recovery/crash-point.js';
 import type { AttemptOptions } from './attempt-runner.js';
@@ -317,21 +317,9 @@ async function parkTask(context: RunContext, name: string, attempt: number): Pro
     });
   }
   state.state = 'waiting';
-  // Submitted already (the pool works while the task finishes): which batch, since when.
-  const ids = new Set(requests.map((request) => request.id));
-  const submission = (await readSubmissions(where)).find(
-    (candidate) => candidate.state === 'open' && candidate.requests.some((request) => ids.has(request.id)),
-  );
+  // Which batch, once submitted, the manager's batch rounds note (after the run, if it is still worked on).
   const provider = requests[0]?.provider ?? 'unknown';
-  state.waiting = {
-    reason: 'batch',
-    provider,
-    parkedAt: new Date().toISOString(),
-    requests: requests.length,
-    ...(submission?.batch ? { batch: submission.batch } : {}),
-    ...(submission?.submittedAt ? { submittedAt: submission.submittedAt } : {}),
-    ...(submission?.counts ? { counts: submission.counts } : {}),
-  };
+  state.waiting = { reason: 'batch', provider, parkedAt: new Date().toISOString(), requests: requests.length };
   await context.save();
   context.emit({ event: 'task-parked', run, task: name, attempt, provider, requests: requests.length });
   return 'waiting';
