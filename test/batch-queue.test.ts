@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { JSON_TASK, popEnv } from './support/fake-llm-server.js';
 import { startFakeBatchServer } from './support/fake-batch-server.js';
 import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
-import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runnerChildren, waitFor, } from './support/workspace.js';
+import { makeWorkspace, readRunRecords, readValid, registryModule, runDirs, runnerChildren, waitFor } from './support/workspace.js';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
 import { join } from 'node:path';
 

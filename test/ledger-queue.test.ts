@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ledgerOf } from './support/ledger.js';
 import { fromRequest, jsonReply, popEnv, reply, slow, startFakeLlm, type RecordedRequest } from './support/fake-llm-server.js';
 import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
-import { makeWorkspace, readRunRecords, registryModule, runDirs, waitFor, } from './support/workspace.js';
+import { makeWorkspace, readRunRecords, registryModule, runDirs, waitFor } from './support/workspace.js';
 
 const FAN_TASK = `import { defineTask, z } from 'pop';
 export default defineTask({

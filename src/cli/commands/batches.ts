@@ -1,7 +1,7 @@
 import { batchApiFor } from '../../batch/batch-api-for.js';
 import { cancelRunBatches } from '../../batch/cancel-batches.js';
 import { batchPaths, isOpen, readAllPending, readSubmissions } from '../../batch/batch-store.js';
-import type { PendingRequest, } from '../../formats/batch.js';
+import type { PendingRequest } from '../../formats/batch.js';
 import { RunStatusSchema } from '../../formats/tasks-status.js';
 import { acquireLock } from '../../fs/lock-file.js';
 import { readJsonFile } from '../../fs/read-json.js';
