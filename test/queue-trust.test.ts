@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
-import { expectSameTree, popInBackground, snapshotTree, writeFiles, type BackgroundCli } from './support/cli.js';
+import { expectSameTree, snapshotTree, writeFiles, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
-import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
 import {
   ASK_TASK,
   makeWorkspace,
@@ -28,20 +28,10 @@ import {
 const KEY = 'sk-test-queue-trust';
 const QUEUE_ENV = { POP_QUEUE_LOCK_MS: '4000' };
 
-let redis: RedisServer;
-const started: BackgroundCli[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
-beforeEach(async () => {
-  if (hasRedis) redis = await startRedis();
-});
 afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    cli.subprocess.kill('SIGKILL');
-    await cli.done();
-  }
   for (const close of closers.splice(0)) await close();
-  await redis?.close();
 });
 
 function filesWith(
@@ -59,25 +49,16 @@ function filesWith(
   return files;
 }
 
-function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
-  const cli = popInBackground(ws, args, {
-    env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env },
-    extendEnv: false,
-    root: false,
-    timeoutMs: 170_000,
-  });
-  started.push(cli);
-  return cli;
-}
+const { redis, background } = queueProcesses(() => ({ ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV }));
 const worker = (ws: Workspace, concurrency = 1, env: Record<string, string> = {}) =>
-  background(ws, ['worker', '--queue', redis.url, '--root', ws.root, '--concurrency', String(concurrency)], env);
+  background(ws, ['worker', '--queue', redis().url, '--root', ws.root, '--concurrency', String(concurrency)], env);
 const manager = (ws: Workspace, env: Record<string, string> = {}) =>
-  background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis.url], env);
+  background(ws, ['start', '--json', '--once', '--root', ws.root, '--queue', redis().url], env);
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
 
 /** A client of our own on the same Redis, as anyone who can reach it has. */
 async function openQueue(): Promise<Queue> {
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const client = new Redis(redis().url, { maxRetriesPerRequest: null });
   closers.push(async () => client.disconnect());
   // The workspace's queue, whatever it is named: the only one on this Redis.
   const names = await waitFor(
@@ -192,7 +173,7 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
     const theWorker = worker(ws, 2, env);
     const run = manager(ws, env);
     await waitFor(async () => (await readFile(ws.path('trace.log'), 'utf8').catch(() => '')).includes('start'), { description: 'the task to start' });
-    const client = new Redis(redis.url);
+    const client = new Redis(redis().url);
     closers.push(async () => client.disconnect());
     await client.flushall();
     // The manager has noticed (or, as it once did, queued the task again while it ran).
@@ -211,15 +192,15 @@ describe.skipIf(!hasRedis)(`jobs a worker will not trust (needs redis-server: ${
 
   it('a manager whose lease in Redis another manager holds now stops; a second manager is refused while the lease is held', async () => {
     const ws = await makeWorkspace(filesWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 0));
-    const first = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url], { POP_LOCK_STALE_MS: '3000' });
+    const first = background(ws, ['start', '--json', '--root', ws.root, '--queue', redis().url], { POP_LOCK_STALE_MS: '3000' });
     await first.waitForEvent('manager-ready');
-    const client = new Redis(redis.url);
+    const client = new Redis(redis().url);
     closers.push(async () => client.disconnect());
     const [key] = await client.keys('*:manager-lease');
     expect(key).toBeDefined();
     // Another manager (on a host whose lock file this one cannot see) holds it: this one must stop.
     await client.set(key!, JSON.stringify({ holder: 'pop-other-host:4242', command: 'start', token: 99, nonce: 'x' }), 'PX', 60_000);
-    const refused = await background(ws, ['start', '--once', '--root', ws.root, '--queue', redis.url]).done();
+    const refused = await background(ws, ['start', '--once', '--root', ws.root, '--queue', redis().url]).done();
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain("another manager (pop-other-host:4242) holds this workspace's lease in Redis");
     const stopped = await first.done();

@@ -6,11 +6,11 @@ import { readdir, readFile, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RunStatusSchema } from '../src/formats/tasks-status.js';
-import { pop, popInBackground, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
+import { pop, taskSource, TASK_SLEEP, type BackgroundCli } from './support/cli.js';
 import { GOOD_VALUE, JSON_TASK, jsonReply, popEnv, startFakeLlm } from './support/fake-llm-server.js';
-import { hasRedis, INSTALL_REDIS, startRedis, type RedisServer } from './support/redis.js';
+import { hasRedis, INSTALL_REDIS, queueProcesses } from './support/redis.js';
 import { describeWith } from './support/prerequisites.js';
 import {
   ASK_TASK,
@@ -48,20 +48,6 @@ export default {
 };
 `;
 
-let redis: RedisServer;
-const started: BackgroundCli[] = [];
-
-beforeEach(async () => {
-  if (hasRedis) redis = await startRedis();
-});
-afterEach(async () => {
-  for (const cli of started.splice(0)) {
-    cli.subprocess.kill('SIGKILL');
-    await cli.done();
-  }
-  await redis?.close();
-});
-
 function workspaceWith(
   tasks: Array<Record<string, unknown>>,
   modules: Record<string, string>,
@@ -85,21 +71,12 @@ async function otherPathTo(ws: Workspace): Promise<string> {
   return path;
 }
 
-function background(ws: Workspace, args: string[], env: Record<string, string> = {}): BackgroundCli {
-  const cli = popInBackground(ws, args, {
-    env: { ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV, ...env },
-    extendEnv: false,
-    root: false,
-    timeoutMs: 170_000,
-  });
-  started.push(cli);
-  return cli;
-}
+const { redis, background } = queueProcesses(() => ({ ...popEnv({ OPENAI_API_KEY: KEY }), ...QUEUE_ENV }));
 
 const worker = (ws: Workspace, root: string, concurrency = 3) =>
-  background(ws, ['worker', '--queue', redis.url, '--root', root, '--concurrency', String(concurrency)]);
+  background(ws, ['worker', '--queue', redis().url, '--root', root, '--concurrency', String(concurrency)]);
 const manager = (ws: Workspace, args: string[] = ['--once']) =>
-  background(ws, ['start', '--json', '--root', ws.root, '--queue', redis.url, '--concurrency', '6', ...args]);
+  background(ws, ['start', '--json', '--root', ws.root, '--queue', redis().url, '--concurrency', '6', ...args]);
 
 /** Jobs a worker took, from its log: "took <run>.<task>.<attempt>". */
 const taken = (cli: BackgroundCli) => [...cli.stderr().matchAll(/took (\S+)/g)].map((match) => match[1] as string);
@@ -241,8 +218,8 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
     worker(ws, ws.root, 3);
     const run = manager(ws);
     await run.waitForEvent('task-started');
-    await redis.stop();
-    await redis.start();
+    await redis().stop();
+    await redis().start();
     const result = await run.done();
     expect(result.exitCode, result.stderr).toBe(0);
     const records = await readRunRecords(ws);
@@ -252,8 +229,8 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
 
   it('Redis unreachable at start: a clear error naming the URL, exit 2', async () => {
     const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
-    const url = `redis://127.0.0.1:${redis.port}`;
-    await redis.stop();
+    const url = `redis://127.0.0.1:${redis().port}`;
+    await redis().stop();
     for (const args of [
       ['start', '--once', '--root', ws.root, '--queue', url],
       ['worker', '--root', ws.root, '--queue', url],
@@ -268,9 +245,9 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
 
   it('Redis refusing the job: the task shows as waiting with the reason, start --once ends leaving the run queued, and it completes once Redis takes it', async () => {
     const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
-    const admin = new Redis(redis.url);
+    const admin = new Redis(redis().url);
     // A user that may keep the manager's lease but may not touch the queue's keys: every job is refused.
-    const url = redis.url.replace('redis://', 'redis://pop:queue-secret@');
+    const url = redis().url.replace('redis://', 'redis://pop:queue-secret@');
     try {
       await admin.call('ACL', 'SETUSER', 'pop', 'on', '>queue-secret', '~*:manager-*', '+@all');
       const refused = await background(ws, ['start', '--json', '--root', ws.root, '--queue', url, '--once']).done();
@@ -296,7 +273,7 @@ describeWith({ present: hasRedis, what: 'redis-server', install: INSTALL_REDIS }
 
   it('a Redis refusing every write at start (full at its maxmemory): start --once says so and ends, starting nothing', async () => {
     const ws = await workspaceWith([{ name: 'a', task: 'ask' }], { ask: ASK_TASK }, 1);
-    const admin = new Redis(redis.url);
+    const admin = new Redis(redis().url);
     try {
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
       await admin.config('SET', 'maxmemory', '1');

@@ -83,7 +83,8 @@ export async function startRedis(options: { unixSocket?: boolean } = {}): Promis
  */
 export function queueProcesses(env: () => Record<string, string>): {
   redis: () => RedisServer;
-  background: (ws: Workspace, args: string[]) => BackgroundCli;
+  /** The environment of `env`, with `extra` over it. */
+  background: (ws: Workspace, args: string[], extra?: Record<string, string>) => BackgroundCli;
 } {
   let redis: RedisServer | undefined;
   const started: BackgroundCli[] = [];
@@ -102,8 +103,8 @@ export function queueProcesses(env: () => Record<string, string>): {
       if (!redis) throw new Error('redis-server is not running');
       return redis;
     },
-    background: (ws, args) => {
-      const cli = popInBackground(ws, args, { env: env(), extendEnv: false, root: false, timeoutMs: 170_000 });
+    background: (ws, args, extra = {}) => {
+      const cli = popInBackground(ws, args, { env: { ...env(), ...extra }, extendEnv: false, root: false, timeoutMs: 170_000 });
       started.push(cli);
       return cli;
     },
