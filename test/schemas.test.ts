@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeSchemas } from '../src/cli/write-schemas.js';
 import { PipelineSchema } from '../src/formats/pipeline.js';
+import { describeZodError } from '../src/formats/describe-error.js';
 
 const repo = join(import.meta.dirname, '..');
 let dir: string | undefined;
@@ -26,5 +27,17 @@ describe('JSON Schemas', () => {
     const pipeline = JSON.parse(await readFile(join(repo, 'pipeline.json'), 'utf8')) as Record<string, unknown>;
     expect(pipeline.$schema).toBe('./docs/schemas/pipeline.schema.json');
     expect(PipelineSchema.safeParse(pipeline).success).toBe(true);
+  });
+});
+
+describe('what a bad pipeline.json is told', () => {
+  it('a task entry that fits neither a name nor an object names its field and the problem, not "Invalid input"', () => {
+    const problems = (tasks: unknown[]) => {
+      const parsed = PipelineSchema.safeParse({ name: 'p', tasks });
+      return parsed.success ? '' : describeZodError(parsed.error);
+    };
+    expect(problems(['a', { name: 'b', maxRefinements: 'x' }])).toBe('tasks[1].maxRefinements: Invalid input: expected number, received string');
+    expect(problems([{ name: 'a', batch: 'sometimes' }])).toBe('tasks[0].batch: Invalid input: expected boolean, received string, or expected "required"');
+    expect(problems([{ name: 'a', nme: 1 }])).toBe('tasks[0]: Unrecognized key: "nme"');
   });
 });

@@ -16,7 +16,23 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function schemaIssues(error: z.ZodError): SchemaIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issueMessage(issue) }));
+  return error.issues.flatMap((issue) => specificIssues(issue, [])).map((issue) => ({ path: formatPath(issue.path), message: issueMessage(issue) }));
+}
+
+/**
+ * A value that fits no branch of a union is "Invalid input" to zod. Said more usefully: the
+ * problems of the branch that got furthest into it (a task entry that is an object: its field's
+ * problem, not "expected string"), or, when every branch fails on the value itself, what each
+ * branch expected.
+ */
+function specificIssues(issue: z.core.$ZodIssue, base: PropertyKey[]): z.core.$ZodIssue[] {
+  const path = [...base, ...issue.path];
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ ...issue, path }];
+  const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((inner) => inner.path.length + (inner.code === 'invalid_union' ? 1 : 0)));
+  const furthest = issue.errors.reduce((best, branch) => (depth(branch) > depth(best) ? branch : best));
+  if (depth(furthest) > 0) return furthest.flatMap((inner) => specificIssues(inner, path));
+  const expected = issue.errors.flatMap((branch) => branch.map((inner) => inner.message.replace(/^Invalid input: /, '')));
+  return [{ ...issue, path, message: `Invalid input: ${[...new Set(expected)].join(', or ')}` }];
 }
 
 /** A field that is missing is "required", not "expected array, received undefined". */
